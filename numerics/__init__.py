@@ -1,0 +1,7 @@
+"""diffphase.numerics: solvers and exact finite-size references (numpy, scipy, mpmath; torch
+only for batched kernels). Imports only :mod:`diffphase.theory`, never validation.
+
+Modules: :mod:`~diffphase.numerics.conventions`, :mod:`~diffphase.numerics.gaussian_mixture`,
+:mod:`~diffphase.numerics.empirical`, :mod:`~diffphase.numerics.sde`,
+:mod:`~diffphase.numerics.rhm`.
+"""
