@@ -1,0 +1,393 @@
+r"""Denoisers and the adapter that turns a trained denoiser into a score in OU time.
+
+Both networks predict the noise :math:`\hat\varepsilon(x_t, t)` of the forward process
+
+.. math:: x_t = e^{-t}x_0 + \sqrt{\Delta_t}\,z,\qquad \Delta_t = 1-e^{-2t},
+
+with ``t`` the package's Ornstein--Uhlenbeck time (:mod:`diffphase.numerics.conventions`). By
+Tweedie's formula the score of the noised density is
+
+.. math:: \nabla_x\log P_t(x) = -\,\mathbb E[z\mid x_t = x]/\sqrt{\Delta_t}
+          \approx -\hat\varepsilon(x, t)/\sqrt{\Delta_t},
+
+which :func:`score_function` returns as a plain callable ``score(x, t)``, so the samplers of
+:mod:`diffphase.numerics.sde` run a trained model exactly as they run an exact score.
+
+Networks
+    :class:`MLPDenoiser` for vectors ``(B, d)``; :class:`UNetDenoiser` for single-channel
+    images (8×8, 28×28, any size divisible by ``2**(levels-1)``) given as ``(B, C*H*W)`` or
+    ``(B, C, H, W)``. Both are conditioned on ``t`` through :class:`TimeEmbedding`.
+:func:`build_model`
+    Rebuilds a network from its ``spec`` dictionary (stored in every checkpoint).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from diffphase.numerics._checks import check_int, check_real, check_times
+
+__all__ = [
+    "TimeEmbedding",
+    "MLPDenoiser",
+    "UNetDenoiser",
+    "build_model",
+    "score_function",
+    "noise_feature",
+]
+
+
+def noise_feature(t: torch.Tensor) -> torch.Tensor:
+    r"""The scalar fed to the time embedding: :math:`c(t) = \tfrac12\log(e^{2t}-1)`, the log of
+    the variance-exploding noise scale :math:`\sigma_{VE} = \sqrt{e^{2t}-1}` at OU time ``t``.
+
+    It is monotone in ``t``, :math:`\approx \tfrac12\log 2t` for small ``t`` and :math:`\approx t`
+    for large ``t``, so both the near-data and the near-noise regimes are resolved. ``t`` must
+    be > 0 (it is clamped at 1e-12 to avoid ``-inf``).
+    """
+    t = t.clamp_min(1e-12)
+    # log(e^{2t} - 1) = 2t + log(1 - e^{-2t}) = 2t + log(-expm1(-2t)), stable for all t > 0
+    return 0.5 * (2.0 * t + torch.log(-torch.expm1(-2.0 * t)))
+
+
+class TimeEmbedding(nn.Module):
+    r"""Sinusoidal embedding of OU time followed by a two-layer MLP.
+
+    .. math:: e(t) = \big(\sin(\omega_j c(t)),\ \cos(\omega_j c(t))\big)_{j=1}^{D/2},\qquad
+              \omega_j = \omega_{\min}(\omega_{\max}/\omega_{\min})^{(j-1)/(D/2-1)},
+
+    with :math:`c(t)` from :func:`noise_feature`, then ``Linear -> SiLU -> Linear`` to
+    ``out_dim``.
+
+    Parameters
+    ----------
+    dim : int
+        Size ``D`` of the sinusoidal features (even, >= 2).
+    out_dim : int
+        Output size (>= 1).
+    min_freq, max_freq : float
+        :math:`\omega_{\min} < \omega_{\max}`, both > 0 (defaults 0.1 and 30).
+    """
+
+    def __init__(self, dim: int = 64, out_dim: int = 128, min_freq: float = 0.1, max_freq: float = 30.0):
+        super().__init__()
+        dim = check_int("dim", dim, minimum=2)
+        if dim % 2:
+            raise ValueError(f"dim must be even, got {dim}")
+        out_dim = check_int("out_dim", out_dim, minimum=1)
+        min_freq = check_real("min_freq", min_freq, low=0, low_open=True)
+        max_freq = check_real("max_freq", max_freq, low=min_freq, low_open=True)
+        half = dim // 2
+        freqs = torch.exp(torch.linspace(math.log(min_freq), math.log(max_freq), half, dtype=torch.float64))
+        self.register_buffer("freqs", freqs.float(), persistent=False)
+        self.mlp = nn.Sequential(nn.Linear(dim, out_dim), nn.SiLU(), nn.Linear(out_dim, out_dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """Embed OU times ``t`` of shape (B,) into shape (B, out_dim)."""
+        c = noise_feature(t.float())[:, None] * self.freqs[None, :]
+        return self.mlp(torch.cat([torch.sin(c), torch.cos(c)], dim=1))
+
+
+def _broadcast_t(t, batch: int, device) -> torch.Tensor:
+    t = torch.as_tensor(t, dtype=torch.float32, device=device)
+    if t.ndim == 0:
+        t = t.expand(batch)
+    if t.shape != (batch,):
+        raise ValueError(f"t must be a scalar or have shape ({batch},), got {tuple(t.shape)}")
+    return t
+
+
+class _ResMLPBlock(nn.Module):
+    def __init__(self, hidden: int, emb: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden)
+        self.fc1 = nn.Linear(hidden, hidden)
+        self.temb = nn.Linear(emb, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+
+    def forward(self, h, e):
+        u = self.fc1(F.silu(self.norm(h))) + self.temb(e)
+        return h + self.fc2(F.silu(u))
+
+
+class MLPDenoiser(nn.Module):
+    r"""Residual MLP predicting the noise :math:`\hat\varepsilon(x_t, t)` of vector data.
+
+    ``x -> Linear(d, H)``, then ``depth`` residual blocks
+    :math:`h \leftarrow h + W_2\,\mathrm{SiLU}(W_1\mathrm{SiLU}(\mathrm{LN}(h)) + A\,e(t))`,
+    then ``LayerNorm -> SiLU -> Linear(H, d)``; :math:`e(t)` is the :class:`TimeEmbedding` of
+    the OU time ``t``.
+
+    Parameters
+    ----------
+    dim : int
+        Data dimension ``d >= 1``.
+    hidden : int
+        Width ``H >= 1`` (default 128).
+    depth : int
+        Number of residual blocks, ``>= 1`` (default 3).
+    time_dim : int
+        Size of the sinusoidal time features (even, default 64).
+    """
+
+    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 64):
+        super().__init__()
+        self.spec = {"name": "mlp", "dim": check_int("dim", dim, minimum=1),
+                     "hidden": check_int("hidden", hidden, minimum=1),
+                     "depth": check_int("depth", depth, minimum=1),
+                     "time_dim": check_int("time_dim", time_dim, minimum=2)}
+        self.dim = dim
+        self.embed = TimeEmbedding(time_dim, hidden)
+        self.inp = nn.Linear(dim, hidden)
+        self.blocks = nn.ModuleList(_ResMLPBlock(hidden, hidden) for _ in range(depth))
+        self.out_norm = nn.LayerNorm(hidden)
+        self.out = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor, t) -> torch.Tensor:
+        """Predicted noise, shape (B, d), for ``x`` of shape (B, d) at OU time(s) ``t``
+        (a scalar or shape (B,), > 0)."""
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
+        e = self.embed(_broadcast_t(t, x.shape[0], x.device))
+        h = self.inp(x)
+        for blk in self.blocks:
+            h = blk(h, e)
+        return self.out(F.silu(self.out_norm(h)))
+
+
+def _groups(ch: int) -> int:
+    for g in (8, 4, 2, 1):
+        if ch % g == 0:
+            return g
+    return 1
+
+
+class _ResConvBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, emb: int):
+        super().__init__()
+        self.n1 = nn.GroupNorm(_groups(cin), cin)
+        self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.temb = nn.Linear(emb, cout)
+        self.n2 = nn.GroupNorm(_groups(cout), cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, h, e):
+        u = self.c1(F.silu(self.n1(h))) + self.temb(e)[:, :, None, None]
+        u = self.c2(F.silu(self.n2(u)))
+        return self.skip(h) + u
+
+
+class UNetDenoiser(nn.Module):
+    r"""Small U-Net predicting the noise :math:`\hat\varepsilon(x_t, t)` of images.
+
+    Levels ``l = 0..L-1`` with ``channels * channel_mult[l]`` channels; each level has
+    ``blocks`` residual conv blocks (GroupNorm, SiLU, 3×3 conv, additive time embedding) and,
+    except the last, a stride-2 conv down; the decoder mirrors it with nearest-neighbour
+    upsampling and skip concatenation. Spatial sizes must be divisible by :math:`2^{L-1}`:
+    the default two levels suit 8×8 (8→4) and 28×28 (28→14).
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)``, all >= 1.
+    channels : int
+        Base width (>= 1, default 32).
+    channel_mult : sequence of int
+        Width multipliers per level (default ``(1, 2)``; length L >= 1).
+    blocks : int
+        Residual blocks per level (>= 1, default 1).
+    time_dim : int
+        Size of the sinusoidal time features (even, default 64).
+
+    Notes
+    -----
+    ``forward`` accepts flattened input ``(B, C*H*W)`` (returned flattened, so the network is
+    a drop-in vector denoiser for :func:`score_function`) or ``(B, C, H, W)``.
+    """
+
+    def __init__(self, image_shape, channels: int = 32, channel_mult=(1, 2), blocks: int = 1, time_dim: int = 64):
+        super().__init__()
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {image_shape}")
+        channel_mult = tuple(check_int("channel_mult", m, minimum=1) for m in channel_mult)
+        if len(channel_mult) < 1:
+            raise ValueError("channel_mult must have at least one level")
+        C, H, W = image_shape
+        factor = 2 ** (len(channel_mult) - 1)
+        if H % factor or W % factor:
+            raise ValueError(f"image height and width must be divisible by 2**(levels-1) = {factor}, "
+                             f"got {H}x{W}; use fewer levels in channel_mult")
+        channels = check_int("channels", channels, minimum=1)
+        blocks = check_int("blocks", blocks, minimum=1)
+        self.spec = {"name": "unet", "image_shape": list(image_shape), "channels": channels,
+                     "channel_mult": list(channel_mult), "blocks": blocks,
+                     "time_dim": check_int("time_dim", time_dim, minimum=2)}
+        self.image_shape = image_shape
+        self.dim = C * H * W
+        emb = 4 * channels
+        self.embed = TimeEmbedding(time_dim, emb)
+        self.inp = nn.Conv2d(C, channels, 3, padding=1)
+        widths = [channels * m for m in channel_mult]
+        self.down = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        skips, cin = [channels], channels
+        for lvl, w in enumerate(widths):
+            level = nn.ModuleList()
+            for _ in range(blocks):
+                level.append(_ResConvBlock(cin, w, emb))
+                cin = w
+                skips.append(cin)
+            self.down.append(level)
+            if lvl < len(widths) - 1:
+                self.downsample.append(nn.Conv2d(cin, cin, 3, stride=2, padding=1))
+                skips.append(cin)
+        self.mid = _ResConvBlock(cin, cin, emb)
+        self.up = nn.ModuleList()
+        self.upsample = nn.ModuleList()
+        for lvl, w in reversed(list(enumerate(widths))):
+            level = nn.ModuleList()
+            for _ in range(blocks + 1):
+                level.append(_ResConvBlock(cin + skips.pop(), w, emb))
+                cin = w
+            self.up.append(level)
+            if lvl > 0:
+                self.upsample.append(nn.Conv2d(cin, cin, 3, padding=1))
+        self.out_norm = nn.GroupNorm(_groups(cin), cin)
+        self.out = nn.Conv2d(cin, C, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, t) -> torch.Tensor:
+        """Predicted noise for ``x`` of shape (B, C*H*W) or (B, C, H, W) (same shape out) at
+        OU time(s) ``t`` (a scalar or shape (B,), > 0)."""
+        flat = x.ndim == 2
+        if flat:
+            if x.shape[1] != self.dim:
+                raise ValueError(f"x must have shape (B, {self.dim}) or (B, {', '.join(map(str, self.image_shape))}),"
+                                 f" got {tuple(x.shape)}")
+            x = x.reshape(x.shape[0], *self.image_shape)
+        elif x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(f"x must have shape (B, {self.dim}) or (B, {', '.join(map(str, self.image_shape))}),"
+                             f" got {tuple(x.shape)}")
+        e = self.embed(_broadcast_t(t, x.shape[0], x.device))
+        h = self.inp(x)
+        hs = [h]
+        for lvl, level in enumerate(self.down):
+            for blk in level:
+                h = blk(h, e)
+                hs.append(h)
+            if lvl < len(self.downsample):
+                h = self.downsample[lvl](h)
+                hs.append(h)
+        h = self.mid(h, e)
+        for i, level in enumerate(self.up):
+            for blk in level:
+                h = blk(torch.cat([h, hs.pop()], dim=1), e)
+            if i < len(self.upsample):
+                h = self.upsample[i](F.interpolate(h, scale_factor=2, mode="nearest"))
+        out = self.out(F.silu(self.out_norm(h)))
+        return out.reshape(out.shape[0], -1) if flat else out
+
+
+_MODELS = {"mlp": MLPDenoiser, "unet": UNetDenoiser}
+
+
+def build_model(spec: dict) -> nn.Module:
+    """Build an (untrained) denoiser from its ``spec`` dictionary, e.g.
+    ``{"name": "mlp", "dim": 2, "hidden": 64}`` or ``{"name": "unet", "image_shape": [1, 8, 8]}``
+    (every trained model's ``model.spec`` round-trips through this function)."""
+    spec = dict(spec)
+    name = spec.pop("name", None)
+    if name not in _MODELS:
+        raise ValueError(f"spec['name'] must be one of {sorted(_MODELS)}, got {name!r}")
+    return _MODELS[name](**spec)
+
+
+def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Callable:
+    r"""Wrap a noise-predicting denoiser as a score :math:`s(x, t) = -\hat\varepsilon(x,t)/\sqrt{\Delta_t}`.
+
+    The returned callable ``score(x, t)`` uses the package's OU time ``t``
+    (:math:`\Delta_t = 1-e^{-2t}`) and behaves like an exact score for the samplers of
+    :mod:`diffphase.numerics.sde`:
+
+    * ``x`` a numpy array of shape (B, d) (or (d,)) → numpy array of the same shape and float
+      dtype (float32 kept, anything else returned as float64);
+    * ``x`` a torch tensor (B, d) (or image-shaped for a U-Net) → torch tensor on the input's
+      device and dtype;
+    * ``t`` a Python float > 0, or an array of shape (B,) of per-sample times > 0.
+
+    Evaluation runs under ``torch.no_grad()`` in eval mode, in chunks of ``batch_size`` rows.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A denoiser whose ``forward(x, t)`` returns :math:`\hat\varepsilon` (e.g. the model
+        returned by :func:`diffphase.validation.train.train`).
+    device : str or torch.device, optional
+        Device to evaluate on; default: the device of the model's parameters. The model is
+        moved there.
+    batch_size : int
+        Rows per forward pass (>= 1).
+
+    Returns
+    -------
+    callable
+        ``score(x, t)``; ``score.model`` is the wrapped model.
+
+    Raises
+    ------
+    ValueError
+        (from the callable) if ``t <= 0``, non-finite, or of the wrong shape.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if device is None:
+        try:
+            device = next(model.parameters()).device
+        except StopIteration:
+            device = torch.device("cpu")
+    device = torch.device(device)
+    model = model.to(device).eval()
+
+    def score(x, t):
+        t_arr = check_times(t, positive=True)
+        is_np = not isinstance(x, torch.Tensor)
+        if is_np:
+            x_np = np.asarray(x)
+            out_dtype = np.float32 if x_np.dtype == np.float32 else np.float64
+            xt = torch.from_numpy(np.ascontiguousarray(x_np, dtype=np.float32))
+            in_dtype, in_device = None, None
+        else:
+            xt, in_dtype, in_device = x, x.dtype, x.device
+        single = xt.ndim == 1
+        if single:
+            xt = xt[None]
+        B = xt.shape[0]
+        if t_arr.ndim == 0:
+            t_all = torch.full((B,), float(t_arr), dtype=torch.float64)
+        elif t_arr.shape == (B,):
+            t_all = torch.from_numpy(t_arr)
+        else:
+            raise ValueError(f"t must be a float or have shape ({B},), got shape {t_arr.shape}")
+        delta = -torch.expm1(-2.0 * t_all)
+        out = torch.empty(xt.shape, dtype=torch.float32, device=device)
+        with torch.no_grad():
+            for i in range(0, B, batch_size):
+                xb = xt[i: i + batch_size].to(device=device, dtype=torch.float32)
+                eps = model(xb, t_all[i: i + batch_size].to(device=device, dtype=torch.float32))
+                inv = (1.0 / torch.sqrt(delta[i: i + batch_size])).to(device=device, dtype=torch.float32)
+                shape = (-1,) + (1,) * (eps.ndim - 1)
+                out[i: i + batch_size] = -eps.float() * inv.reshape(shape)
+        if single:
+            out = out[0]
+        if is_np:
+            return out.cpu().numpy().astype(out_dtype, copy=False)
+        return out.to(device=in_device, dtype=in_dtype if in_dtype.is_floating_point else torch.float32)
+
+    score.model = model
+    return score

@@ -1,0 +1,594 @@
+r"""DDPM training in the package's OU time, with EMA, checkpoints, resume and a cache.
+
+The forward process is the OU marginal of :mod:`diffphase.numerics.conventions`,
+
+.. math:: x_t = e^{-t}x_0 + \sqrt{\Delta_t}\,z,\qquad \Delta_t = 1-e^{-2t},\quad z\sim\mathcal N(0,I),
+
+and the network :math:`\hat\varepsilon_\theta(x_t, t)` is trained on the "simple" DDPM loss
+
+.. math:: L(\theta) = \mathbb E_{t, x_0, z}\ \tfrac1d\,\big|\hat\varepsilon_\theta(x_t, t) - z\big|^2,
+
+with ``t`` drawn either continuously from ``[t_min, t_max]`` (density chosen by
+``TrainConfig.t_distribution``) or as a uniformly drawn step ``k`` of a discrete β schedule
+mapped to OU time, :math:`t_k = -\tfrac12\log\bar\alpha_k`
+(:class:`~diffphase.numerics.conventions.DiscreteSchedule`). The trained model's score is
+:math:`-\hat\varepsilon/\sqrt{\Delta_t}` (:func:`diffphase.validation.models.score_function`).
+
+Optimizer AdamW; learning rate: linear warm-up then cosine decay to ``lr * min_lr_ratio``;
+exponential moving average (EMA) of the weights, which is the model returned. All randomness
+(initialization, minibatches, times, noise) is drawn from generators seeded by
+``TrainConfig.seed`` on the CPU, so the same seed gives identical weights on the CPU, and a run
+resumed from a checkpoint gives the same weights, bit for bit, as an uninterrupted run.
+
+Cache layout (root: argument ``cache_dir``, else ``$DIFFPHASE_CACHE``, else
+``~/.cache/diffphase``)::
+
+    denoisers/<key>/config.json     the configuration, data fingerprint and model spec
+    denoisers/<key>/checkpoint.pt   last checkpoint of an unfinished run (deleted at the end)
+    denoisers/<key>/model.pt        the finished model (EMA weights) and its loss history
+
+``key`` is the SHA-256 of the canonical JSON of the configuration (fields that do not change
+the weights, such as ``checkpoint_every``, excluded), the model spec, the data fingerprint and
+:data:`ENGINE_VERSION`. Every file is written atomically (temporary file in the same
+directory, ``fsync``, ``os.replace``), so a kill at any moment leaves either the old or the
+new file, never a partial one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.conventions import DiscreteSchedule
+
+from .data import Dataset
+from .models import build_model
+
+__all__ = [
+    "ENGINE_VERSION",
+    "TrainConfig",
+    "TrainHistory",
+    "train",
+    "load_model",
+    "default_device",
+    "cache_root",
+    "config_key",
+    "atomic_torch_save",
+    "atomic_write_text",
+    "lr_at",
+    "sample_times",
+    "model_spec",
+    "canonical_json",
+]
+
+#: Version of the training procedure; part of every cache key, bumped whenever a change would
+#: alter the weights trained from a given configuration.
+ENGINE_VERSION = 1
+
+T_DISTRIBUTIONS = ("uniform", "log_uniform", "sqrt")
+
+
+def _nohash(default, **kw):
+    """A dataclass field excluded from the cache key (it does not change the weights)."""
+    return field(default=default, metadata={"hash": False}, **kw)
+
+
+@dataclass
+class TrainConfig:
+    r"""Everything that determines a trained denoiser (together with the data).
+
+    Parameters
+    ----------
+    model : {"mlp", "unet"}
+        Denoiser class (:class:`~diffphase.validation.models.MLPDenoiser` or
+        :class:`~diffphase.validation.models.UNetDenoiser`).
+    model_kwargs : dict
+        Extra constructor arguments (e.g. ``{"hidden": 64, "depth": 2}``); the data dimension
+        and image shape come from the data.
+    steps : int
+        Optimizer steps (>= 1).
+    batch_size : int
+        Minibatch size (>= 1); rows are drawn with replacement.
+    lr : float
+        Peak learning rate (> 0).
+    weight_decay : float
+        AdamW decoupled weight decay (>= 0).
+    adam_beta1, adam_beta2 : float
+        AdamW moment coefficients, in [0, 1).
+    warmup_steps : int
+        Linear warm-up length (>= 0): :math:`\eta_s = \eta (s+1)/W` for :math:`s < W`.
+    min_lr_ratio : float
+        Final learning rate as a fraction of ``lr`` (in [0, 1]); after warm-up
+        :math:`\eta_s = \eta[r + (1-r)\tfrac12(1+\cos\pi u)]`, :math:`u = (s-W)/(S-W)`.
+    grad_clip : float
+        Global gradient-norm clip (> 0), or 0 to disable.
+    ema_decay : float
+        EMA decay :math:`\beta\in[0,1)`; step ``s`` uses :math:`\min(\beta, (1+s)/(10+s))`.
+    time_sampling : {"continuous", "discrete"}
+        Continuous OU times in ``[t_min, t_max]``, or steps of a discrete β schedule.
+    t_min, t_max : float
+        Range of continuous OU times, :math:`0 < t_{\min} < t_{\max}`.
+    t_distribution : {"uniform", "log_uniform", "sqrt"}
+        Density of continuous times: uniform in ``t``; uniform in :math:`\log t`; or
+        :math:`t = t_{\min} + (t_{\max}-t_{\min})u^2`, :math:`u\sim U(0,1)`, i.e. density
+        :math:`\propto (t-t_{\min})^{-1/2}`, which like DDPM's linear schedule spends more
+        steps at small ``t`` without neglecting large ``t`` (default).
+    schedule : {"linear", "cosine"}
+        Discrete β schedule (``time_sampling="discrete"``); steps ``k = 1..T`` are drawn
+        uniformly and mapped to OU time :math:`t_k = -\tfrac12\log\bar\alpha_k`.
+    schedule_steps : int
+        ``T`` of the discrete schedule (>= 1).
+    beta_min, beta_max : float
+        Linear-schedule endpoints, :math:`0 < \beta_{\min} \le \beta_{\max} < 1`.
+    seed : int
+        Seed (>= 0) of initialization and of every random draw.
+    amp : bool
+        Mixed precision (bfloat16 when supported, else float16 with loss scaling) — CUDA only;
+        ignored on the CPU.
+    checkpoint_every : int
+        Steps between checkpoints (>= 1). Not part of the cache key.
+    """
+
+    model: str = "mlp"
+    model_kwargs: dict = field(default_factory=dict)
+    steps: int = 2000
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    time_sampling: str = "continuous"
+    t_min: float = 1e-3
+    t_max: float = 5.0
+    t_distribution: str = "sqrt"
+    schedule: str = "linear"
+    schedule_steps: int = 1000
+    beta_min: float = 1e-4
+    beta_max: float = 2e-2
+    seed: int = 0
+    amp: bool = True
+    checkpoint_every: int = _nohash(500)
+
+    def validate(self) -> "TrainConfig":
+        """Check every field; raise ``ValueError`` naming the field and its valid range."""
+        if self.model not in ("mlp", "unet"):
+            raise ValueError(f"model must be 'mlp' or 'unet', got {self.model!r}")
+        if not isinstance(self.model_kwargs, dict):
+            raise ValueError("model_kwargs must be a dict")
+        check_int("steps", self.steps, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_real("lr", self.lr, low=0, low_open=True)
+        check_real("weight_decay", self.weight_decay, low=0)
+        check_real("adam_beta1", self.adam_beta1, low=0, high=1, high_open=True)
+        check_real("adam_beta2", self.adam_beta2, low=0, high=1, high_open=True)
+        check_int("warmup_steps", self.warmup_steps, minimum=0)
+        check_real("min_lr_ratio", self.min_lr_ratio, low=0, high=1)
+        check_real("grad_clip", self.grad_clip, low=0)
+        check_real("ema_decay", self.ema_decay, low=0, high=1, high_open=True)
+        if self.time_sampling not in ("continuous", "discrete"):
+            raise ValueError(f"time_sampling must be 'continuous' or 'discrete', got {self.time_sampling!r}")
+        check_real("t_min", self.t_min, low=0, low_open=True)
+        check_real("t_max", self.t_max, low=self.t_min, low_open=True)
+        if self.t_distribution not in T_DISTRIBUTIONS:
+            raise ValueError(f"t_distribution must be one of {T_DISTRIBUTIONS}, got {self.t_distribution!r}")
+        if self.schedule not in ("linear", "cosine"):
+            raise ValueError(f"schedule must be 'linear' or 'cosine', got {self.schedule!r}")
+        check_int("schedule_steps", self.schedule_steps, minimum=1)
+        check_real("beta_min", self.beta_min, low=0, high=1, low_open=True, high_open=True)
+        check_real("beta_max", self.beta_max, low=self.beta_min, high=1, high_open=True)
+        check_int("seed", self.seed, minimum=0)
+        check_int("checkpoint_every", self.checkpoint_every, minimum=1)
+        return self
+
+    def discrete_schedule(self) -> DiscreteSchedule:
+        """The :class:`DiscreteSchedule` of ``schedule`` / ``schedule_steps`` / ``beta_*``."""
+        if self.schedule == "linear":
+            return DiscreteSchedule.linear(self.schedule_steps, self.beta_min, self.beta_max)
+        return DiscreteSchedule.cosine(self.schedule_steps)
+
+    def hashed_dict(self) -> dict:
+        """The fields that determine the weights (those entering the cache key)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("hash", True)}
+
+
+@dataclass
+class TrainHistory:
+    """What happened during :func:`train`.
+
+    Attributes
+    ----------
+    losses : ndarray, shape (steps,)
+        Minibatch loss :math:`\\tfrac1d|\\hat\\varepsilon - z|^2` of every step.
+    lrs : ndarray, shape (steps,)
+        Learning rate of every step.
+    key : str
+        Cache key (SHA-256 hex) of the run.
+    path : Path or None
+        Cache directory of the run (``None`` when the cache was not used).
+    from_cache : bool
+        True if the finished model was loaded from the cache without training.
+    resumed_from : int
+        Step of the checkpoint the run resumed from (0 for a fresh run).
+    seconds : float
+        Wall time of this call's training (0 on a cache hit).
+    device : str
+        Device trained on.
+    """
+
+    losses: np.ndarray
+    lrs: np.ndarray
+    key: str
+    path: Path | None = None
+    from_cache: bool = False
+    resumed_from: int = 0
+    seconds: float = 0.0
+    device: str = "cpu"
+
+    def smoothed(self, window: int = 50) -> np.ndarray:
+        """Running mean of the losses over ``window`` steps (valid part only)."""
+        window = check_int("window", window, minimum=1)
+        if self.losses.size < window:
+            return np.array([self.losses.mean()]) if self.losses.size else self.losses
+        c = np.cumsum(np.concatenate([[0.0], self.losses]))
+        return (c[window:] - c[:-window]) / window
+
+
+# --------------------------------------------------------------------------------------
+# files, keys, devices
+# --------------------------------------------------------------------------------------
+def default_device() -> str:
+    """``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cache_root(cache_dir=None) -> Path:
+    """The cache root: ``cache_dir`` if given, else ``$DIFFPHASE_CACHE``, else
+    ``~/.cache/diffphase`` (not created here)."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("DIFFPHASE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "diffphase"
+
+
+def _jsonable(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(obj.hashed_dict() if hasattr(obj, "hashed_dict") else dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise ValueError(f"cannot put {type(obj).__name__} into a cache key; use JSON-like values")
+
+
+def canonical_json(obj) -> str:
+    """Canonical JSON (sorted keys, no spaces, dataclasses as their hashed fields)."""
+    return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def config_key(*parts) -> str:
+    """SHA-256 hex digest of the canonical JSON of ``[ENGINE_VERSION, *parts]`` (configuration
+    dataclasses, dicts, strings, numbers)."""
+    return hashlib.sha256(canonical_json([ENGINE_VERSION, *parts]).encode()).hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_torch_save(obj, path) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically: temporary file in the same directory, fsync,
+    ``os.replace``. Returns the path."""
+    return _atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def atomic_write_text(text: str, path) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_torch_save`)."""
+    return _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+# --------------------------------------------------------------------------------------
+# schedules
+# --------------------------------------------------------------------------------------
+def lr_at(step: int, config: TrainConfig) -> float:
+    r"""Learning rate of (0-based) step ``step``: linear warm-up
+    :math:`\eta(s+1)/W` for :math:`s<W`, then cosine decay from :math:`\eta` to
+    :math:`r\eta` at the last step."""
+    W, S, eta, r = config.warmup_steps, config.steps, config.lr, config.min_lr_ratio
+    if step < W:
+        return eta * (step + 1) / W
+    span = max(S - W - 1, 1)
+    u = min(max((step - W) / span, 0.0), 1.0)
+    return eta * (r + (1.0 - r) * 0.5 * (1.0 + math.cos(math.pi * u)))
+
+
+def sample_times(n: int, config: TrainConfig, generator: torch.Generator,
+                 schedule: DiscreteSchedule | None = None) -> torch.Tensor:
+    """Draw ``n`` OU training times (float64, CPU) as configured (see :class:`TrainConfig`)."""
+    if config.time_sampling == "discrete":
+        sched = schedule if schedule is not None else config.discrete_schedule()
+        k = torch.randint(1, sched.T + 1, (n,), generator=generator)
+        return torch.from_numpy(sched.times)[k]
+    u = torch.rand(n, generator=generator, dtype=torch.float64)
+    a, b = config.t_min, config.t_max
+    if config.t_distribution == "uniform":
+        return a + (b - a) * u
+    if config.t_distribution == "log_uniform":
+        return torch.exp(math.log(a) + (math.log(b) - math.log(a)) * u)
+    return a + (b - a) * u * u
+
+
+# --------------------------------------------------------------------------------------
+# progress
+# --------------------------------------------------------------------------------------
+class _Progress:
+    """tqdm bar when available, else a line to stderr every ~5 % of the run; silent if off."""
+
+    def __init__(self, total: int, initial: int, enabled: bool, desc: str):
+        self.total, self.enabled, self.bar = total, enabled, None
+        self.every = max(1, total // 20)
+        self.t0 = time.time()
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, leave=False)
+            except ImportError:
+                print(f"{desc}: {total} steps (from {initial})", file=sys.stderr)
+
+    def update(self, step: int, loss: float, lr: float) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+            if step % 10 == 0 or step == self.total:
+                self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", refresh=False)
+        elif step % self.every == 0 or step == self.total:
+            print(f"  step {step}/{self.total}  loss {loss:.4f}  lr {lr:.2e}  {time.time() - self.t0:.0f}s",
+                  file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------
+def _as_dataset(data) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    x = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data).float()
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"data must be a Dataset or an array of shape (n, d), got shape {tuple(x.shape)}")
+    d = x.shape[1]
+    return Dataset(x.contiguous(), None, torch.zeros(d), torch.ones(d), None, "array")
+
+
+def model_spec(config: TrainConfig, data: Dataset) -> dict:
+    """The ``spec`` (see :func:`~diffphase.validation.models.build_model`) of the network that
+    :func:`train` builds for ``config`` and ``data``."""
+    kw = dict(config.model_kwargs)
+    if config.model == "mlp":
+        return {"name": "mlp", "dim": data.dim, **kw}
+    shape = kw.pop("image_shape", None) or data.image_shape
+    if shape is None:
+        raise ValueError("model='unet' needs image data (Dataset.image_shape) or model_kwargs['image_shape']")
+    return {"name": "unet", "image_shape": list(shape), **kw}
+
+
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in model.parameters()], 1.0 - decay)
+        for e, b in zip(ema.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def load_model(path, device=None) -> tuple[nn.Module, dict]:
+    """Load a finished model file (``model.pt`` of the cache) and return ``(model, payload)``:
+    the EMA network in eval mode on ``device`` (default :func:`default_device`) and the saved
+    dictionary (``spec``, ``config``, ``key``, ``losses``, ``lrs``, ...)."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=False)
+    model = build_model(payload["spec"])
+    model.load_state_dict(payload["ema"])
+    return model.to(device or default_device()).eval(), payload
+
+
+def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: bool = True,
+          resume: bool = True, progress: bool = True, desc: str | None = None) -> tuple[nn.Module, TrainHistory]:
+    r"""Train a noise-predicting denoiser on ``data`` in OU time and return its EMA weights.
+
+    See the module docstring for the loss, time sampling, schedules and cache layout.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The configuration (validated here).
+    data : Dataset or array_like of shape (n, d)
+        Training data in normalized coordinates (a :class:`~diffphase.validation.data.Dataset`
+        or a float array/tensor).
+    device : str or torch.device, optional
+        Default :func:`default_device` (CUDA when available, else CPU). Not part of the cache
+        key; all random draws happen on the CPU, so the draws do not depend on the device.
+    cache_dir : str or Path, optional
+        Cache root (default ``$DIFFPHASE_CACHE`` or ``~/.cache/diffphase``).
+    use_cache : bool
+        If True (default): return the cached model when this configuration and data were
+        trained before, otherwise write checkpoints every ``config.checkpoint_every`` steps,
+        and the finished model, to the cache. If False: train in memory, write nothing.
+    resume : bool
+        Resume from the run's checkpoint when one exists (default True).
+    progress : bool
+        Show a progress bar with the loss (tqdm if installed, else lines on stderr).
+    desc : str, optional
+        Label of the progress bar.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The EMA network, in eval mode, on ``device``; ``model.spec`` rebuilds it.
+    history : TrainHistory
+        Per-step losses and learning rates, the cache key and path, and whether the model came
+        from the cache or resumed from a checkpoint.
+    """
+    config.validate()
+    ds = _as_dataset(data)
+    device = torch.device(device if device is not None else default_device())
+    spec = model_spec(config, ds)
+    key = config_key({"kind": "denoiser", "config": config, "spec": spec, "data": ds.fingerprint()})
+    run_dir = cache_root(cache_dir) / "denoisers" / key if use_cache else None
+    final_path = run_dir / "model.pt" if run_dir else None
+    ckpt_path = run_dir / "checkpoint.pt" if run_dir else None
+
+    if final_path is not None and final_path.exists():
+        model, payload = load_model(final_path, device)
+        return model, TrainHistory(np.asarray(payload["losses"]), np.asarray(payload["lrs"]), key, run_dir,
+                                   from_cache=True, device=str(device))
+
+    # deterministic initialization independent of the global RNG state
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(spec)
+    ema = build_model(spec)
+    ema.load_state_dict(model.state_dict())
+    model.to(device).train()
+    ema.to(device).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    gen = torch.Generator().manual_seed(config.seed + 0x5EED)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                            betas=(config.adam_beta1, config.adam_beta2), foreach=True)
+    use_amp = bool(config.amp) and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    losses: list[float] = []
+    lrs: list[float] = []
+    start = 0
+
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / "config.json").exists():
+            atomic_write_text(json.dumps({"config": _jsonable(dataclasses.asdict(config)), "spec": spec,
+                                          "data": {"name": ds.name, "n": len(ds), "d": ds.dim,
+                                                   "fingerprint": ds.fingerprint()},
+                                          "engine_version": ENGINE_VERSION}, indent=2, sort_keys=True),
+                              run_dir / "config.json")
+        if resume and ckpt_path.exists():
+            ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+            if ck.get("key") != key:
+                raise ValueError(f"checkpoint {ckpt_path} belongs to another run (key mismatch)")
+            model.load_state_dict(ck["model"])
+            ema.load_state_dict(ck["ema"])
+            opt.load_state_dict(ck["opt"])
+            scaler.load_state_dict(ck["scaler"])
+            gen.set_state(ck["rng"])
+            losses, lrs, start = list(ck["losses"]), list(ck["lrs"]), int(ck["step"])
+
+    x_all = ds.data.to(device=device, dtype=torch.float32)
+    n = x_all.shape[0]
+    sched = config.discrete_schedule() if config.time_sampling == "discrete" else None
+    bar = _Progress(config.steps, start, progress, desc or f"train {config.model} {key[:8]}")
+    t0 = time.time()
+    try:
+        for step in range(start, config.steps):
+            lr = lr_at(step, config)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = torch.randint(n, (config.batch_size,), generator=gen)
+            t = sample_times(config.batch_size, config, gen, sched)
+            z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen)
+            a = torch.exp(-t).float()[:, None].to(device)
+            s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
+            z = z.to(device)
+            xt = a * x_all[idx.to(device)] + s * z
+            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+                pred = model(xt, t.float().to(device))
+            loss = torch.mean((pred.float() - z) ** 2)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip > 0:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            _ema_update(ema, model, min(config.ema_decay, (1.0 + step) / (10.0 + step)))
+            lv = float(loss.detach())
+            if not math.isfinite(lv):
+                raise FloatingPointError(f"training loss became {lv} at step {step + 1}; lower lr "
+                                         f"(now {config.lr}) or raise t_min (now {config.t_min})")
+            losses.append(lv)
+            lrs.append(lr)
+            bar.update(step + 1, lv, lr)
+            done = step + 1
+            if ckpt_path is not None and done % config.checkpoint_every == 0 and done < config.steps:
+                atomic_torch_save({"key": key, "step": done, "model": model.state_dict(), "ema": ema.state_dict(),
+                                   "opt": opt.state_dict(), "scaler": scaler.state_dict(), "rng": gen.get_state(),
+                                   "losses": losses, "lrs": lrs}, ckpt_path)
+    finally:
+        bar.close()
+    seconds = time.time() - t0
+    ema.spec = spec
+    history = TrainHistory(np.asarray(losses), np.asarray(lrs), key, run_dir, from_cache=False,
+                           resumed_from=start, seconds=seconds, device=str(device))
+    if final_path is not None:
+        atomic_torch_save({"key": key, "spec": spec, "config": _jsonable(dataclasses.asdict(config)),
+                           "ema": {k: v.detach().cpu() for k, v in ema.state_dict().items()},
+                           "losses": losses, "lrs": lrs, "engine_version": ENGINE_VERSION}, final_path)
+        if ckpt_path.exists():
+            ckpt_path.unlink()
+    return ema, history
