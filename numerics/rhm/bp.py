@@ -1,0 +1,440 @@
+r"""Exact inference on the RHM tree: belief propagation and exact posterior sampling.
+
+Given leaf evidence :math:`\nu_i(b) = p(x_{t,i}\mid x_{0,i}=b)` (an array ``(n, d, v)``, e.g.
+from :mod:`diffphase.numerics.rhm.noise`; noise level and time do not enter here), the
+posterior over the whole tree is computed exactly by the upward (inside) recursion
+
+.. math:: U_l(a) = \frac1m \sum_{r=1}^m \prod_{i=1}^s U_{l+1,i}(R_l[a,r,i]),
+          \qquad U_L = \nu,
+
+and the downward recursion on the joint posterior of a node and its rule,
+
+.. math:: P(a, r\mid x_t) = P_l(a)\,\frac{\prod_i U_{l+1,i}(R_l[a,r,i])}{\sum_{r'}\prod_i U_{l+1,i}(R_l[a,r',i])},
+          \qquad P_{l+1,i}(b) = \sum_{(a,r):\,R_l[a,r,i]=b} P(a,r\mid x_t),
+
+starting from :math:`P_0(c)\propto U_0(c)/n_c` (uniform class prior). This is the
+:math:`\nu^\uparrow\nu^\downarrow` marginal of ``THEORY.md`` §1 written without the explicit
+downward messages. The log-evidence is
+:math:`\log p(x_t) = \log \sum_c U_0(c)/n_c = \log\sum_{x_0}P(x_0)\prod_i\nu_i(x_{0,i})`.
+An exact posterior sample draws the class from :math:`P_0`, then top-down every node's rule
+with probability :math:`\propto\prod_i U_{l+1,i}(R_l[a,r,i])`.
+
+Numerics. The fast path works in the linear domain with every message rescaled to maximum 1
+after each level (the logs of the scales are accumulated per sample), in the requested
+``dtype``, in batch chunks of bounded memory, level by level with row gathers in a layout
+where each node's children are contiguous blocks (torch kernels, using the available CPU
+threads). A sample for which any message becomes identically zero -- evidence that
+contradicts the grammar, or an underflow for extremely peaked evidence in float32 -- is
+recomputed exactly in the log domain in float64. If its evidence has probability zero under
+the model (it *contradicts the rules*), the posterior does not exist; then
+
+* ``consistent`` is ``False`` for that sample,
+* ``log_evidence`` is ``-numpy.finfo(float64).max`` (a finite stand-in for :math:`-\infty`),
+* the marginals and posterior samples are those of the **prior** (the evidence is ignored).
+
+No NaN or inf is ever returned.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .._checks import check_int
+from .model import RHM, _seed_rng
+
+__all__ = ["BPResult", "belief_propagation", "posterior_sample", "NEG_LOG_EVIDENCE"]
+
+#: log-evidence reported for evidence that contradicts the grammar (stands for -inf).
+NEG_LOG_EVIDENCE = -np.finfo(np.float64).max
+
+# working-set target per batch chunk (bytes) and columns per gather block
+_CHUNK_BYTES = 24 * 2**20
+_BLOCK_COLS = 2048
+
+
+class BPResult(NamedTuple):
+    """Result of :func:`belief_propagation`.
+
+    Attributes
+    ----------
+    marginals : list of ndarray
+        ``L + 1`` arrays, root first; ``marginals[l]`` has shape ``(n, s**l, A_l)``
+        (``A_0 = n_classes``, else ``v``): the exact posterior :math:`P(x_{l,j}=a\\mid x_t)`.
+    log_evidence : ndarray, shape (n,), float64
+        :math:`\\log p(x_t)` under the model (``NEG_LOG_EVIDENCE`` if ``not consistent``).
+    consistent : ndarray, shape (n,), bool
+        ``False`` where the evidence contradicts the grammar (then prior marginals).
+    """
+
+    marginals: list
+    log_evidence: np.ndarray
+    consistent: np.ndarray
+
+
+def _check_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _check_evidence(rhm, evidence):
+    if not isinstance(rhm, RHM):
+        raise ValueError("rhm must be a diffphase.numerics.rhm.RHM")
+    ev = np.asarray(evidence)
+    if ev.ndim != 3 or ev.shape[1:] != (rhm.d, rhm.v):
+        raise ValueError(f"evidence must have shape (n, d={rhm.d}, v={rhm.v}), got {ev.shape}")
+    if ev.shape[0] < 1:
+        raise ValueError("evidence must hold at least one sample (n >= 1)")
+    if not (np.issubdtype(ev.dtype, np.floating) or np.issubdtype(ev.dtype, np.integer)):
+        raise ValueError("evidence must be a real array")
+    return ev
+
+
+class _Engine:
+    """Tree recursions for one RHM in one arithmetic (``log``: log domain; else linear)."""
+
+    def __init__(self, rhm: RHM, dtype, log: bool):
+        self.rhm = rhm
+        self.np_dtype = np.dtype(dtype)
+        self.dtype = torch.float64 if self.np_dtype == np.float64 else torch.float32
+        self.log = log
+        s, m = rhm.s, rhm.m
+        # per level, per child i: flat rule index list in r-major order (r * A + a)
+        self.idx = []
+        for R in rhm.rules:
+            self.idx.append([torch.from_numpy(np.ascontiguousarray(R[:, :, i].T).ravel())
+                             for i in range(s)])
+        self.R = [torch.from_numpy(R) for R in rhm.rules]
+        self.sizes = [rhm.n_symbols(l) for l in range(rhm.L + 1)]
+        self.zero = float("-inf") if log else 0.0
+
+    # ---- layout helpers --------------------------------------------------------------
+    def to_storage(self, x_nat, level, nc):
+        """(nc, s**l, A) natural -> (A, s**l * nc) with reversed node digits, sample last."""
+        s = self.rhm.s
+        A = x_nat.shape[-1]
+        y = x_nat.reshape((nc,) + (s,) * level + (A,))
+        return y.permute(tuple(range(level + 1, -1, -1))).reshape(A, -1)
+
+    def to_natural(self, x_sto, level, nc):
+        """Inverse of :meth:`to_storage` (also for index arrays without the A axis)."""
+        s = self.rhm.s
+        if x_sto.dim() == 1:
+            y = x_sto.reshape((s,) * level + (nc,))
+            return y.permute(tuple(range(level, -1, -1))).reshape(nc, s**level)
+        A = x_sto.shape[0]
+        y = x_sto.reshape((A,) + (s,) * level + (nc,))
+        return y.permute(tuple(range(level + 1, -1, -1))).reshape(nc, s**level, A)
+
+    def _gather_products(self, children, level, c0, c1):
+        """(m*A_l, c1-c0): prod_i U_child_i(R[a, r, i]) (or the sum of logs), r-major."""
+        idx = self.idx[level]
+        g = children[:, 0, c0:c1].index_select(0, idx[0])
+        for i in range(1, self.rhm.s):
+            gi = children[:, i, c0:c1].index_select(0, idx[i])
+            if self.log:
+                g.add_(gi)
+            else:
+                g.mul_(gi)
+        return g
+
+    def _normalize(self, P):
+        """Rescale columns to max 1 (log: max 0); return (P, log_scale, dead_columns)."""
+        mx = P.amax(0)
+        if self.log:
+            dead = torch.isneginf(mx)
+            mx = torch.where(dead, torch.zeros_like(mx), mx)
+            P.sub_(mx)
+            return P, mx, dead
+        dead = mx <= 0
+        mx = torch.where(dead, torch.ones_like(mx), mx)
+        P.div_(mx)
+        return P, torch.log(mx), dead
+
+    # ---- upward ----------------------------------------------------------------------
+    def upward(self, ev_chunk):
+        """Inside messages of every level for one batch chunk.
+
+        Returns U (list, level -> (A_l, s**l * nc) normalized), lscale (list of per-column
+        log scales, level -> (s**l * nc,)), per-sample accumulated log scale, dead flag.
+        """
+        rhm = self.rhm
+        s, m, L = rhm.s, rhm.m, rhm.L
+        nc = ev_chunk.shape[0]
+        x = torch.as_tensor(ev_chunk)
+        if not torch.isfinite(x).all() or (x < 0).any():
+            raise ValueError("evidence must be finite and >= 0 (a likelihood)")
+        x = x.to(self.dtype)
+        X = self.to_storage(x, L, nc).contiguous()
+        if self.log:
+            X = torch.log(X)
+        X, lsc, dead = self._normalize(X)
+        U = [None] * (L + 1)
+        LS = [None] * (L + 1)
+        U[L], LS[L] = X, lsc
+        acc = lsc.view(-1, nc).sum(0, dtype=torch.float64)
+        dead_s = dead.view(-1, nc).any(0)
+        for level in range(L - 1, -1, -1):
+            A = self.sizes[level]
+            B = nc * s**level
+            children = U[level + 1].view(self.sizes[level + 1], s, B)
+            P = torch.empty((A, B), dtype=self.dtype)
+            for c0 in range(0, B, _BLOCK_COLS):
+                c1 = min(B, c0 + _BLOCK_COLS)
+                g = self._gather_products(children, level, c0, c1).view(m, A, c1 - c0)
+                if self.log:
+                    P[:, c0:c1] = torch.logsumexp(g, 0)
+                else:
+                    P[:, c0:c1] = g.sum(0)
+            P, lsc, dead = self._normalize(P)
+            U[level], LS[level] = P, lsc
+            acc += lsc.view(-1, nc).sum(0, dtype=torch.float64)
+            dead_s |= dead.view(-1, nc).any(0)
+        # root: P(x_t) = (1/n_c) sum_c U_0(c) * exp(acc) * m^{-internal nodes}
+        if self.log:
+            root = torch.logsumexp(U[0].to(torch.float64), 0)
+            dead_s |= torch.isneginf(root)
+            root = torch.where(torch.isneginf(root), torch.zeros_like(root), root)
+        else:
+            tot = U[0].to(torch.float64).sum(0)
+            dead_s |= tot <= 0
+            root = torch.log(torch.where(tot > 0, tot, torch.ones_like(tot)))
+        n_internal = (s**L - 1) // (s - 1)
+        logev = acc + root - np.log(rhm.n_classes) - n_internal * np.log(m)
+        return U, LS, logev, dead_s
+
+    def root_posterior(self, U0):
+        """(A_0, nc) posterior of the class (uniform prior), linear domain."""
+        if self.log:
+            return torch.softmax(U0, 0)
+        tot = U0.sum(0, keepdim=True)
+        return U0 / torch.where(tot > 0, tot, torch.ones_like(tot))
+
+    # ---- downward: marginals ---------------------------------------------------------
+    def marginals(self, U, LS, nc, out, rows):
+        """Write the marginals of every level into ``out[l][rows]`` (natural layout)."""
+        rhm = self.rhm
+        s, m, L = rhm.s, rhm.m, rhm.L
+        M = self.root_posterior(U[0])
+        out[0][rows] = self.to_natural(M, 0, nc).numpy()
+        for level in range(L):
+            A, An = self.sizes[level], self.sizes[level + 1]
+            B = nc * s**level
+            children = U[level + 1].view(An, s, B)
+            # ratio = P_l(a) / sum_r prod_i U_child   (the unnormalized inside message)
+            if self.log:
+                den = U[level] + LS[level]
+                ratio = torch.where(torch.isneginf(den), torch.full_like(den, float("-inf")),
+                                    torch.log(M) - den)
+            else:
+                den = U[level] * torch.exp(LS[level])
+                ratio = torch.where(den > 0, M / torch.where(den > 0, den, torch.ones_like(den)),
+                                    torch.zeros_like(den))
+            Mn = torch.zeros((An, s, B), dtype=self.dtype)
+            idx = self.idx[level]
+            for c0 in range(0, B, _BLOCK_COLS):
+                c1 = min(B, c0 + _BLOCK_COLS)
+                g = self._gather_products(children, level, c0, c1).view(m, A, c1 - c0)
+                if self.log:
+                    g.add_(ratio[None, :, c0:c1])
+                    g = torch.exp(g)
+                else:
+                    g.mul_(ratio[None, :, c0:c1])
+                g = g.view(m * A, c1 - c0)
+                for i in range(s):
+                    Mn[:, i, c0:c1].index_add_(0, idx[i], g)
+            Mn = Mn.view(An, s * B)
+            tot = Mn.sum(0, keepdim=True)
+            Mn.div_(torch.where(tot > 0, tot, torch.ones_like(tot)))
+            M = Mn
+            out[level + 1][rows] = self.to_natural(M, level + 1, nc).numpy()
+
+    # ---- downward: sampling ----------------------------------------------------------
+    def sample(self, U, nc, uniforms, out, rows):
+        """Exact posterior sample; ``uniforms[l]`` is (nc, s**l) natural U(0,1) draws
+        (index 0: the class, l >= 1: the rule of the nodes of level l - 1)."""
+        rhm = self.rhm
+        s, m, L = rhm.s, rhm.m, rhm.L
+        P = self.root_posterior(U[0]).to(torch.float64)
+        cum = P.cumsum(0)
+        u = torch.from_numpy(uniforms[0]).reshape(nc)
+        a = (cum < (u * cum[-1])[None, :]).sum(0).clamp_(max=self.sizes[0] - 1)
+        out[0][rows] = a.reshape(nc, 1).numpy()
+        for level in range(L):
+            An = self.sizes[level + 1]
+            B = nc * s**level
+            children = U[level + 1].view(An, s, B)
+            Rsel = self.R[level][a]  # (B, m, s)
+            cols = torch.arange(B)
+            w = None
+            for i in range(s):
+                gi = children[:, i, :][Rsel[:, :, i], cols[:, None]]  # (B, m)
+                gi = gi.to(torch.float64)
+                w = gi if w is None else (w + gi if self.log else w * gi)
+            if self.log:
+                mx = w.amax(1, keepdim=True)
+                w = torch.exp(w - torch.where(torch.isneginf(mx), torch.zeros_like(mx), mx))
+            cum = w.cumsum(1)
+            u = self.to_storage_index(torch.from_numpy(uniforms[level + 1]), level, nc)
+            r = (cum < (u * cum[:, -1])[:, None]).sum(1).clamp_(max=m - 1)
+            child = Rsel[cols, r]  # (B, s)
+            a = child.T.reshape(-1)  # storage of level + 1: (i_{l+1}, parent storage)
+            out[level + 1][rows] = self.to_natural(a, level + 1, nc).numpy()
+
+    def to_storage_index(self, x_nat, level, nc):
+        s = self.rhm.s
+        y = x_nat.reshape((nc,) + (s,) * level)
+        return y.permute(tuple(range(level, -1, -1))).reshape(-1)
+
+
+def _chunk_size(rhm, itemsize):
+    per_sample = 3 * itemsize * rhm.v * rhm.d * (1 + 1 / (rhm.s - 1))
+    return int(max(1, min(4096, _CHUNK_BYTES // per_sample)))
+
+
+def _run(rhm, ev, dtype, task, out, uniforms):
+    """Process all samples of ``ev`` chunk by chunk; fall back to the log domain (float64)
+    for samples with vanishing messages and to the prior for contradicting evidence."""
+    n = ev.shape[0]
+    fast = _Engine(rhm, dtype, log=False)
+    logev = np.empty(n, dtype=np.float64)
+    consistent = np.ones(n, dtype=bool)
+    nc_max = _chunk_size(rhm, np.dtype(dtype).itemsize)
+    redo = []
+    with torch.no_grad():
+        for start in range(0, n, nc_max):
+            rows = slice(start, min(n, start + nc_max))
+            chunk = ev[rows]
+            nc = chunk.shape[0]
+            U, LS, le, dead = fast.upward(chunk)
+            logev[rows] = le.numpy()
+            if task == "marginals":
+                fast.marginals(U, LS, nc, out, rows)
+            else:
+                fast.sample(U, nc, [u[rows] for u in uniforms], out, rows)
+            if dead.any():
+                redo.extend((start + np.flatnonzero(dead.numpy())).tolist())
+        if redo:
+            redo = np.asarray(redo)
+            exact = _Engine(rhm, np.float64, log=True)
+            tmp = [np.empty((redo.size,) + o.shape[1:], dtype=o.dtype) for o in out]
+            sub = ev[redo]
+            U, LS, le, dead = exact.upward(sub)
+            logev[redo] = le.numpy()
+            allrows = slice(0, redo.size)
+            if task == "marginals":
+                exact.marginals(U, LS, redo.size, tmp, allrows)
+            else:
+                exact.sample(U, redo.size, [u[redo] for u in uniforms], tmp, allrows)
+            bad = dead.numpy()
+            if bad.any():  # contradicts the grammar: report the prior
+                k = int(bad.sum())
+                ones = np.ones((k, rhm.d, rhm.v), dtype=dtype)
+                U, LS, _, _ = fast.upward(ones)
+                sub_out = [np.empty((k,) + o.shape[1:], dtype=o.dtype) for o in out]
+                if task == "marginals":
+                    fast.marginals(U, LS, k, sub_out, slice(0, k))
+                else:
+                    fast.sample(U, k, [u[redo[bad]] for u in uniforms], sub_out, slice(0, k))
+                for t, so in zip(tmp, sub_out):
+                    t[bad] = so
+                logev[redo[bad]] = NEG_LOG_EVIDENCE
+                consistent[redo[bad]] = False
+            for o, t in zip(out, tmp):
+                o[redo] = t.astype(o.dtype, copy=False)
+    return logev, consistent
+
+
+def belief_propagation(rhm, evidence, dtype=np.float64) -> BPResult:
+    r"""Exact posterior marginals of every level of the tree and the log-evidence.
+
+    Computes :math:`P(x_{l,j}=a\mid x_t)` for every level ``l`` (root first) and node ``j``
+    by the upward/downward recursions of the module docstring, and
+    :math:`\log p(x_t)=\log\sum_{x_0}P(x_0)\prod_i\nu_i(x_{0,i})`. Noise level and time do
+    not enter: the evidence carries them (see :mod:`~diffphase.numerics.rhm.noise`).
+
+    Parameters
+    ----------
+    rhm : RHM
+    evidence : array_like, shape (n, d, v)
+        Leaf likelihoods :math:`\nu_i(b)\ge 0` (need not be normalized).
+    dtype : {numpy.float64, numpy.float32}
+        Arithmetic and output precision of the marginals (float32 halves memory and time).
+
+    Returns
+    -------
+    BPResult
+        ``(marginals, log_evidence, consistent)``; for evidence contradicting the grammar
+        see the module docstring (prior marginals, ``NEG_LOG_EVIDENCE``, ``False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from diffphase.numerics.rhm import RHM, get_process
+    >>> rhm = RHM(v=8, m=2, s=2, L=3, seed=0)
+    >>> leaves, levels = rhm.sample(4, seed=1)
+    >>> ev = get_process("epsilon", rhm.v).evidence(leaves, 0.0)
+    >>> res = belief_propagation(rhm, ev)
+    >>> [mg.shape for mg in res.marginals]
+    [(4, 1, 8), (4, 2, 8), (4, 4, 8), (4, 8, 8)]
+    >>> bool((res.marginals[0][:, 0].argmax(1) == levels[0][:, 0]).all())  # noiseless
+    True
+    >>> np.allclose(res.log_evidence, -np.log(rhm.n_data))
+    True
+    """
+    ev = _check_evidence(rhm, evidence)
+    dt = _check_dtype(dtype)
+    n = ev.shape[0]
+    out = [np.empty((n, rhm.s**l, rhm.n_symbols(l)), dtype=dt) for l in range(rhm.L + 1)]
+    logev, consistent = _run(rhm, ev, dt, "marginals", out, None)
+    return BPResult(out, logev, consistent)
+
+
+def posterior_sample(rhm, evidence, seed=None, dtype=np.float64):
+    r"""One exact sample of the whole tree from the posterior :math:`P(x_0,\text{tree}\mid x_t)`
+    per row of ``evidence``.
+
+    The class is drawn from its marginal, then top-down each node of symbol ``a`` draws its
+    rule ``r`` with probability :math:`\propto\prod_i U_{l+1,i}(R_l[a,r,i])` (inside messages
+    of the children), by inverse CDF with one uniform per node from ``seed``'s numpy Generator
+    (reproducible, independent of the internal batch chunking). Rows whose evidence
+    contradicts the grammar get a sample of the prior.
+
+    Parameters
+    ----------
+    rhm : RHM
+    evidence : array_like, shape (n, d, v)
+        Leaf likelihoods, as in :func:`belief_propagation`.
+    seed : int or None
+        Seed of the numpy Generator.
+    dtype : {numpy.float64, numpy.float32}
+        Precision of the inside messages.
+
+    Returns
+    -------
+    leaves : ndarray, shape (n, d), int64
+    levels : list of ndarray
+        ``L + 1`` int64 arrays ``(n, s**l)``, root first (same format as :meth:`RHM.sample`).
+
+    Examples
+    --------
+    >>> from diffphase.numerics.rhm import RHM, get_process
+    >>> rhm = RHM(v=8, m=2, s=2, L=3, seed=0)
+    >>> leaves, levels = rhm.sample(3, seed=1)
+    >>> ev = get_process("masking", rhm.v).evidence(leaves, 0.0)  # nothing masked
+    >>> xs, lv = posterior_sample(rhm, ev, seed=2)
+    >>> bool((xs == leaves).all() and (lv[0] == levels[0]).all())
+    True
+    """
+    ev = _check_evidence(rhm, evidence)
+    dt = _check_dtype(dtype)
+    n = ev.shape[0]
+    rng = _seed_rng(seed)
+    uniforms = [rng.random((n, 1))] + [rng.random((n, rhm.s**l)) for l in range(rhm.L)]
+    out = [np.empty((n, rhm.s**l), dtype=np.int64) for l in range(rhm.L + 1)]
+    _run(rhm, ev, dt, "sample", out, uniforms)
+    return out[-1], out
