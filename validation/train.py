@@ -55,7 +55,7 @@ from torch import nn
 from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.conventions import DiscreteSchedule
 
-from .data import Dataset
+from .data import Dataset, cache_root
 from .models import build_model
 
 __all__ = [
@@ -257,15 +257,6 @@ class TrainHistory:
 def default_device() -> str:
     """``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def cache_root(cache_dir=None) -> Path:
-    """The cache root: ``cache_dir`` if given, else ``$DIFFPHASE_CACHE``, else
-    ``~/.cache/diffphase`` (not created here)."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("DIFFPHASE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "diffphase"
 
 
 def _jsonable(obj):

@@ -1,0 +1,351 @@
+r"""A small image/vector classifier trained by the package, to label generated samples.
+
+Speciation and collapse experiments on real images need the class of a clone's end point;
+this module trains a small CNN (or MLP) on the *normalized* data of a
+:class:`~diffphase.validation.data.Dataset` — the same coordinates as a diffusion model's
+samples — and reports its accuracy on a held-out split. For Gaussian mixtures no classifier is
+needed: the class is the sign of the projection on the mean.
+
+Models are cached like the denoisers (:mod:`diffphase.validation.train`): under
+``<cache root>/classifiers/<key>/model.pt`` with ``key`` the SHA-256 of the canonical JSON of
+the :class:`ClassifierConfig`, the network spec and the fingerprints of the training and test
+data.
+
+Examples
+--------
+>>> from diffphase.validation import data, classifier
+>>> clf, info = classifier.train_classifier(classifier.ClassifierConfig(steps=600), data.digits())
+>>> info.test_accuracy > 0.9                                                    # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from diffphase.numerics._checks import check_int, check_real
+
+from .data import Dataset
+from .train import (_Progress, _jsonable, atomic_torch_save, cache_root, config_key, default_device)
+
+__all__ = [
+    "ClassifierConfig",
+    "ClassifierInfo",
+    "Classifier",
+    "train_classifier",
+    "accuracy",
+    "predict",
+    "predict_proba",
+    "load_classifier",
+]
+
+
+@dataclass
+class ClassifierConfig:
+    r"""Configuration of :func:`train_classifier`.
+
+    Parameters
+    ----------
+    arch : {"cnn", "mlp"}
+        ``"cnn"`` (images only): three 3×3 convolutions (the last two with stride 2), global
+        average pooling and a two-layer head; ``"mlp"``: two hidden layers of width ``hidden``.
+    hidden : int
+        Width of the hidden/head layers (>= 1).
+    channels : int
+        Width of the first convolution (>= 1); the next two have ``2 * channels``.
+    steps : int
+        AdamW steps (>= 1), minibatches drawn with replacement.
+    batch_size : int
+        Minibatch size (>= 1).
+    lr : float
+        Peak learning rate (> 0); linear warm-up over ``warmup_steps`` then cosine decay to 0.
+    weight_decay : float
+        AdamW weight decay (>= 0).
+    warmup_steps : int
+        Warm-up steps (>= 0).
+    label_smoothing : float
+        Cross-entropy label smoothing in [0, 1).
+    test_fraction : float
+        Fraction held out (stratified) for the test accuracy when no test set is given, in (0, 1).
+    split_seed : int
+        Seed of the split (>= 0).
+    seed : int
+        Seed of initialization and minibatches (>= 0).
+    """
+
+    arch: str = "cnn"
+    hidden: int = 128
+    channels: int = 32
+    steps: int = 1500
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    label_smoothing: float = 0.0
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    seed: int = 0
+
+    def validate(self) -> "ClassifierConfig":
+        """Check every field; ``ValueError`` names the field and its valid range."""
+        if self.arch not in ("cnn", "mlp"):
+            raise ValueError(f"arch must be 'cnn' or 'mlp', got {self.arch!r}")
+        check_int("hidden", self.hidden, minimum=1)
+        check_int("channels", self.channels, minimum=1)
+        check_int("steps", self.steps, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_real("lr", self.lr, low=0, low_open=True)
+        check_real("weight_decay", self.weight_decay, low=0)
+        check_int("warmup_steps", self.warmup_steps, minimum=0)
+        check_real("label_smoothing", self.label_smoothing, low=0, high=1, high_open=True)
+        check_real("test_fraction", self.test_fraction, low=0, high=1, low_open=True, high_open=True)
+        check_int("split_seed", self.split_seed, minimum=0)
+        check_int("seed", self.seed, minimum=0)
+        return self
+
+
+@dataclass
+class ClassifierInfo:
+    """Result of :func:`train_classifier`.
+
+    Attributes
+    ----------
+    test_accuracy : float
+        Fraction of correctly classified held-out points.
+    train_accuracy : float
+        Fraction of correctly classified training points.
+    n_train, n_test : int
+        Sizes of the two splits.
+    losses : ndarray
+        Cross-entropy of every minibatch.
+    key : str
+        Cache key.
+    path : Path or None
+        Cache directory (None without cache).
+    from_cache : bool
+        True when loaded from the cache without training.
+    seconds : float
+        Training wall time of this call.
+    """
+
+    test_accuracy: float
+    train_accuracy: float
+    n_train: int
+    n_test: int
+    losses: np.ndarray
+    key: str
+    path: Path | None = None
+    from_cache: bool = False
+    seconds: float = 0.0
+
+
+class Classifier(nn.Module):
+    """A small CNN or MLP mapping normalized data ``(B, d)`` (or images ``(B, C, H, W)``) to
+    logits ``(B, num_classes)``.
+
+    Parameters
+    ----------
+    dim : int
+        Data dimension d (>= 1).
+    num_classes : int
+        Number of classes (>= 2).
+    arch : {"cnn", "mlp"}
+        Architecture (see :class:`ClassifierConfig`).
+    image_shape : tuple of int, optional
+        ``(C, H, W)``; required for ``"cnn"``.
+    hidden, channels : int
+        Widths (see :class:`ClassifierConfig`).
+    """
+
+    def __init__(self, dim: int, num_classes: int, arch: str = "cnn", image_shape=None,
+                 hidden: int = 128, channels: int = 32):
+        super().__init__()
+        dim = check_int("dim", dim, minimum=1)
+        num_classes = check_int("num_classes", num_classes, minimum=2)
+        if arch not in ("cnn", "mlp"):
+            raise ValueError(f"arch must be 'cnn' or 'mlp', got {arch!r}")
+        if arch == "cnn" and (image_shape is None or int(np.prod(image_shape)) != dim):
+            raise ValueError("arch='cnn' needs image_shape (C, H, W) with C*H*W == dim; use arch='mlp' for vectors")
+        self.spec = {"dim": dim, "num_classes": num_classes, "arch": arch,
+                     "image_shape": None if image_shape is None else [int(s) for s in image_shape],
+                     "hidden": hidden, "channels": channels}
+        self.image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
+        self.arch, self.dim = arch, dim
+        if arch == "cnn":
+            c = channels
+            self.features = nn.Sequential(
+                nn.Conv2d(self.image_shape[0], c, 3, padding=1), nn.SiLU(),
+                nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.SiLU(),
+                nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.SiLU(),
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            )
+            self.head = nn.Sequential(nn.Linear(2 * c, hidden), nn.SiLU(), nn.Linear(hidden, num_classes))
+        else:
+            self.features = nn.Identity()
+            self.head = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                                      nn.Linear(hidden, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (B, num_classes)."""
+        if self.arch == "cnn":
+            if x.ndim == 2:
+                x = x.reshape(x.shape[0], *self.image_shape)
+        else:
+            x = x.reshape(x.shape[0], -1)
+        return self.head(self.features(x))
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # pragma: no cover
+        return torch.device("cpu")
+
+
+def predict_proba(model: nn.Module, x, batch_size: int = 4096):
+    """Class probabilities (softmax of the logits) for normalized data ``x`` of shape (B, d)
+    (numpy in → numpy out, torch in → torch out), computed under ``torch.no_grad()``."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    is_np = not isinstance(x, torch.Tensor)
+    xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x), dtype=np.float32)) if is_np else x
+    dev = _device_of(model)
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, xt.shape[0], batch_size):
+            outs.append(torch.softmax(model(xt[i: i + batch_size].to(dev, torch.float32)), dim=1))
+    p = torch.cat(outs) if outs else torch.empty(0, model.spec["num_classes"], device=dev)
+    return p.cpu().numpy() if is_np else p.to(xt.device)
+
+
+def predict(model: nn.Module, x, batch_size: int = 4096):
+    """Predicted labels (argmax of the logits) for normalized data ``x`` of shape (B, d);
+    numpy int64 for numpy input, a torch tensor for torch input."""
+    p = predict_proba(model, x, batch_size)
+    return p.argmax(axis=1) if isinstance(p, np.ndarray) else p.argmax(dim=1)
+
+
+def accuracy(model: nn.Module, data: Dataset) -> float:
+    """Fraction of the labelled ``data`` that ``model`` classifies correctly."""
+    if data.labels is None:
+        raise ValueError("data must be labelled to measure accuracy")
+    pred = predict(model, data.data)
+    return float((pred.cpu() == data.labels).double().mean())
+
+
+def load_classifier(path, device=None) -> tuple[Classifier, dict]:
+    """Load a cached classifier file; returns ``(model, payload)``."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=False)
+    model = Classifier(**payload["spec"])
+    model.load_state_dict(payload["state"])
+    return model.to(device or default_device()).eval(), payload
+
+
+def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset | None = None, *,
+                     device=None, cache_dir=None, use_cache: bool = True,
+                     progress: bool = False) -> tuple[Classifier, ClassifierInfo]:
+    r"""Train a classifier on labelled normalized data and measure its held-out accuracy.
+
+    Cross-entropy, AdamW, warm-up + cosine learning rate, seeded (same seed ⇒ same weights on
+    the CPU).
+
+    Parameters
+    ----------
+    config : ClassifierConfig
+        The configuration.
+    data : Dataset
+        Labelled data (normalized as the diffusion model's data). Without ``test_data`` a
+        stratified ``config.test_fraction`` of it is held out (``config.split_seed``).
+    test_data : Dataset, optional
+        Explicit test set (e.g. Fashion-MNIST's official test split); then all of ``data``
+        trains. Must have the same dimension and normalization.
+    device : str, optional
+        Default CUDA when available, else CPU.
+    cache_dir : str or Path, optional
+        Cache root (see :func:`diffphase.validation.train.cache_root`).
+    use_cache : bool
+        Load/store the finished classifier in the cache (default True).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    model : Classifier
+        In eval mode on ``device``.
+    info : ClassifierInfo
+        Test and train accuracy, losses, cache key.
+    """
+    config.validate()
+    if not isinstance(data, Dataset) or data.labels is None:
+        raise ValueError("data must be a labelled Dataset")
+    if test_data is None:
+        train_ds, test_ds = data.split(config.test_fraction, config.split_seed)
+    else:
+        if not isinstance(test_data, Dataset) or test_data.labels is None or test_data.dim != data.dim:
+            raise ValueError(f"test_data must be a labelled Dataset with d = {data.dim}")
+        if not (torch.equal(test_data.mean, data.mean) and torch.equal(test_data.scale, data.scale)):
+            raise ValueError("test_data must have the same normalization (mean, scale) as data")
+        train_ds, test_ds = data, test_data
+    num_classes = max(train_ds.num_classes, test_ds.num_classes, 2)
+    arch = config.arch if data.image_shape is not None else "mlp"
+    spec = {"dim": data.dim, "num_classes": num_classes, "arch": arch,
+            "image_shape": None if data.image_shape is None else list(data.image_shape),
+            "hidden": config.hidden, "channels": config.channels}
+    key = config_key({"kind": "classifier", "config": config, "spec": spec,
+                      "train": train_ds.fingerprint(), "test": test_ds.fingerprint()})
+    device = torch.device(device if device is not None else default_device())
+    run_dir = cache_root(cache_dir) / "classifiers" / key if use_cache else None
+    final = run_dir / "model.pt" if run_dir else None
+    if final is not None and final.exists():
+        model, payload = load_classifier(final, device)
+        return model, ClassifierInfo(payload["test_accuracy"], payload["train_accuracy"], payload["n_train"],
+                                     payload["n_test"], np.asarray(payload["losses"]), key, run_dir, True, 0.0)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = Classifier(**spec)
+    model.to(device).train()
+    gen = torch.Generator().manual_seed(config.seed + 0xC1A55)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+    x_all = train_ds.data.to(device)
+    y_all = train_ds.labels.to(device)
+    n = x_all.shape[0]
+    losses = []
+    bar = _Progress(config.steps, 0, progress, f"classifier {key[:8]}")
+    t0 = time.time()
+    W, S = config.warmup_steps, config.steps
+    try:
+        for step in range(S):
+            lr = config.lr * ((step + 1) / W if step < W else
+                              0.5 * (1 + math.cos(math.pi * min((step - W) / max(S - W, 1), 1.0))))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = torch.randint(n, (config.batch_size,), generator=gen).to(device)
+            loss = F.cross_entropy(model(x_all[idx]), y_all[idx], label_smoothing=config.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            lv = float(loss.detach())
+            losses.append(lv)
+            bar.update(step + 1, lv, lr)
+    finally:
+        bar.close()
+    seconds = time.time() - t0
+    model.eval()
+    info = ClassifierInfo(accuracy(model, test_ds), accuracy(model, train_ds), len(train_ds), len(test_ds),
+                          np.asarray(losses), key, run_dir, False, seconds)
+    if final is not None:
+        atomic_torch_save({"key": key, "spec": spec, "config": _jsonable(dataclasses.asdict(config)),
+                           "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                           "test_accuracy": info.test_accuracy, "train_accuracy": info.train_accuracy,
+                           "n_train": info.n_train, "n_test": info.n_test, "losses": losses}, final)
+    return model, info
