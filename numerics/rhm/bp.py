@@ -37,6 +37,7 @@ No NaN or inf is ever returned.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -52,7 +53,7 @@ NEG_LOG_EVIDENCE = -np.finfo(np.float64).max
 
 # working-set target per batch chunk (bytes) and columns per gather block
 _CHUNK_BYTES = 24 * 2**20
-_BLOCK_COLS = 2048
+_BLOCK_COLS = 1024
 
 
 class BPResult(NamedTuple):
@@ -110,25 +111,45 @@ class _Engine:
                              for i in range(s)])
         self.R = [torch.from_numpy(R) for R in rhm.rules]
         self.sizes = [rhm.n_symbols(l) for l in range(rhm.L + 1)]
-        self.zero = float("-inf") if log else 0.0
+        self._revs = {}
+        self.R_flat = [torch.from_numpy(R.reshape(R.shape[0], -1)) for R in rhm.rules]
 
     # ---- layout helpers --------------------------------------------------------------
+    # Storage layout of level l: (A, s**l * nc), column = rev_l(j) * nc + sample, where
+    # rev_l reverses the l base-s digits of the node index j. Then the children of the
+    # storage columns of level l are the s contiguous blocks of level l + 1.
+    def _rev(self, level):
+        if level not in self._revs:
+            s = self.rhm.s
+            j = np.arange(s**level)
+            r = np.zeros_like(j)
+            for _ in range(level):
+                r = r * s + j % s
+                j = j // s
+            self._revs[level] = torch.from_numpy(r)
+        return self._revs[level]
+
     def to_storage(self, x_nat, level, nc):
-        """(nc, s**l, A) natural -> (A, s**l * nc) with reversed node digits, sample last."""
-        s = self.rhm.s
-        A = x_nat.shape[-1]
-        y = x_nat.reshape((nc,) + (s,) * level + (A,))
-        return y.permute(tuple(range(level + 1, -1, -1))).reshape(A, -1)
+        """(nc, s**l, A) natural -> (A, s**l * nc) storage (a copy)."""
+        N, A = x_nat.shape[1], x_nat.shape[2]
+        y = x_nat.reshape(nc, N * A).T.contiguous().view(N, A, nc)  # 2-d transpose
+        if level > 1:
+            y = y.index_select(0, self._rev(level))
+        return y.transpose(0, 1).reshape(A, N * nc)
 
     def to_natural(self, x_sto, level, nc):
-        """Inverse of :meth:`to_storage` (also for index arrays without the A axis)."""
-        s = self.rhm.s
+        """(A, s**l * nc) storage -> (nc, s**l, A) natural; (s**l * nc,) -> (nc, s**l)."""
+        N = self.rhm.s**level
         if x_sto.dim() == 1:
-            y = x_sto.reshape((s,) * level + (nc,))
-            return y.permute(tuple(range(level, -1, -1))).reshape(nc, s**level)
-        A = x_sto.shape[0]
-        y = x_sto.reshape((A,) + (s,) * level + (nc,))
-        return y.permute(tuple(range(level + 1, -1, -1))).reshape(nc, s**level, A)
+            y = x_sto.reshape(N, nc).T
+        else:
+            y = x_sto.reshape(x_sto.shape[0], N, nc).permute(2, 1, 0)
+        return y.index_select(1, self._rev(level)) if level > 1 else y
+
+    def to_storage_index(self, x_nat, level, nc):
+        """(nc, s**l) natural -> (s**l * nc,) storage."""
+        y = x_nat.index_select(1, self._rev(level)) if level > 1 else x_nat
+        return y.T.reshape(-1)
 
     def _gather_products(self, children, level, c0, c1):
         """(m*A_l, c1-c0): prod_i U_child_i(R[a, r, i]) (or the sum of logs), r-major."""
@@ -166,10 +187,10 @@ class _Engine:
         s, m, L = rhm.s, rhm.m, rhm.L
         nc = ev_chunk.shape[0]
         x = torch.as_tensor(ev_chunk)
-        if not torch.isfinite(x).all() or (x < 0).any():
+        lo, hi = torch.aminmax(x)
+        if not (bool(lo >= 0) and bool(torch.isfinite(hi))):  # NaN fails both comparisons
             raise ValueError("evidence must be finite and >= 0 (a likelihood)")
-        x = x.to(self.dtype)
-        X = self.to_storage(x, L, nc).contiguous()
+        X = self.to_storage(x.to(self.dtype), L, nc)
         if self.log:
             X = torch.log(X)
         X, lsc, dead = self._normalize(X)
@@ -246,7 +267,9 @@ class _Engine:
                     g.mul_(ratio[None, :, c0:c1])
                 g = g.view(m * A, c1 - c0)
                 for i in range(s):
-                    Mn[:, i, c0:c1].index_add_(0, idx[i], g)
+                    buf = torch.zeros((An, c1 - c0), dtype=g.dtype)  # contiguous: fast
+                    buf.index_add_(0, idx[i], g)
+                    Mn[:, i, c0:c1] = buf
             Mn = Mn.view(An, s * B)
             tot = Mn.sum(0, keepdim=True)
             Mn.div_(torch.where(tot > 0, tot, torch.ones_like(tot)))
@@ -265,14 +288,14 @@ class _Engine:
         a = (cum < (u * cum[-1])[None, :]).sum(0).clamp_(max=self.sizes[0] - 1)
         out[0][rows] = a.reshape(nc, 1).numpy()
         for level in range(L):
-            An = self.sizes[level + 1]
             B = nc * s**level
-            children = U[level + 1].view(An, s, B)
-            Rsel = self.R[level][a]  # (B, m, s)
+            flat = U[level + 1]  # (A_{l+1}, s * B): child i of column c is column i * B + c
+            Rsel = self.R_flat[level].index_select(0, a)  # (B, m * s)
+            R3 = Rsel.view(B, m, s)
             cols = torch.arange(B)
             w = None
             for i in range(s):
-                gi = children[:, i, :][Rsel[:, :, i], cols[:, None]]  # (B, m)
+                gi = torch.take(flat, R3[:, :, i] * (s * B) + (cols + i * B)[:, None])
                 gi = gi.to(torch.float64)
                 w = gi if w is None else (w + gi if self.log else w * gi)
             if self.log:
@@ -281,14 +304,9 @@ class _Engine:
             cum = w.cumsum(1)
             u = self.to_storage_index(torch.from_numpy(uniforms[level + 1]), level, nc)
             r = (cum < (u * cum[:, -1])[:, None]).sum(1).clamp_(max=m - 1)
-            child = Rsel[cols, r]  # (B, s)
+            child = Rsel.gather(1, r[:, None] * s + torch.arange(s)[None, :])  # (B, s)
             a = child.T.reshape(-1)  # storage of level + 1: (i_{l+1}, parent storage)
             out[level + 1][rows] = self.to_natural(a, level + 1, nc).numpy()
-
-    def to_storage_index(self, x_nat, level, nc):
-        s = self.rhm.s
-        y = x_nat.reshape((nc,) + (s,) * level)
-        return y.permute(tuple(range(level, -1, -1))).reshape(-1)
 
 
 def _chunk_size(rhm, itemsize):
@@ -297,56 +315,74 @@ def _chunk_size(rhm, itemsize):
 
 
 def _run(rhm, ev, dtype, task, out, uniforms):
-    """Process all samples of ``ev`` chunk by chunk; fall back to the log domain (float64)
-    for samples with vanishing messages and to the prior for contradicting evidence."""
+    """Process all samples of ``ev`` in batch chunks (in parallel threads, one torch thread
+    each); fall back to the log domain (float64) for samples with vanishing messages and to
+    the prior for evidence contradicting the grammar."""
     n = ev.shape[0]
     fast = _Engine(rhm, dtype, log=False)
     logev = np.empty(n, dtype=np.float64)
     consistent = np.ones(n, dtype=bool)
     nc_max = _chunk_size(rhm, np.dtype(dtype).itemsize)
-    redo = []
-    with torch.no_grad():
-        for start in range(0, n, nc_max):
+    starts = list(range(0, n, nc_max))
+
+    def work(start):
+        with torch.no_grad():
             rows = slice(start, min(n, start + nc_max))
-            chunk = ev[rows]
-            nc = chunk.shape[0]
-            U, LS, le, dead = fast.upward(chunk)
+            nc = rows.stop - rows.start
+            U, LS, le, dead = fast.upward(ev[rows])
             logev[rows] = le.numpy()
             if task == "marginals":
                 fast.marginals(U, LS, nc, out, rows)
             else:
                 fast.sample(U, nc, [u[rows] for u in uniforms], out, rows)
-            if dead.any():
-                redo.extend((start + np.flatnonzero(dead.numpy())).tolist())
-        if redo:
-            redo = np.asarray(redo)
-            exact = _Engine(rhm, np.float64, log=True)
-            tmp = [np.empty((redo.size,) + o.shape[1:], dtype=o.dtype) for o in out]
-            sub = ev[redo]
-            U, LS, le, dead = exact.upward(sub)
-            logev[redo] = le.numpy()
-            allrows = slice(0, redo.size)
-            if task == "marginals":
-                exact.marginals(U, LS, redo.size, tmp, allrows)
-            else:
-                exact.sample(U, redo.size, [u[redo] for u in uniforms], tmp, allrows)
-            bad = dead.numpy()
-            if bad.any():  # contradicts the grammar: report the prior
-                k = int(bad.sum())
-                ones = np.ones((k, rhm.d, rhm.v), dtype=dtype)
-                U, LS, _, _ = fast.upward(ones)
-                sub_out = [np.empty((k,) + o.shape[1:], dtype=o.dtype) for o in out]
-                if task == "marginals":
-                    fast.marginals(U, LS, k, sub_out, slice(0, k))
-                else:
-                    fast.sample(U, k, [u[redo[bad]] for u in uniforms], sub_out, slice(0, k))
-                for t, so in zip(tmp, sub_out):
-                    t[bad] = so
-                logev[redo[bad]] = NEG_LOG_EVIDENCE
-                consistent[redo[bad]] = False
-            for o, t in zip(out, tmp):
-                o[redo] = t.astype(o.dtype, copy=False)
+            return start + np.flatnonzero(dead.numpy())
+
+    n_workers = min(len(starts), max(1, torch.get_num_threads()))
+    if n_workers > 1:
+        # one intra-op thread per worker: no OpenMP barriers, robust on a busy machine
+        prev = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(n_workers) as ex:
+                redo = list(ex.map(work, starts))
+        finally:
+            torch.set_num_threads(prev)
+    else:
+        redo = [work(s) for s in starts]
+    redo = np.concatenate(redo)
+    if redo.size:
+        with torch.no_grad():
+            _redo_exact(rhm, ev, dtype, task, out, uniforms, redo, fast, logev, consistent)
     return logev, consistent
+
+
+def _redo_exact(rhm, ev, dtype, task, out, uniforms, redo, fast, logev, consistent):
+    """Recompute rows ``redo`` in the log domain (float64); rows whose evidence has zero
+    probability get the prior (uniform evidence) and ``consistent = False``."""
+    exact = _Engine(rhm, np.float64, log=True)
+    k = redo.size
+    tmp = [np.empty((k,) + o.shape[1:], dtype=o.dtype) for o in out]
+    U, LS, le, dead = exact.upward(ev[redo])
+    logev[redo] = le.numpy()
+    if task == "marginals":
+        exact.marginals(U, LS, k, tmp, slice(0, k))
+    else:
+        exact.sample(U, k, [u[redo] for u in uniforms], tmp, slice(0, k))
+    bad = dead.numpy()
+    if bad.any():
+        kb = int(bad.sum())
+        U, LS, _, _ = fast.upward(np.ones((kb, rhm.d, rhm.v), dtype=dtype))
+        sub = [np.empty((kb,) + o.shape[1:], dtype=o.dtype) for o in out]
+        if task == "marginals":
+            fast.marginals(U, LS, kb, sub, slice(0, kb))
+        else:
+            fast.sample(U, kb, [u[redo[bad]] for u in uniforms], sub, slice(0, kb))
+        for t, so in zip(tmp, sub):
+            t[bad] = so
+        logev[redo[bad]] = NEG_LOG_EVIDENCE
+        consistent[redo[bad]] = False
+    for o, t in zip(out, tmp):
+        o[redo] = t
 
 
 def belief_propagation(rhm, evidence, dtype=np.float64) -> BPResult:
