@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int
-from .model import RHM, _seed_rng
+from .model import RHM, _check_rhm, _seed_rng
 
 __all__ = ["BPResult", "belief_propagation", "posterior_sample", "NEG_LOG_EVIDENCE"]
 
@@ -83,8 +83,7 @@ def _check_dtype(dtype):
 
 
 def _check_evidence(rhm, evidence):
-    if not isinstance(rhm, RHM):
-        raise ValueError("rhm must be a diffphase.numerics.rhm.RHM")
+    _check_rhm(rhm)
     ev = np.asarray(evidence)
     if ev.ndim != 3 or ev.shape[1:] != (rhm.d, rhm.v):
         raise ValueError(f"evidence must have shape (n, d={rhm.d}, v={rhm.v}), got {ev.shape}")

@@ -33,6 +33,14 @@ def _seed_rng(seed):
     return np.random.default_rng(check_int("seed", seed, minimum=0))
 
 
+def _check_rhm(rhm):
+    """ValueError unless ``rhm`` is an :class:`RHM` (checked by its attributes, so that the
+    check survives a module imported under two names, e.g. by doctest collection)."""
+    if not all(hasattr(rhm, a) for a in ("rules", "v", "m", "s", "L", "n_classes", "n_symbols")):
+        raise ValueError(f"rhm must be a diffphase.numerics.rhm.RHM, got {type(rhm).__name__}")
+    return rhm
+
+
 class RHM:
     r"""A Random Hierarchy Model with its rules drawn from ``seed``.
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._checks import check_int
 from .bp import belief_propagation, posterior_sample
-from .model import RHM, _seed_rng
+from .model import RHM, _check_rhm, _seed_rng
 from .noise import get_process
 
 __all__ = ["ForwardBackwardResult", "forward_backward", "change_correlations", "class_curves"]
@@ -114,8 +114,7 @@ def forward_backward(rhm, process, noise, n_samples, n_trajectories=1, seed=None
     >>> bool(res.p_marginal[-1] >= 0.7)  # a kept token is never changed
     True
     """
-    if not isinstance(rhm, RHM):
-        raise ValueError("rhm must be a diffphase.numerics.rhm.RHM")
+    _check_rhm(rhm)
     proc = get_process(process, rhm.v)
     eps = proc.check_level(noise)
     n_samples = check_int("n_samples", n_samples, minimum=1)
@@ -221,8 +220,7 @@ def class_curves(rhm, process, noises, n_samples, seed=None, dtype=np.float64):
     p, stderr : ndarray, shape (len(noises), L+1)
         Root (class) first.
     """
-    if not isinstance(rhm, RHM):
-        raise ValueError("rhm must be a diffphase.numerics.rhm.RHM")
+    _check_rhm(rhm)
     proc = get_process(process, rhm.v)
     noises = np.atleast_1d(np.asarray(noises, dtype=np.float64))
     for e in noises:
