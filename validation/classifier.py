@@ -56,8 +56,8 @@ class ClassifierConfig:
     Parameters
     ----------
     arch : {"cnn", "mlp"}
-        ``"cnn"`` (images only): three 3×3 convolutions (the last two with stride 2), global
-        average pooling and a two-layer head; ``"mlp"``: two hidden layers of width ``hidden``.
+        ``"cnn"`` (images only): three 3×3 convolutions (the last two with stride 2, so the
+        feature map is 4× smaller per side), flattened into a two-layer head; ``"mlp"``: two hidden layers of width ``hidden``.
     hidden : int
         Width of the hidden/head layers (>= 1).
     channels : int
@@ -186,9 +186,11 @@ class Classifier(nn.Module):
                 nn.Conv2d(self.image_shape[0], c, 3, padding=1), nn.SiLU(),
                 nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.SiLU(),
                 nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.SiLU(),
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                nn.Flatten(),
             )
-            self.head = nn.Sequential(nn.Linear(2 * c, hidden), nn.SiLU(), nn.Linear(hidden, num_classes))
+            C, H, W = self.image_shape
+            n_feat = 2 * c * ((H + 3) // 4) * ((W + 3) // 4)
+            self.head = nn.Sequential(nn.Linear(n_feat, hidden), nn.SiLU(), nn.Linear(hidden, num_classes))
         else:
             self.features = nn.Identity()
             self.head = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),

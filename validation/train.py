@@ -36,6 +36,7 @@ new file, never a partial one.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -495,8 +496,7 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(spec)
-    ema = build_model(spec)
-    ema.load_state_dict(model.state_dict())
+    ema = copy.deepcopy(model)
     model.to(device).train()
     ema.to(device).eval()
     for p in ema.parameters():
