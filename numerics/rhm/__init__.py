@@ -22,4 +22,7 @@ __all__ = [
 #     from .mean_field import *  # noqa: F401,F403
 #     from .mean_field import __all__ as _mf_all
 #     __all__ += list(_mf_all)
+from .mean_field import *  # noqa: F401,F403,E402
+from .mean_field import __all__ as _mf_all  # noqa: E402
+__all__ += list(_mf_all)
 # -------------------------------------------------------------------------------------------
