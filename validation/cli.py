@@ -5,6 +5,8 @@ Subcommands
 ``diffphase theory gm``
     Speciation and collapse of the two-class Gaussian mixture: prints t_S, t_C and alpha and
     writes a PNG of phi(t) and f(t) with both times marked.
+``diffphase rhm curves``
+    RHM: P(class kept) vs noise for several depths from exact BP, mean field overlaid.
 
 Each subcommand is a small function here over the public API of :mod:`diffphase.numerics`
 and :mod:`diffphase.validation`; model-specific work lives in those modules, not here.
@@ -54,6 +56,57 @@ def _run_theory_gm(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------
+# diffphase rhm curves
+# --------------------------------------------------------------------------------------
+def _add_rhm(sub: argparse._SubParsersAction) -> None:
+    rhm = sub.add_parser("rhm", help="Random Hierarchy Model: exact-BP measurements")
+    rhm_sub = rhm.add_subparsers(dest="rhm_command", required=True)
+    p = rhm_sub.add_parser(
+        "curves",
+        help="P(class kept) vs noise for several depths L from exact BP (mean field overlaid)",
+        description=(
+            "Probability that a forward-backward experiment keeps the class of an RHM datum, "
+            "vs the noise level eps = 1 - alpha_bar (OU time -1/2 log(1 - eps)), from exact "
+            "belief propagation for several depths L; mean-field curves dashed when "
+            "diffphase.numerics.rhm.mean_field is available. Writes a PNG and prints the "
+            "crossings of consecutive depths."
+        ),
+    )
+    p.add_argument("--v", type=int, default=32, help="vocabulary size v >= 2 (default 32)")
+    p.add_argument("--m", type=int, default=8, help="synonyms 1 <= m <= v**(s-1) (default 8)")
+    p.add_argument("--s", type=int, default=2, help="branching s >= 2 (default 2)")
+    p.add_argument("--L", type=int, nargs="+", default=[2, 4, 6, 8], help="depths (default 2 4 6 8)")
+    p.add_argument("--process", default="epsilon", choices=["epsilon", "masking", "uniform"],
+                   help="noise process (default epsilon)")
+    p.add_argument("--points", type=int, default=26, help="noise grid points on [0, 1] (default 26)")
+    p.add_argument("--n-samples", type=int, default=300, help="data per point (default 300)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data and noise (default 0)")
+    p.add_argument("--out", default="rhm_class_curves.png", help="PNG path (default rhm_class_curves.png)")
+    p.set_defaults(func=_run_rhm_curves)
+
+
+def _run_rhm_curves(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from diffphase.validation.rhm_curves import curve_crossings, plot_rhm_class_curves
+
+    if args.points < 2:
+        raise ValueError(f"--points must be >= 2, got {args.points}")
+    path, curves = plot_rhm_class_curves(
+        path=args.out, v=args.v, m=args.m, s=args.s, depths=tuple(args.L), process=args.process,
+        noises=np.linspace(0.0, 1.0, args.points), n_samples=args.n_samples, seed=args.seed,
+    )
+    depths = list(curves["p"])
+    for a, b in zip(depths[:-1], depths[1:]):
+        xs = curve_crossings(curves["noise"], curves["p"][a], curves["p"][b])
+        print(f"crossing L={a} / L={b}: " + (", ".join(f"{x:.4f}" for x in xs) or "none"))
+    if all(mf is None for mf in curves["mean_field"].values()):
+        print("mean field not available (diffphase.numerics.rhm.mean_field not importable)")
+    print(f"wrote {path}")
+    return 0
+
+
 #: ``diffphase theory MODEL`` entries: name -> function adding the sub-parser.
 THEORY_COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "gm": _add_theory_gm,
@@ -71,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     theory_sub = theory.add_subparsers(dest="model", required=True)
     for add in THEORY_COMMANDS.values():
         add(theory_sub)
+    _add_rhm(sub)
     return parser
 
 

@@ -321,7 +321,8 @@ def _run(rhm, ev, dtype, task, out, uniforms):
     fast = _Engine(rhm, dtype, log=False)
     logev = np.empty(n, dtype=np.float64)
     consistent = np.ones(n, dtype=bool)
-    nc_max = _chunk_size(rhm, np.dtype(dtype).itemsize)
+    n_threads = max(1, torch.get_num_threads())
+    nc_max = min(_chunk_size(rhm, np.dtype(dtype).itemsize), -(-n // n_threads))
     starts = list(range(0, n, nc_max))
 
     def work(start):
@@ -336,22 +337,22 @@ def _run(rhm, ev, dtype, task, out, uniforms):
                 fast.sample(U, nc, [u[rows] for u in uniforms], out, rows)
             return start + np.flatnonzero(dead.numpy())
 
-    n_workers = min(len(starts), max(1, torch.get_num_threads()))
-    if n_workers > 1:
-        # one intra-op thread per worker: no OpenMP barriers, robust on a busy machine
-        prev = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+    n_workers = min(len(starts), n_threads)
+    # Parallelism over batch chunks in Python threads (torch releases the GIL), each with
+    # one intra-op thread: no OpenMP barriers, which are very slow on a busy machine.
+    torch.set_num_threads(1)
+    try:
+        if n_workers > 1:
             with ThreadPoolExecutor(n_workers) as ex:
                 redo = list(ex.map(work, starts))
-        finally:
-            torch.set_num_threads(prev)
-    else:
-        redo = [work(s) for s in starts]
-    redo = np.concatenate(redo)
-    if redo.size:
-        with torch.no_grad():
-            _redo_exact(rhm, ev, dtype, task, out, uniforms, redo, fast, logev, consistent)
+        else:
+            redo = [work(s) for s in starts]
+        redo = np.concatenate(redo)
+        if redo.size:
+            with torch.no_grad():
+                _redo_exact(rhm, ev, dtype, task, out, uniforms, redo, fast, logev, consistent)
+    finally:
+        torch.set_num_threads(n_threads)
     return logev, consistent
 
 
