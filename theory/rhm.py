@@ -87,6 +87,8 @@ Examples
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .derivation import Derivation, Step
@@ -195,6 +197,7 @@ def average_weights(branching=s, true_weight=None) -> tuple[sp.Expr, sp.Expr]:
     return wt + (m - 1) * a, m * a
 
 
+@functools.lru_cache(maxsize=None)  # sympy objects are immutable
 def parent_mass() -> sp.Lambda:
     r"""The rule-averaged parent true-mass as a function of :math:`w=\prod_i p_i`:
 
@@ -212,6 +215,7 @@ def parent_mass() -> sp.Lambda:
     return sp.Lambda(w, sp.simplify(wt / (wt + (v - 1) * ww)))
 
 
+@functools.lru_cache(maxsize=None)  # sympy objects are immutable
 def mean_field_map(branching=s) -> sp.Lambda:
     r"""The mean-field map :math:`p_{l+1} = F(p_l)` (levels counted upward from the leaves):
 
@@ -233,6 +237,7 @@ def mean_field_map(branching=s) -> sp.Lambda:
     return sp.Lambda(p, sp.simplify(wt / (wt + (v - 1) * ww)))
 
 
+@functools.lru_cache(maxsize=None)  # sympy objects are immutable
 def fixed_point_polynomial(branching=s) -> sp.Expr:
     r"""The numerator :math:`G(p)` of :math:`F(p)-p` multiplied by :math:`v^s-1` (sign as
     :math:`F(p)-p`): :math:`G(p) = (v^s-1)p^s(1-p) + (1-p^s)[(m-1)-(mv-1)p]`.
@@ -248,6 +253,7 @@ def fixed_point_polynomial(branching=s) -> sp.Expr:
     return num
 
 
+@functools.lru_cache(maxsize=None)  # sympy objects are immutable
 def reduced_fixed_point_polynomial(branching: int) -> sp.Poly:
     r"""For an integer :math:`s`, :math:`K(p) = G(p)/((1-p)(vp-1))`, a polynomial of degree
     :math:`s-1` in :math:`p` whose root in :math:`(1/v,1)` is the unstable fixed point
@@ -281,6 +287,7 @@ def fixed_points() -> list[sp.Expr]:
     return pts
 
 
+@functools.lru_cache(maxsize=None)  # sympy objects are immutable
 def map_slope(at) -> sp.Expr:
     r""":math:`F'(p)` at ``at`` (a sympy expression in v, m, s), simplified. At the fixed
     points: :math:`F'(1) = sm(v-1)/(v^s-1)`, :math:`F'(1/v) = s(v-1)v^{s-1}/(m(v^s-1))`."""
