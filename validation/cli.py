@@ -5,6 +5,9 @@ Subcommands
 ``diffphase theory gm``
     Speciation and collapse of the two-class Gaussian mixture: prints t_S, t_C and alpha and
     writes a PNG of phi(t) and f(t) with both times marked.
+``diffphase theory rhm``
+    RHM mean field: critical noise per noise process (p*, eps*, F'(p*), nu; density-evolution
+    thresholds for masking and uniform diffusion).
 ``diffphase rhm curves``
     RHM: P(class kept) vs noise for several depths from exact BP, mean field overlaid.
 
@@ -53,6 +56,51 @@ def _run_theory_gm(args: argparse.Namespace) -> int:
         print(f"{key:<{width}} = {value:.10g}" if isinstance(value, float) else f"{key:<{width}} = {value}")
     path = plot_theory_curves(d=args.d, n=args.n, mu=args.mu, sigma=args.sigma, path=args.out)
     print(f"wrote {path}")
+    return 0
+
+# --------------------------------------------------------------------------------------
+# diffphase theory rhm
+# --------------------------------------------------------------------------------------
+def _add_theory_rhm(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rhm",
+        help="mean-field critical noise of the Random Hierarchy Model for each noise process",
+        description=(
+            "Random Hierarchy Model (vocabulary v, m rules per symbol, branching s). Prints the "
+            "mean-field critical quantities per noise process, eps = 1 - alpha_bar (OU time "
+            "-1/2 log(1 - eps)): p*, eps*, F'(p*) and nu for the epsilon-process; for masking "
+            "and uniform diffusion the threshold of the rule-averaged density evolution (no "
+            "one-number closure exists; its over-estimates are printed too)."
+        ),
+    )
+    p.add_argument("--v", type=int, default=32, help="vocabulary size v >= 2 (default 32)")
+    p.add_argument("--m", type=int, default=8, help="synonyms 1 <= m <= v**(s-1) (default 8)")
+    p.add_argument("--s", type=int, default=2, help="branching s >= 2 (default 2)")
+    p.set_defaults(func=_run_theory_rhm)
+
+
+def _run_theory_rhm(args: argparse.Namespace) -> int:
+    from diffphase.numerics.rhm.mean_field import critical_summary
+
+    out = critical_summary(args.v, args.m, args.s)
+    f = args.m / args.v ** (args.s - 1)
+    print(f"RHM mean field: v={args.v}, m={args.m}, s={args.s}, f=m/v^(s-1)={f:.6g}; "
+          f"noise eps = 1 - alpha_bar, OU time t = -log(1 - eps)/2")
+    e = out["epsilon"]
+    print("[epsilon]  one-number map p_{l+1} = F(p_l), p_0 = 1 - eps(1 - 1/v)  (mpmath, 1e-12)")
+    print(f"  p*      = {e['p_star']:.12f}")
+    print(f"  eps*    = {e['eps_star']:.12f}")
+    print(f"  t*      = {e['t_star']:.12f}")
+    print(f"  F'(p*)  = {e['slope']:.12f}")
+    print(f"  nu      = {e['nu']:.12f}")
+    for proc in ("masking", "uniform"):
+        r = out[proc]
+        print(f"[{proc}]  no mean-field closure in one number p_l: heterogeneous leaves and a "
+              f"concave map (Jensen); threshold of the rule-averaged density evolution (~1e-6)")
+        print(f"  eps_c   = {r['eps_c']:.6f}")
+        print(f"  t_c     = {r['t_c']:.6f}")
+        print(f"  one-number closures (over-estimates): first moment {r['first_moment']:.6f}, "
+              f"leaf-resolved {r['leaf_resolved']:.6f}")
     return 0
 
 
@@ -110,6 +158,7 @@ def _run_rhm_curves(args: argparse.Namespace) -> int:
 #: ``diffphase theory MODEL`` entries: name -> function adding the sub-parser.
 THEORY_COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "gm": _add_theory_gm,
+    "rhm": _add_theory_rhm,
 }
 
 

@@ -46,6 +46,7 @@ import sympy as sp
 from diffphase.theory import rhm as _th
 
 from .._checks import check_int, check_probability
+from ..conventions import time_from_noise_level
 
 __all__ = [
     "MeanFieldMap",
@@ -56,6 +57,7 @@ __all__ = [
     "mean_field_curve",
     "correlation_exponent",
     "density_evolution",
+    "critical_summary",
 ]
 
 _PROCESSES = ("epsilon", "masking", "uniform")
@@ -597,3 +599,38 @@ def mean_field_curve(v, m, s, L, noise, process="epsilon", grid=_DEFAULT_GRID):
     flat = eps.reshape(-1)
     cols = [density_evolution(v, m, s, L, e, process, grid) for e in flat]
     return np.stack(cols, axis=-1).reshape((L + 1,) + eps.shape)
+
+
+def critical_summary(v, m, s, grid=_DEFAULT_GRID):
+    r"""Critical quantities of every noise process, as printed by ``diffphase theory rhm``.
+
+    Noise levels are :math:`\varepsilon = 1-\bar\alpha` with OU time
+    :math:`t = -\tfrac12\log(1-\varepsilon)`.
+
+    Returns
+    -------
+    dict
+        ``"epsilon"``: ``p_star``, ``eps_star``, ``t_star``, ``slope``, ``nu`` (mpmath, 1e-12);
+        ``"masking"``, ``"uniform"``: ``eps_c`` and ``t_c`` of the density evolution (about
+        1e-6), and ``first_moment``, ``leaf_resolved``: the over-estimates of the one-number
+        closures.
+
+    Examples
+    --------
+    >>> out = critical_summary(32, 8, 2)
+    >>> round(out["epsilon"]["eps_star"], 10), round(out["uniform"]["eps_c"], 4)
+    (0.7311827957, 0.1621)
+    """
+    v, m, s = _check_params(v, m, s)
+    c = critical_point(v, m, s)
+    out = {"epsilon": {"p_star": c["p_star"], "eps_star": c["eps_star"],
+                       "t_star": time_from_noise_level(c["eps_star"]), "slope": c["slope"], "nu": c["nu"]}}
+    for proc in ("masking", "uniform"):
+        ec = critical_noise(v, m, s, proc, grid=grid)
+        out[proc] = {
+            "eps_c": ec,
+            "t_c": time_from_noise_level(ec),
+            "first_moment": closure_critical_noise(v, m, s, proc, "first_moment"),
+            "leaf_resolved": closure_critical_noise(v, m, s, proc, "leaf_resolved"),
+        }
+    return out
