@@ -145,22 +145,43 @@ class _Engine:
             y = x_sto.reshape(x_sto.shape[0], N, nc).permute(2, 1, 0)
         return y.index_select(1, self._rev(level)) if level > 1 else y
 
+    def _write(self, M, level, nc, out, rows):
+        """out[rows] = natural layout of storage ``M`` (one copy, straight into ``out``)."""
+        target = out[rows]
+        if target.dtype != self.np_dtype or not target.flags.c_contiguous:
+            target[...] = self.to_natural(M, level, nc).numpy()
+            return
+        t = torch.from_numpy(target)
+        y = M.reshape(M.shape[0], self.rhm.s**level, nc).permute(2, 1, 0)
+        if level > 1:
+            torch.index_select(y, 1, self._rev(level), out=t)
+        else:
+            t.copy_(y)
+
     def to_storage_index(self, x_nat, level, nc):
         """(nc, s**l) natural -> (s**l * nc,) storage."""
         y = x_nat.index_select(1, self._rev(level)) if level > 1 else x_nat
         return y.T.reshape(-1)
 
-    def _gather_products(self, children, level, c0, c1):
-        """(m*A_l, c1-c0): prod_i U_child_i(R[a, r, i]) (or the sum of logs), r-major."""
+    def _gather_products(self, children, level, c0, c1, bufs):
+        """(m*A_l, c1-c0): prod_i U_child_i(R[a, r, i]) (or the sum of logs), r-major,
+        written into the preallocated buffers ``bufs`` (two flat tensors)."""
         idx = self.idx[level]
-        g = children[:, 0, c0:c1].index_select(0, idx[0])
+        w = c1 - c0
+        g = bufs[0][: idx[0].numel() * w].view(-1, w)
+        t = bufs[1][: idx[0].numel() * w].view(-1, w)
+        torch.index_select(children[:, 0, c0:c1], 0, idx[0], out=g)
         for i in range(1, self.rhm.s):
-            gi = children[:, i, c0:c1].index_select(0, idx[i])
+            torch.index_select(children[:, i, c0:c1], 0, idx[i], out=t)
             if self.log:
-                g.add_(gi)
+                g.add_(t)
             else:
-                g.mul_(gi)
+                g.mul_(t)
         return g
+
+    def _buffers(self):
+        n = max(R.shape[0] for R in self.rhm.rules) * self.rhm.m * _BLOCK_COLS
+        return (torch.empty(n, dtype=self.dtype), torch.empty(n, dtype=self.dtype))
 
     def _normalize(self, P):
         """Rescale columns to max 1 (log: max 0); return (P, log_scale, dead_columns)."""
@@ -198,6 +219,8 @@ class _Engine:
         U[L], LS[L] = X, lsc
         acc = lsc.view(-1, nc).sum(0, dtype=torch.float64)
         dead_s = dead.view(-1, nc).any(0)
+        bufs = self._buffers()
+        pbuf = torch.empty(max(self.sizes) * _BLOCK_COLS, dtype=self.dtype)
         for level in range(L - 1, -1, -1):
             A = self.sizes[level]
             B = nc * s**level
@@ -205,11 +228,13 @@ class _Engine:
             P = torch.empty((A, B), dtype=self.dtype)
             for c0 in range(0, B, _BLOCK_COLS):
                 c1 = min(B, c0 + _BLOCK_COLS)
-                g = self._gather_products(children, level, c0, c1).view(m, A, c1 - c0)
+                g = self._gather_products(children, level, c0, c1, bufs).view(m, A, c1 - c0)
+                pb = pbuf[: A * (c1 - c0)].view(A, c1 - c0)
                 if self.log:
-                    P[:, c0:c1] = torch.logsumexp(g, 0)
+                    torch.logsumexp(g, 0, out=pb)
                 else:
-                    P[:, c0:c1] = g.sum(0)
+                    torch.sum(g, 0, out=pb)
+                P[:, c0:c1] = pb
             P, lsc, dead = self._normalize(P)
             U[level], LS[level] = P, lsc
             acc += lsc.view(-1, nc).sum(0, dtype=torch.float64)
@@ -240,7 +265,9 @@ class _Engine:
         rhm = self.rhm
         s, m, L = rhm.s, rhm.m, rhm.L
         M = self.root_posterior(U[0])
-        out[0][rows] = self.to_natural(M, 0, nc).numpy()
+        self._write(M, 0, nc, out[0], rows)
+        bufs = self._buffers()
+        zbuf = torch.empty(max(self.sizes) * _BLOCK_COLS, dtype=self.dtype)
         for level in range(L):
             A, An = self.sizes[level], self.sizes[level + 1]
             B = nc * s**level
@@ -254,26 +281,26 @@ class _Engine:
                 den = U[level] * torch.exp(LS[level])
                 ratio = torch.where(den > 0, M / torch.where(den > 0, den, torch.ones_like(den)),
                                     torch.zeros_like(den))
-            Mn = torch.zeros((An, s, B), dtype=self.dtype)
+            Mn = torch.empty((An, s, B), dtype=self.dtype)
             idx = self.idx[level]
             for c0 in range(0, B, _BLOCK_COLS):
                 c1 = min(B, c0 + _BLOCK_COLS)
-                g = self._gather_products(children, level, c0, c1).view(m, A, c1 - c0)
+                g = self._gather_products(children, level, c0, c1, bufs).view(m, A, c1 - c0)
                 if self.log:
-                    g.add_(ratio[None, :, c0:c1])
-                    g = torch.exp(g)
+                    g.add_(ratio[None, :, c0:c1]).exp_()
                 else:
                     g.mul_(ratio[None, :, c0:c1])
                 g = g.view(m * A, c1 - c0)
                 for i in range(s):
-                    buf = torch.zeros((An, c1 - c0), dtype=g.dtype)  # contiguous: fast
+                    buf = zbuf[: An * (c1 - c0)].view(An, c1 - c0)  # contiguous: fast
+                    buf.zero_()
                     buf.index_add_(0, idx[i], g)
                     Mn[:, i, c0:c1] = buf
             Mn = Mn.view(An, s * B)
             tot = Mn.sum(0, keepdim=True)
             Mn.div_(torch.where(tot > 0, tot, torch.ones_like(tot)))
             M = Mn
-            out[level + 1][rows] = self.to_natural(M, level + 1, nc).numpy()
+            self._write(M, level + 1, nc, out[level + 1], rows)
 
     # ---- downward: sampling ----------------------------------------------------------
     def sample(self, U, nc, uniforms, out, rows):
