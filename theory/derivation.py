@@ -53,9 +53,9 @@ class Derivation:
     1
     """
 
-    def __init__(self, title: str, steps: list[Step]):
+    def __init__(self, title: str, steps):
         self.title = title
-        self.steps = list(steps)
+        self.steps = tuple(steps)
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)

@@ -1,0 +1,341 @@
+r"""Backward (generative) samplers in OU time for any score, and the cloning protocol.
+
+Forward process: :math:`dx = -x\,dt + dB`, :math:`\langle dB_idB_j\rangle = 2\delta_{ij}dt`, so
+:math:`x_t = e^{-t}x_0 + \sqrt{\Delta_t}z`. Its time reversal, run from large :math:`t` down to
+:math:`0`, is (Biroli et al. 2024)
+
+.. math:: -dx = [x + 2\nabla\log P_t(x)]\,dt + d\eta .
+
+A *score* is any callable ``score(x, t)`` taking an array of shape (B, d) and a scalar OU time
+and returning an array of the same shape: the exact mixture score
+(:meth:`diffphase.numerics.gaussian_mixture.IsotropicMixture.score`), the empirical score
+(:class:`diffphase.numerics.empirical.EmpiricalScore`) or a trained network (through the
+adapter of :mod:`diffphase.validation.models`). Arrays may be numpy arrays or torch tensors;
+the samplers only use arithmetic and draw their noise with a generator of the same library.
+
+Two steppers from :math:`t` to :math:`s<t` (:math:`h = t-s`):
+
+``"euler_maruyama"``
+    :math:`x \leftarrow x + h\,[x + 2S(x,t)] + \sqrt{2h}\,\xi` (strong order 1/2).
+``"exponential"``
+    The exponential integrator that holds the denoiser :math:`D = (x + \Delta_tS)/e^{-t}`
+    (Tweedie) fixed over the step and integrates the rest exactly: :math:`x_s` is drawn from
+    the Gaussian bridge :math:`q(x_s\mid x_t, x_0 = D)`,
+
+    .. math:: x_s = \frac{e^{-s}(1-e^{-2h})}{\Delta_t}D + \frac{e^{-h}\Delta_s}{\Delta_t}x
+              + \sqrt{\frac{\Delta_s(1-e^{-2h})}{\Delta_t}}\,\xi .
+
+    It is the DDPM ancestral step in OU time and is exact when the data is a single point.
+
+The cloning protocol (:func:`clone_agreement_simulation`) runs one trajectory from noise down
+to a branching time, duplicates it, finishes both copies with independent noise and compares
+their labels (class, or training point for :math:`\phi_C`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ._checks import check_int, check_real, check_times
+
+__all__ = [
+    "time_grid",
+    "sample",
+    "CloneResult",
+    "clone_agreement_simulation",
+    "METHODS",
+]
+
+METHODS = ("exponential", "euler_maruyama")
+
+
+def time_grid(t_max: float, t_end: float, n_steps: int, kind: str = "log") -> np.ndarray:
+    r"""Decreasing OU-time grid from ``t_max`` to ``t_end`` with ``n_steps`` steps.
+
+    ``kind="log"`` spaces the times geometrically (fine near :math:`t=0`, where the
+    empirical score varies fastest); ``kind="uniform"`` spaces them evenly.
+
+    Examples
+    --------
+    >>> g = time_grid(8.0, 1e-3, 4)
+    >>> g.shape, float(g[0]), float(g[-1])
+    ((5,), 8.0, 0.001)
+    """
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    t_end = check_real("t_end", t_end, low=0.0)
+    if t_end >= t_max:
+        raise ValueError(f"t_end must be < t_max = {t_max}, got {t_end}")
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    if kind == "log":
+        if t_end == 0:
+            raise ValueError("t_end must be > 0 for kind='log'")
+        g = np.geomspace(t_max, t_end, n_steps + 1)
+    elif kind == "uniform":
+        g = np.linspace(t_max, t_end, n_steps + 1)
+    else:
+        raise ValueError(f"kind must be 'log' or 'uniform', got {kind!r}")
+    g[0], g[-1] = t_max, t_end
+    return g
+
+
+# ---------------------------------------------------------------------------------------
+# array-library shim: numpy or torch
+# ---------------------------------------------------------------------------------------
+def _is_torch(x) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+class _Noise:
+    """Standard normal draws of the same library, dtype and device as the state."""
+
+    def __init__(self, seed, like):
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.torch = _is_torch(like)
+        if self.torch:
+            import torch
+
+            self.gen = torch.Generator(device=like.device)
+            self.gen.manual_seed(int(ss.generate_state(1, dtype=np.uint64)[0] % (2**63 - 1)))
+        else:
+            self.gen = np.random.default_rng(ss)
+
+    def __call__(self, x):
+        if self.torch:
+            import torch
+
+            return torch.randn(x.shape, generator=self.gen, dtype=x.dtype, device=x.device)
+        if x.dtype in (np.float32, np.float64):
+            return self.gen.standard_normal(x.shape, dtype=x.dtype)
+        return self.gen.standard_normal(x.shape).astype(x.dtype, copy=False)
+
+
+def _concat(parts):
+    if _is_torch(parts[0]):
+        import torch
+
+        return torch.cat(parts, dim=0)
+    return np.concatenate(parts, axis=0)
+
+
+def _step(method: str, score, x, t: float, s: float, noise: _Noise):
+    """One backward step of ``method`` from OU time ``t`` to ``s < t``."""
+    h = t - s
+    if method == "euler_maruyama":
+        drift = x + 2.0 * score(x, t)
+        return x + h * drift + math.sqrt(2.0 * h) * noise(x)
+    # exponential integrator (Gaussian bridge with the denoiser held fixed)
+    delta_t = -math.expm1(-2.0 * t)
+    delta_s = -math.expm1(-2.0 * s)
+    one_minus = -math.expm1(-2.0 * h)
+    den = (x + delta_t * score(x, t)) * math.exp(t)
+    c_den = math.exp(-s) * one_minus / delta_t
+    c_x = math.exp(-h) * delta_s / delta_t
+    var = delta_s * one_minus / delta_t
+    out = c_den * den + c_x * x
+    if var > 0:
+        out = out + math.sqrt(var) * noise(x)
+    return out
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
+
+
+def _check_grid(times) -> np.ndarray:
+    g = check_times(times, "times")
+    if g.ndim != 1 or g.size < 2:
+        raise ValueError("times must be a 1-d grid with at least two OU times")
+    if np.any(np.diff(g) >= 0):
+        raise ValueError("times must be strictly decreasing (backward in OU time)")
+    return g
+
+
+def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=None,
+           save_times=None):
+    r"""Integrate the backward SDE from ``x_init`` at ``times[0]`` down to ``times[-1]``.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x, t)`` → :math:`\nabla\log P_t(x)`, OU time.
+    x_init : ndarray or torch.Tensor, shape (B, d)
+        States at ``times[0]`` (for large ``times[0]``, standard normal draws).
+    times : array_like
+        Strictly decreasing OU times (see :func:`time_grid`).
+    method : {"exponential", "euler_maruyama"}
+        Stepper (module docstring).
+    seed : int or numpy.random.SeedSequence, optional
+        Seed of the noise.
+    save_times : array_like, optional
+        Grid times at which to also return the state.
+
+    Returns
+    -------
+    x : same type as ``x_init``
+        States at ``times[-1]``.
+    saved : dict, only if ``save_times`` is given
+        ``{t: state}`` for each requested grid time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[1.5, -0.5]])                  # a single data point
+    >>> score = lambda x, t: -(x - np.exp(-t) * a) / (1 - np.exp(-2 * t))
+    >>> x0 = np.random.default_rng(0).standard_normal((4, 2))
+    >>> out = sample(score, x0, time_grid(6.0, 1e-4, 50), seed=1)
+    >>> bool(np.allclose(out, a, atol=0.05))
+    True
+    """
+    method = _check_method(method)
+    g = _check_grid(times)
+    if x_init.ndim != 2:
+        raise ValueError(f"x_init must have shape (B, d), got {tuple(x_init.shape)}")
+    wanted = set()
+    if save_times is not None:
+        for s in np.atleast_1d(np.asarray(save_times, dtype=np.float64)):
+            hits = np.nonzero(np.isclose(g, s, rtol=0, atol=1e-12))[0]
+            if hits.size == 0:
+                raise ValueError(f"save_times must be grid times; {s} is not in times")
+            wanted.add(int(hits[0]))
+    noise = _Noise(seed, x_init)
+    x = x_init
+    saved = {}
+    if 0 in wanted:
+        saved[float(g[0])] = x
+    for k in range(g.size - 1):
+        x = _step(method, score, x, float(g[k]), float(g[k + 1]), noise)
+        if k + 1 in wanted:
+            saved[float(g[k + 1])] = x
+    return (x, saved) if save_times is not None else x
+
+
+@dataclass(frozen=True)
+class CloneResult:
+    r"""Outcome of :func:`clone_agreement_simulation`.
+
+    Attributes
+    ----------
+    times : ndarray, shape (G,)
+        Branching OU times (decreasing).
+    agreement : dict
+        ``{label_name: ndarray (G,)}``, the fraction of pairs whose two ends have equal
+        labels (:math:`\phi(t)` for class labels, :math:`\phi_C(t)` for training points).
+    stderr : dict
+        Binomial standard errors :math:`\sqrt{\phi(1-\phi)/N}` (``N`` pairs; a pair is one
+        independent trial, so the error is exact for the binomial count).
+    n_pairs : int
+    labels : dict
+        ``{label_name: ndarray (G, n_pairs, 2)}``, the labels of both ends of every pair.
+    """
+
+    times: np.ndarray
+    agreement: dict
+    stderr: dict
+    n_pairs: int
+    labels: dict = field(repr=False)
+
+
+def clone_agreement_simulation(
+    score: Callable,
+    x_init: Callable,
+    branch_times,
+    n_pairs: int,
+    classify: Mapping[str, Callable] | Callable,
+    *,
+    t_max: float = 10.0,
+    t_end: float = 1e-3,
+    n_steps: int = 200,
+    grid: str = "log",
+    method: str = "exponential",
+    seed=0,
+    batch_pairs: int = 512,
+) -> CloneResult:
+    r"""Cloning protocol of Biroli et al. (2024) for any score.
+
+    For each of ``n_pairs`` independent parents: draw :math:`x_{t_{max}}` with ``x_init``,
+    integrate the backward SDE; at every branching time :math:`t_b` duplicate the state and
+    finish both copies down to ``t_end`` with independent noise; label both ends with each
+    classifier. Returns the fraction of pairs with equal labels at every :math:`t_b`.
+
+    All parents and the active copies move together on one grid (``n_steps`` steps of kind
+    ``grid`` with the branching times inserted), so each grid step is one score call per
+    batch of ``batch_pairs`` parents.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x, t)`` (OU time).
+    x_init : callable
+        ``x_init(n, rng)`` → states of shape (n, d) at ``t_max`` (``rng`` a numpy Generator);
+        e.g. ``lambda n, rng: rng.standard_normal((n, d))``.
+    branch_times : array_like
+        OU times in ``(t_end, t_max)``.
+    n_pairs : int
+        Number of clone pairs per branching time (``>= 1``).
+    classify : callable or dict of callables
+        ``labels = classify(x_end)``, integer labels of shape (B,); a dict gives several
+        labelings at once, e.g. ``{"class": ..., "training_point": ...}``.
+    t_max, t_end, n_steps, grid, method
+        Integration settings (:func:`time_grid`, :func:`sample`).
+    seed : int
+        Seed; results are reproducible for a given seed and ``batch_pairs``.
+    batch_pairs : int
+        Parents simulated together.
+
+    Returns
+    -------
+    CloneResult
+    """
+    method = _check_method(method)
+    n_pairs = check_int("n_pairs", n_pairs, minimum=1)
+    batch_pairs = check_int("batch_pairs", batch_pairs, minimum=1)
+    base = time_grid(t_max, t_end, n_steps, grid)
+    bt = np.unique(check_times(branch_times, "branch_times"))[::-1]
+    if bt.size == 0 or bt[0] >= t_max or bt[-1] <= t_end:
+        raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
+    g = np.unique(np.concatenate([base, bt]))[::-1]
+    branch_at = {int(np.nonzero(g == b)[0][0]): i for i, b in enumerate(bt)}
+    classifiers = dict(classify) if isinstance(classify, Mapping) else {"label": classify}
+    G = bt.size
+    labels = {name: np.zeros((G, n_pairs, 2), dtype=np.int64) for name in classifiers}
+    seeds = np.random.SeedSequence(seed).spawn((n_pairs + batch_pairs - 1) // batch_pairs)
+    last_branch = max(branch_at)
+    for chunk, ss in enumerate(seeds):
+        lo = chunk * batch_pairs
+        hi = min(lo + batch_pairs, n_pairs)
+        B = hi - lo
+        init_ss, noise_ss = ss.spawn(2)
+        parent = x_init(B, np.random.default_rng(init_ss))
+        if parent.ndim != 2 or parent.shape[0] != B:
+            raise ValueError(f"x_init(n, rng) must return shape (n, d), got {tuple(parent.shape)}")
+        noise = _Noise(noise_ss, parent)
+        children = None  # rows: [branch0 copyA (B), branch0 copyB (B), branch1 copyA, ...]
+        for k in range(g.size - 1):
+            if k in branch_at:
+                pair = _concat([parent, parent])
+                children = pair if children is None else _concat([children, pair])
+            parts = ([parent] if k < last_branch else []) + ([children] if children is not None else [])
+            state = _step(method, score, _concat(parts) if len(parts) > 1 else parts[0],
+                          float(g[k]), float(g[k + 1]), noise)
+            if k < last_branch:
+                parent, children = state[:B], (state[B:] if children is not None else None)
+            else:
+                children = state
+        for name, fn in classifiers.items():
+            lab = np.asarray(_to_numpy(fn(children))).astype(np.int64).reshape(G, 2, B)
+            labels[name][:, lo:hi, :] = np.transpose(lab, (0, 2, 1))
+    agreement = {n: (lab[..., 0] == lab[..., 1]).mean(axis=1) for n, lab in labels.items()}
+    stderr = {n: np.sqrt(a * (1 - a) / n_pairs) for n, a in agreement.items()}
+    return CloneResult(bt, agreement, stderr, n_pairs, labels)
+
+
+def _to_numpy(x):
+    if _is_torch(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
