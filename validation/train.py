@@ -26,6 +26,8 @@ Cache layout (root: argument ``cache_dir``, else ``$DIFFPHASE_CACHE``, else
     denoisers/<key>/config.json     the configuration, data fingerprint and model spec
     denoisers/<key>/checkpoint.pt   last checkpoint of an unfinished run (deleted at the end)
     denoisers/<key>/model.pt        the finished model (EMA weights) and its loss history
+    denoisers/<key>/.lock           advisory lock held while the run trains (concurrent calls
+                                    with the same key wait, then load the finished model)
 
 ``key`` is the SHA-256 of the canonical JSON of the configuration (fields that do not change
 the weights, such as ``checkpoint_every``, excluded), the model spec, the data fingerprint and
@@ -485,13 +487,50 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
     key = config_key({"kind": "denoiser", "config": config, "spec": spec, "data": ds.fingerprint()})
     run_dir = cache_root(cache_dir) / "denoisers" / key if use_cache else None
     final_path = run_dir / "model.pt" if run_dir else None
+
+    with _RunLock(run_dir):
+        if final_path is not None and final_path.exists():
+            model, payload = load_model(final_path, device)
+            return model, TrainHistory(np.asarray(payload["losses"]), np.asarray(payload["lrs"]), key, run_dir,
+                                       from_cache=True, device=str(device))
+        return _fit(config, ds, spec, key, run_dir, device, resume, progress, desc)
+
+
+class _RunLock:
+    """Exclusive advisory lock (``fcntl.flock``) on ``<run_dir>/.lock`` while a run trains, so
+    that two processes asked for the same configuration train it once (the second then finds
+    the finished model). Released by the OS if the process dies; a no-op without ``fcntl``
+    (Windows) or without a cache directory."""
+
+    def __init__(self, run_dir: Path | None):
+        self.run_dir, self.fh = run_dir, None
+
+    def __enter__(self):
+        if self.run_dir is None:
+            return self
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - non-POSIX
+            return self
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.run_dir / ".lock", "a+b")
+        fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fh is not None:
+            import fcntl
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+            self.fh.close()
+            self.fh = None
+        return False
+
+
+def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path | None, device: torch.device,
+         resume: bool, progress: bool, desc: str | None) -> tuple[nn.Module, TrainHistory]:
+    """The training loop of :func:`train` (called with the run's lock held)."""
+    final_path = run_dir / "model.pt" if run_dir else None
     ckpt_path = run_dir / "checkpoint.pt" if run_dir else None
-
-    if final_path is not None and final_path.exists():
-        model, payload = load_model(final_path, device)
-        return model, TrainHistory(np.asarray(payload["losses"]), np.asarray(payload["lrs"]), key, run_dir,
-                                   from_cache=True, device=str(device))
-
     # deterministic initialization independent of the global RNG state
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)

@@ -163,6 +163,19 @@ def test_cache_hit_does_not_retrain(tmp_path, mixture, monkeypatch):
     assert len(keys) == 4
 
 
+def test_concurrent_calls_train_once(tmp_path, mixture):
+    """Two threads asking for the same configuration: one trains, the other waits on the run's
+    lock and loads the finished model."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = _small(steps=40)
+    with ThreadPoolExecutor(2) as pool:
+        futs = [pool.submit(train, cfg, mixture, cache_dir=tmp_path, progress=False) for _ in range(2)]
+        results = [f.result() for f in futs]
+    assert sorted(h.from_cache for _, h in results) == [False, True]
+    assert _same_weights(results[0][0], results[1][0])
+
+
 def test_progress_output(capsys, mixture, monkeypatch):
     # the plain fallback (no tqdm) prints the loss to stderr; progress=False prints nothing
     monkeypatch.setitem(sys.modules, "tqdm", None)
