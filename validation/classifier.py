@@ -197,7 +197,16 @@ class Classifier(nn.Module):
                                       nn.Linear(hidden, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape (B, num_classes)."""
+        """Logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (B, d) or (B, C, H, W)
+
+        Returns
+        -------
+        torch.Tensor, shape (B, num_classes)
+        """
         if self.arch == "cnn":
             if x.ndim == 2:
                 x = x.reshape(x.shape[0], *self.image_shape)
@@ -214,8 +223,21 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 def predict_proba(model: nn.Module, x, batch_size: int = 4096):
-    """Class probabilities (softmax of the logits) for normalized data ``x`` of shape (B, d)
-    (numpy in → numpy out, torch in → torch out), computed under ``torch.no_grad()``."""
+    """Class probabilities (softmax of the logits), computed under ``torch.no_grad()``.
+
+    Parameters
+    ----------
+    model : Classifier
+    x : array_like or torch.Tensor, shape (B, d)
+        Normalized data (e.g. diffusion samples in the model's coordinates).
+    batch_size : int
+        Rows per forward pass (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor, shape (B, num_classes)
+        numpy for numpy input, torch (on the input's device) for torch input.
+    """
     batch_size = check_int("batch_size", batch_size, minimum=1)
     is_np = not isinstance(x, torch.Tensor)
     xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x), dtype=np.float32)) if is_np else x
@@ -230,14 +252,38 @@ def predict_proba(model: nn.Module, x, batch_size: int = 4096):
 
 
 def predict(model: nn.Module, x, batch_size: int = 4096):
-    """Predicted labels (argmax of the logits) for normalized data ``x`` of shape (B, d);
-    numpy int64 for numpy input, a torch tensor for torch input."""
+    """Predicted labels (argmax of the logits).
+
+    Parameters
+    ----------
+    model : Classifier
+    x : array_like or torch.Tensor, shape (B, d)
+        Normalized data.
+    batch_size : int
+        Rows per forward pass (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray of int64 or torch.Tensor, shape (B,)
+    """
     p = predict_proba(model, x, batch_size)
     return p.argmax(axis=1) if isinstance(p, np.ndarray) else p.argmax(dim=1)
 
 
 def accuracy(model: nn.Module, data: Dataset) -> float:
-    """Fraction of the labelled ``data`` that ``model`` classifies correctly."""
+    """Fraction of a labelled dataset that ``model`` classifies correctly.
+
+    Parameters
+    ----------
+    model : Classifier
+    data : Dataset
+        Labelled, normalized like the classifier's training data.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
     if data.labels is None:
         raise ValueError("data must be labelled to measure accuracy")
     pred = predict(model, data.data)
@@ -245,7 +291,21 @@ def accuracy(model: nn.Module, data: Dataset) -> float:
 
 
 def load_classifier(path, device=None) -> tuple[Classifier, dict]:
-    """Load a cached classifier file; returns ``(model, payload)``."""
+    """Load a cached classifier file (``<cache>/classifiers/<key>/model.pt``).
+
+    Parameters
+    ----------
+    path : str or Path
+    device : str or torch.device, optional
+        Default CUDA when available, else CPU.
+
+    Returns
+    -------
+    model : Classifier
+        In eval mode.
+    payload : dict
+        Saved spec, config, accuracies and losses.
+    """
     payload = torch.load(Path(path), map_location="cpu", weights_only=False)
     model = Classifier(**payload["spec"])
     model.load_state_dict(payload["state"])

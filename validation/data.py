@@ -138,14 +138,32 @@ class Dataset:
     def normalize(self, x):
         r"""Map raw data to the normalized space: :math:`(x - \mathrm{mean})/\mathrm{scale}`.
 
-        Accepts a torch tensor or numpy array of shape ``(..., d)`` (or ``(..., C, H, W)`` for
-        images) and returns the same type.
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            Raw data of shape ``(..., d)``, or ``(..., C, H, W)`` for images.
+
+        Returns
+        -------
+        torch.Tensor or numpy.ndarray
+            Same shape and type as ``x`` (integer input becomes float32).
         """
         return self._affine(x, inverse=False)
 
     def denormalize(self, x):
         r"""Map normalized data (e.g. diffusion samples) back to raw units:
-        :math:`x\,\mathrm{scale} + \mathrm{mean}`. Same input types as :meth:`normalize`."""
+        :math:`x\,\mathrm{scale} + \mathrm{mean}`.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            Normalized data of shape ``(..., d)``, or ``(..., C, H, W)`` for images.
+
+        Returns
+        -------
+        torch.Tensor or numpy.ndarray
+            Same shape and type as ``x``.
+        """
         return self._affine(x, inverse=True)
 
     def _affine(self, x, inverse: bool):
@@ -173,16 +191,35 @@ class Dataset:
         return self.data.reshape(len(self), *self.image_shape)
 
     def subset(self, index) -> "Dataset":
-        """The rows ``index`` (slice, integer array or boolean mask), same normalization."""
+        """The rows ``index`` of the dataset, with the same normalization and metadata.
+
+        Parameters
+        ----------
+        index : slice, array_like of int or bool, or torch.Tensor
+            Rows to keep.
+
+        Returns
+        -------
+        Dataset
+        """
         idx = torch.as_tensor(np.asarray(index)) if not isinstance(index, (slice, torch.Tensor)) else index
         return Dataset(self.data[idx], None if self.labels is None else self.labels[idx], self.mean,
                        self.scale, self.image_shape, self.name, dict(self.meta))
 
     def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple["Dataset", "Dataset"]:
-        """Random disjoint (train, test) split; ``test_fraction`` in (0, 1), seeded.
+        """Random disjoint (train, test) split, stratified by class for labelled data.
 
-        Labelled data is split per class (stratified), so both parts keep the class
-        proportions up to rounding.
+        Parameters
+        ----------
+        test_fraction : float
+            Fraction of each class held out, in (0, 1) (rounded per class).
+        seed : int
+            Seed of the permutation (>= 0).
+
+        Returns
+        -------
+        train, test : Dataset
+            Disjoint subsets with the same normalization; both non-empty.
         """
         test_fraction = check_real("test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True)
         seed = check_int("seed", seed, minimum=0)
@@ -224,8 +261,19 @@ class Dataset:
 
 
 def cache_root(cache_dir=None) -> Path:
-    """The package's cache root: ``cache_dir`` if given, else the environment variable
-    ``DIFFPHASE_CACHE``, else ``~/.cache/diffphase`` (not created here)."""
+    """The package's cache root (trained models, parsed datasets).
+
+    Parameters
+    ----------
+    cache_dir : str or Path, optional
+        Explicit root; wins over the environment.
+
+    Returns
+    -------
+    Path
+        ``cache_dir`` if given, else ``$DIFFPHASE_CACHE``, else ``~/.cache/diffphase``
+        (not created here).
+    """
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     env = os.environ.get("DIFFPHASE_CACHE")
@@ -662,9 +710,20 @@ _LOADERS = {
 
 
 def load_dataset(name: str, **kwargs) -> Dataset:
-    """Load a dataset by name (one of ``gaussian_mixture``, ``two_class_mixture``,
-    ``linear_manifold``, ``digits``, ``mnist_subset``, ``fashion_mnist``) with the keyword
-    arguments of that loader; a convenience for configuration files and sweeps."""
+    """Load a dataset by name; a convenience for configuration files and sweeps.
+
+    Parameters
+    ----------
+    name : {"gaussian_mixture", "two_class_mixture", "linear_manifold", "digits", "mnist_subset", \
+"fashion_mnist"}
+        The loader.
+    **kwargs
+        Keyword arguments of that loader.
+
+    Returns
+    -------
+    Dataset
+    """
     if name not in _LOADERS:
         raise ValueError(f"name must be one of {sorted(_LOADERS)}, got {name!r}")
     return _LOADERS[name](**kwargs)

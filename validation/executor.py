@@ -36,9 +36,22 @@ __all__ = ["run_sweep", "make_executor", "spawn_seeds"]
 
 
 def spawn_seeds(seed: int, n: int) -> list[int]:
-    """``n`` independent 32-bit seeds derived from ``seed`` (``>= 0``) with
-    :class:`numpy.random.SeedSequence` ``spawn``; the same ``(seed, n)`` always gives the same
-    list, and the first ``k`` seeds do not depend on ``n``."""
+    """Independent 32-bit seeds for the calls of a sweep.
+
+    Derived with :class:`numpy.random.SeedSequence` ``spawn``: the same ``(seed, n)`` always
+    gives the same list, and the first ``k`` seeds do not depend on ``n``.
+
+    Parameters
+    ----------
+    seed : int
+        Root seed (>= 0).
+    n : int
+        Number of seeds (>= 0).
+
+    Returns
+    -------
+    list of int
+    """
     seed = check_int("seed", seed, minimum=0)
     n = check_int("n", n, minimum=0)
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
@@ -63,6 +76,13 @@ def _is_dask_client(obj) -> bool:
 
 def make_executor(executor=None, *, max_workers: int | None = None) -> tuple[cf.Executor | None, Callable[[], None]]:
     """Resolve the ``executor`` argument of :func:`run_sweep` (see the module docstring).
+
+    Parameters
+    ----------
+    executor : None, "local", "serial", str, dask.distributed.Client or concurrent.futures.Executor
+        What to run on.
+    max_workers : int, optional
+        Size of a local process pool (>= 1; default ``os.cpu_count()``).
 
     Returns
     -------

@@ -48,8 +48,18 @@ def noise_feature(t: torch.Tensor) -> torch.Tensor:
     the variance-exploding noise scale :math:`\sigma_{VE} = \sqrt{e^{2t}-1}` at OU time ``t``.
 
     It is monotone in ``t``, :math:`\approx \tfrac12\log 2t` for small ``t`` and :math:`\approx t`
-    for large ``t``, so both the near-data and the near-noise regimes are resolved. ``t`` must
-    be > 0 (it is clamped at 1e-12 to avoid ``-inf``).
+    for large ``t``, so both the near-data and the near-noise regimes are resolved. Computed as
+    :math:`t + \tfrac12\log(-\mathrm{expm1}(-2t))`, accurate for all ``t > 0``.
+
+    Parameters
+    ----------
+    t : torch.Tensor
+        OU times, > 0 (values are clamped at 1e-12 to avoid ``-inf``).
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`c(t)`, same shape and dtype.
     """
     t = t.clamp_min(1e-12)
     # log(e^{2t} - 1) = 2t + log(1 - e^{-2t}) = 2t + log(-expm1(-2t)), stable for all t > 0
@@ -89,7 +99,17 @@ class TimeEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, out_dim), nn.SiLU(), nn.Linear(out_dim, out_dim))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        """Embed OU times ``t`` of shape (B,) into shape (B, out_dim)."""
+        """Embed OU times.
+
+        Parameters
+        ----------
+        t : torch.Tensor, shape (B,)
+            OU times > 0.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, out_dim)
+        """
         c = noise_feature(t.float())[:, None] * self.freqs[None, :]
         return self.mlp(torch.cat([torch.sin(c), torch.cos(c)], dim=1))
 
@@ -150,8 +170,19 @@ class MLPDenoiser(nn.Module):
         self.out = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        """Predicted noise, shape (B, d), for ``x`` of shape (B, d) at OU time(s) ``t``
-        (a scalar or shape (B,), > 0)."""
+        """Predicted noise :math:`\\hat\\varepsilon(x, t)`.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (B, d)
+            Noised data :math:`x_t`.
+        t : float or torch.Tensor of shape (B,)
+            OU time(s) > 0.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, d)
+        """
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
         e = self.embed(_broadcast_t(t, x.shape[0], x.device))
@@ -264,8 +295,20 @@ class UNetDenoiser(nn.Module):
         self.out = nn.Conv2d(cin, C, 3, padding=1)
 
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        """Predicted noise for ``x`` of shape (B, C*H*W) or (B, C, H, W) (same shape out) at
-        OU time(s) ``t`` (a scalar or shape (B,), > 0)."""
+        """Predicted noise :math:`\\hat\\varepsilon(x, t)`.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (B, C*H*W) or (B, C, H, W)
+            Noised images :math:`x_t`.
+        t : float or torch.Tensor of shape (B,)
+            OU time(s) > 0.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape as ``x``.
+        """
         flat = x.ndim == 2
         if flat:
             if x.shape[1] != self.dim:
@@ -299,9 +342,20 @@ _MODELS = {"mlp": MLPDenoiser, "unet": UNetDenoiser}
 
 
 def build_model(spec: dict) -> nn.Module:
-    """Build an (untrained) denoiser from its ``spec`` dictionary, e.g.
-    ``{"name": "mlp", "dim": 2, "hidden": 64}`` or ``{"name": "unet", "image_shape": [1, 8, 8]}``
-    (every trained model's ``model.spec`` round-trips through this function)."""
+    """Build an (untrained) denoiser from its ``spec`` dictionary.
+
+    Parameters
+    ----------
+    spec : dict
+        ``"name"`` (``"mlp"`` or ``"unet"``) and the constructor's keyword arguments, e.g.
+        ``{"name": "mlp", "dim": 2, "hidden": 64}`` or ``{"name": "unet", "image_shape": [1, 8, 8]}``.
+        Every model's ``model.spec`` round-trips through this function.
+
+    Returns
+    -------
+    torch.nn.Module
+        A freshly initialized :class:`MLPDenoiser` or :class:`UNetDenoiser`.
+    """
     spec = dict(spec)
     name = spec.pop("name", None)
     if name not in _MODELS:

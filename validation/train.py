@@ -246,7 +246,18 @@ class TrainHistory:
     device: str = "cpu"
 
     def smoothed(self, window: int = 50) -> np.ndarray:
-        """Running mean of the losses over ``window`` steps (valid part only)."""
+        """Running mean of the losses.
+
+        Parameters
+        ----------
+        window : int
+            Window length in steps (>= 1).
+
+        Returns
+        -------
+        ndarray, shape (max(steps - window + 1, 1),)
+            Means over every full window (the overall mean if the run is shorter).
+        """
         window = check_int("window", window, minimum=1)
         if self.losses.size < window:
             return np.array([self.losses.mean()]) if self.losses.size else self.losses
@@ -283,13 +294,40 @@ def _jsonable(obj):
 
 
 def canonical_json(obj) -> str:
-    """Canonical JSON (sorted keys, no spaces, dataclasses as their hashed fields)."""
+    """Canonical JSON of a configuration: sorted keys, no spaces, tuples as lists,
+    dataclasses as their hashed fields (``hashed_dict`` when defined), numpy scalars as Python
+    numbers.
+
+    Parameters
+    ----------
+    obj : dataclass, dict, list, tuple, str, int, float, bool or None
+        JSON-like configuration.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For values with no canonical JSON form (NaN, arbitrary objects).
+    """
     return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def config_key(*parts) -> str:
-    """SHA-256 hex digest of the canonical JSON of ``[ENGINE_VERSION, *parts]`` (configuration
-    dataclasses, dicts, strings, numbers)."""
+    """Cache key: SHA-256 hex digest of :func:`canonical_json` of ``[ENGINE_VERSION, *parts]``.
+
+    Parameters
+    ----------
+    *parts
+        Configuration dataclasses, dicts, strings, numbers (see :func:`canonical_json`).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
     return hashlib.sha256(canonical_json([ENGINE_VERSION, *parts]).encode()).hexdigest()
 
 
@@ -327,13 +365,39 @@ def _atomic_write(path, write) -> Path:
 
 
 def atomic_torch_save(obj, path) -> Path:
-    """``torch.save(obj)`` to ``path`` atomically: temporary file in the same directory, fsync,
-    ``os.replace``. Returns the path."""
+    """``torch.save(obj)`` to ``path`` atomically.
+
+    The object is written to a temporary file in the same directory, flushed and fsync'ed, then
+    renamed over ``path`` with ``os.replace`` (and the directory fsync'ed): a crash at any point
+    leaves either the previous file or the new one, never a partial file. On error the
+    temporary file is removed and the exception re-raised.
+
+    Parameters
+    ----------
+    obj : object
+        Anything ``torch.save`` accepts.
+    path : str or Path
+        Destination; parent directories are created.
+
+    Returns
+    -------
+    Path
+    """
     return _atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def atomic_write_text(text: str, path) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_torch_save`)."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_torch_save`).
+
+    Parameters
+    ----------
+    text : str
+    path : str or Path
+
+    Returns
+    -------
+    Path
+    """
     return _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
@@ -341,9 +405,25 @@ def atomic_write_text(text: str, path) -> Path:
 # schedules
 # --------------------------------------------------------------------------------------
 def lr_at(step: int, config: TrainConfig) -> float:
-    r"""Learning rate of (0-based) step ``step``: linear warm-up
-    :math:`\eta(s+1)/W` for :math:`s<W`, then cosine decay from :math:`\eta` to
-    :math:`r\eta` at the last step."""
+    r"""Learning rate of a step: linear warm-up, then cosine decay.
+
+    .. math:: \eta_s = \eta\,\frac{s+1}{W}\ (s < W),\qquad
+              \eta_s = \eta\big[r + (1-r)\tfrac12(1+\cos\pi u)\big],\
+              u = \min\!\big(1, \tfrac{s-W}{S-W-1}\big)\ (s \ge W),
+
+    with :math:`\eta` = ``lr``, :math:`W` = ``warmup_steps``, :math:`S` = ``steps``,
+    :math:`r` = ``min_lr_ratio``; so the last step has :math:`r\eta`.
+
+    Parameters
+    ----------
+    step : int
+        0-based step index.
+    config : TrainConfig
+
+    Returns
+    -------
+    float
+    """
     W, S, eta, r = config.warmup_steps, config.steps, config.lr, config.min_lr_ratio
     if step < W:
         return eta * (step + 1) / W
@@ -354,7 +434,27 @@ def lr_at(step: int, config: TrainConfig) -> float:
 
 def sample_times(n: int, config: TrainConfig, generator: torch.Generator,
                  schedule: DiscreteSchedule | None = None) -> torch.Tensor:
-    """Draw ``n`` OU training times (float64, CPU) as configured (see :class:`TrainConfig`)."""
+    r"""Draw OU training times as configured.
+
+    Continuous sampling: :math:`t = a + (b-a)u` (``"uniform"``), :math:`t = a(b/a)^u`
+    (``"log_uniform"``) or :math:`t = a + (b-a)u^2` (``"sqrt"``), :math:`u\sim U(0,1)`,
+    :math:`[a, b]` = ``[t_min, t_max]``. Discrete sampling: :math:`k` uniform in
+    :math:`\{1..T\}` and :math:`t = t_k = -\tfrac12\log\bar\alpha_k`.
+
+    Parameters
+    ----------
+    n : int
+        Number of times.
+    config : TrainConfig
+    generator : torch.Generator
+        CPU generator all draws come from.
+    schedule : DiscreteSchedule, optional
+        Precomputed ``config.discrete_schedule()``.
+
+    Returns
+    -------
+    torch.Tensor, shape (n,), float64
+    """
     if config.time_sampling == "discrete":
         sched = schedule if schedule is not None else config.discrete_schedule()
         k = torch.randint(1, sched.T + 1, (n,), generator=generator)
@@ -415,8 +515,19 @@ def _as_dataset(data) -> Dataset:
 
 
 def model_spec(config: TrainConfig, data: Dataset) -> dict:
-    """The ``spec`` (see :func:`~diffphase.validation.models.build_model`) of the network that
-    :func:`train` builds for ``config`` and ``data``."""
+    """The network :func:`train` builds for a configuration and data.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    data : Dataset
+        Supplies ``d`` (MLP) or ``image_shape`` (U-Net, unless given in ``model_kwargs``).
+
+    Returns
+    -------
+    dict
+        A ``spec`` for :func:`~diffphase.validation.models.build_model`.
+    """
     kw = dict(config.model_kwargs)
     if config.model == "mlp":
         return {"name": "mlp", "dim": data.dim, **kw}
@@ -434,9 +545,21 @@ def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 def load_model(path, device=None) -> tuple[nn.Module, dict]:
-    """Load a finished model file (``model.pt`` of the cache) and return ``(model, payload)``:
-    the EMA network in eval mode on ``device`` (default :func:`default_device`) and the saved
-    dictionary (``spec``, ``config``, ``key``, ``losses``, ``lrs``, ...)."""
+    """Load a finished model file (``<cache>/denoisers/<key>/model.pt``).
+
+    Parameters
+    ----------
+    path : str or Path
+    device : str or torch.device, optional
+        Default :func:`default_device`.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The EMA network in eval mode on ``device``.
+    payload : dict
+        The saved dictionary (``spec``, ``config``, ``key``, ``losses``, ``lrs``, ...).
+    """
     payload = torch.load(Path(path), map_location="cpu", weights_only=False)
     model = build_model(payload["spec"])
     model.load_state_dict(payload["ema"])
