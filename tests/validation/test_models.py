@@ -108,7 +108,23 @@ def test_score_adapter_conventions_against_exact_gaussian_score():
         score(x, np.ones(3))
 
 
-def test_trained_mlp_score_matches_exact_gaussian_score():
+S_GAUSS, D_GAUSS = 1.5, 2
+
+
+@pytest.fixture(scope="module")
+def gaussian_model():
+    """An MLP trained on N(0, s^2 I), s = 1.5, d = 2 (800 steps of 256; ~10 s on one core)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    ds = D.gaussian_mixture(20000, np.zeros((1, D_GAUSS)), sigma=S_GAUSS, seed=0)
+    cfg = TrainConfig(steps=800, batch_size=256, lr=3e-3, warmup_steps=50, ema_decay=0.99,
+                      model_kwargs={"hidden": 64, "depth": 2}, t_min=1e-3, t_max=5.0, seed=0)
+    model, hist = train(cfg, ds, use_cache=False, progress=False)
+    torch.set_num_threads(old)
+    return cfg, model, hist
+
+
+def test_trained_mlp_score_matches_exact_gaussian_score(gaussian_model):
     """An MLP trained on N(0, s^2 I) in d = 2 has score close to the exact -x/(e^{-2t}s^2 + Delta_t).
 
     Measured (800 steps, batch 256): relative RMS error 0.02-0.06 at t in {0.1, 0.3, 1, 2};
@@ -117,11 +133,8 @@ def test_trained_mlp_score_matches_exact_gaussian_score():
     """
     from scipy.integrate import quad
 
-    s, d = 1.5, 2
-    ds = D.gaussian_mixture(20000, np.zeros((1, d)), sigma=s, seed=0)
-    cfg = TrainConfig(steps=800, batch_size=256, lr=3e-3, warmup_steps=50, ema_decay=0.99,
-                      model_kwargs={"hidden": 64, "depth": 2}, t_min=1e-3, t_max=5.0, seed=0)
-    model, hist = train(cfg, ds, use_cache=False, progress=False)
+    cfg, model, hist = gaussian_model
+    s, d = S_GAUSS, D_GAUSS
     score = score_function(model)
     rng = np.random.default_rng(1)
     for t in (0.1, 0.3, 1.0, 2.0):
@@ -137,6 +150,29 @@ def test_trained_mlp_score_matches_exact_gaussian_score():
     assert abs(final - bayes) / bayes < 0.08, (final, bayes)
     # the loss fell from the untrained network's value by at least 2x
     assert hist.losses[:20].mean() > 2.0 * final
+
+
+def test_numerics_sampler_runs_trained_score_like_exact_score(gaussian_model):
+    """numerics.sde.sample with the adapter: same call as with the exact score; the samples'
+    variance matches s^2 and the paths stay close to the exact-score paths (same noise)."""
+    sde = pytest.importorskip("diffphase.numerics.sde")
+    _, model, _ = gaussian_model
+    s, d = S_GAUSS, D_GAUSS
+    score = score_function(model)
+
+    def exact(x, t):
+        return -x / (np.exp(-2 * t) * s ** 2 + cv.delta(t))
+
+    grid = sde.time_grid(5.0, 1e-3, 100)
+    x0 = np.random.default_rng(2).standard_normal((4000, d))
+    x_model = sde.sample(score, x0, grid, seed=3)
+    x_exact = sde.sample(exact, x0, grid, seed=3)
+    assert isinstance(x_model, np.ndarray) and x_model.shape == (4000, d)
+    # variance of 8000 coordinates: standard error sqrt(2/8000) = 1.6 %; tolerance 10 %
+    assert abs(x_model.var() / x_exact.var() - 1) < 0.10
+    assert abs(x_model.var() / s ** 2 - 1) < 0.10
+    rel = np.sqrt(np.mean((x_model - x_exact) ** 2) / np.mean(x_exact ** 2))
+    assert rel < 0.15, rel
 
 
 def test_unet_trains_on_digits():
