@@ -468,6 +468,7 @@ def _de_phase(v, m, s, process, eps, n, max_levels=3000, tol=1e-10):
     return 1 if mp > 0.5 * (1 + 1 / v) else -1
 
 
+@functools.lru_cache(maxsize=64)  # deterministic; reused by critical_summary and the CLI
 def _de_critical(v, m, s, process, n, xtol=1e-9):
     lo, hi = 0.0, 1.0  # ordered at lo, disordered at hi
     while hi - lo > xtol:
