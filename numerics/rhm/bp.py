@@ -315,23 +315,21 @@ class _Engine:
         out[0][rows] = a.reshape(nc, 1).numpy()
         for level in range(L):
             B = nc * s**level
-            flat = U[level + 1]  # (A_{l+1}, s * B): child i of column c is column i * B + c
+            children = U[level + 1].view(self.sizes[level + 1], s, B)
             Rsel = self.R_flat[level].index_select(0, a)  # (B, m * s)
-            R3 = Rsel.view(B, m, s)
-            cols = torch.arange(B)
+            RT = Rsel.T.contiguous().view(m, s, B)  # RT[r, i, c] = R[a_c, r, i]
             w = None
             for i in range(s):
-                gi = torch.take(flat, R3[:, :, i] * (s * B) + (cols + i * B)[:, None])
-                gi = gi.to(torch.float64)
-                w = gi if w is None else (w + gi if self.log else w * gi)
+                gi = torch.gather(children[:, i, :], 0, RT[:, i, :])  # (m, B)
+                w = gi if w is None else (w.add_(gi) if self.log else w.mul_(gi))
             if self.log:
-                mx = w.amax(1, keepdim=True)
+                mx = w.amax(0, keepdim=True)
                 w = torch.exp(w - torch.where(torch.isneginf(mx), torch.zeros_like(mx), mx))
-            cum = w.cumsum(1)
+            cum = w.to(torch.float64).cumsum_(0)
             u = self.to_storage_index(torch.from_numpy(uniforms[level + 1]), level, nc)
-            r = (cum < (u * cum[:, -1])[:, None]).sum(1).clamp_(max=m - 1)
-            child = Rsel.gather(1, r[:, None] * s + torch.arange(s)[None, :])  # (B, s)
-            a = child.T.reshape(-1)  # storage of level + 1: (i_{l+1}, parent storage)
+            r = (cum < (u * cum[-1])[None, :]).sum(0).clamp_(max=m - 1)
+            # a[i * B + c] = R[a_c, r_c, i]: the storage of level l + 1 is (i_{l+1}, parent)
+            a = RT.view(m, s * B).gather(0, r.repeat(s)[None, :]).view(-1)
             out[level + 1][rows] = self.to_natural(a, level + 1, nc).numpy()
 
 
