@@ -137,6 +137,7 @@ f = sp.Symbol("f", positive=True)
 #: Slope of the map at the unstable fixed point.
 lam = sp.Symbol("lambda", positive=True)
 _l, _L, _delta, _k = sp.symbols("ell L delta k", positive=True)
+_b = sp.Symbol("b", integer=True, positive=True)
 
 #: Noise processes of the leaves.
 PROCESSES = ("epsilon", "masking", "uniform")
@@ -496,7 +497,8 @@ def derivation() -> Derivation:
     steps = [
         Step("A child message puts mass p on the true symbol and (1-p)/(v-1) on each other; "
              "summed over the v symbols it is normalised.",
-             sp.Eq(sp.Symbol(r"\sum_b \nu_i(b)"), sp.simplify(p + (v - 1) * q)), "per_child_sum"),
+             sp.Eq(sp.Sum(sp.Function(r"\nu_i")(_b), (_b, 1, v)), sp.simplify(p + (v - 1) * q)),
+             "per_child_sum"),
         Step("The weights prod_i nu_i(t_i) of all v^s tuples sum to the product of these sums, 1; "
              "the true tuple has weight p^s, so a tuple drawn uniformly among the v^s - 1 others "
              "(every non-true rule is, marginally) has average weight",
