@@ -245,7 +245,7 @@ def empirical_score(X, x, t, *, dtype=np.float64, chunk_size=None) -> np.ndarray
     return EmpiricalScore(X, dtype=dtype, chunk_size=chunk_size)(x, t)
 
 
-def top_eigenvalue(X, *, tol: float = 1e-10) -> float:
+def top_eigenvalue(X, *, method: str = "auto", tol: float = 1e-10) -> float:
     r"""Top eigenvalue :math:`\Lambda` of the centred data covariance
     :math:`C = \frac1n\sum_\mu(a^\mu-\bar a)(a^\mu-\bar a)^T`.
 
@@ -254,11 +254,15 @@ def top_eigenvalue(X, *, tol: float = 1e-10) -> float:
     operator :math:`v\mapsto X_c^T(X_cv)/n` applied without centring or copying ``X``
     (memory :math:`O(n+d)` beyond the data; for :math:`n=70\,000`, :math:`d=3072` a few
     seconds). Relative accuracy ``tol`` (float64 data) or about :math:`10^{-6}` (float32).
+    ``method`` forces ``"dense"`` or ``"lanczos"``; ``"auto"`` chooses by the cost above.
     """
     X = check_data(X, "X", min_rows=2)
+    if method not in ("auto", "dense", "lanczos"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'lanczos', got {method!r}")
     n, d = X.shape
     mean = X.mean(axis=0, dtype=np.float64)
-    if n * d * d <= 2e10 or d <= 2:
+    dense = (n * d * d <= 2e10) if method == "auto" else (method == "dense")
+    if dense or d <= 2:
         C = np.zeros((d, d))
         step = max(1, int(2**24 // max(d, 1)))
         for s in range(0, n, step):

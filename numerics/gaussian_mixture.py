@@ -32,6 +32,7 @@ import numpy as np
 from scipy import integrate
 
 from ._checks import check_int, check_real, check_times
+from .curves import crossing_time
 
 __all__ = [
     "speciation_time",
@@ -227,43 +228,23 @@ def excess_entropy(t, n, d, sigma=1.0, *, condensed=False):
     return _ret(f)
 
 
-def _isotonic_decreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least-squares non-increasing fit (pool adjacent violators)."""
-    vals: list[float] = []
-    wts: list[float] = []
-    counts: list[int] = []
-    for yi, wi in zip(y, w):
-        vals.append(float(yi))
-        wts.append(float(wi))
-        counts.append(1)
-        while len(vals) > 1 and vals[-2] < vals[-1]:
-            wsum = wts[-2] + wts[-1]
-            v = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / wsum
-            c = counts[-2] + counts[-1]
-            vals[-2:] = [v]
-            wts[-2:] = [wsum]
-            counts[-2:] = [c]
-    return np.repeat(vals, counts)
-
-
 def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
     r"""OU time at which a measured clone-agreement curve crosses ``level``.
 
     The paper reads :math:`t_S` where :math:`\phi` crosses 0.775 (Biroli et al. 2024). The
-    points are sorted by time, replaced by their non-increasing least-squares fit (pool
-    adjacent violators, weighted by ``weights``, e.g. inverse variances) so that noise cannot
-    produce several crossings, and the crossing is interpolated linearly.
+    crossing is that of the non-increasing least-squares fit of the points
+    (:func:`diffphase.numerics.curves.crossing_time`), so noise cannot produce several.
 
     Parameters
     ----------
     t : array_like, shape (k,)
-        OU times (finite, ``>= 0``, at least two distinct).
+        OU times (finite, ``>= 0``, at least two).
     phi : array_like, shape (k,)
         Measured :math:`\phi(t)`.
     level : float
         Crossing level in (0, 1), default 0.775.
     weights : array_like, optional
-        Positive weights of the points.
+        Positive weights of the points (e.g. inverse variances).
 
     Returns
     -------
@@ -280,30 +261,7 @@ def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
     >>> speciation_time_from_curve([0.0, 1.0, 2.0], [0.95, 0.7, 0.5])
     0.7
     """
-    t = check_times(t)
-    phi = np.asarray(phi, dtype=np.float64)
-    if t.ndim != 1 or phi.shape != t.shape or t.size < 2:
-        raise ValueError(f"t and phi must be 1-d of equal length >= 2, got {t.shape} and {phi.shape}")
-    if not np.all(np.isfinite(phi)):
-        raise ValueError("phi must be finite")
-    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
-    w = np.ones_like(t) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != t.shape or not np.all(np.isfinite(w)) or np.any(w <= 0):
-        raise ValueError("weights must be positive, finite and of the same shape as t")
-    order = np.argsort(t, kind="stable")
-    t, phi, w = t[order], phi[order], w[order]
-    fit = _isotonic_decreasing(phi, w)
-    above = fit >= level
-    if not above[0] or above[-1]:
-        raise ValueError(
-            f"phi does not cross level={level} inside t in [{t[0]:.4g}, {t[-1]:.4g}] "
-            f"(fitted phi from {fit[0]:.4g} to {fit[-1]:.4g}); extend the time grid"
-        )
-    k = int(np.argmin(above))  # first index below the level
-    t0, t1, f0, f1 = t[k - 1], t[k], fit[k - 1], fit[k]
-    if f0 == f1:
-        return float(t0)
-    return float(t0 + (f0 - level) * (t1 - t0) / (f0 - f1))
+    return crossing_time(t, phi, level, weights=weights, name="phi")
 
 
 class IsotropicMixture:

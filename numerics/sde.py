@@ -25,7 +25,9 @@ Two steppers from :math:`t` to :math:`s<t` (:math:`h = t-s`):
     .. math:: x_s = \frac{e^{-s}(1-e^{-2h})}{\Delta_t}D + \frac{e^{-h}\Delta_s}{\Delta_t}x
               + \sqrt{\frac{\Delta_s(1-e^{-2h})}{\Delta_t}}\,\xi .
 
-    It is the DDPM ancestral step in OU time and is exact when the data is a single point.
+    It is the DDPM ancestral step in OU time (SDE-DPM-Solver-1 with data prediction): weakly
+    first order like Euler--Maruyama, and exact for any step size when the data is a single
+    point (tests check both).
 
 The cloning protocol (:func:`clone_agreement_simulation`) runs one trajectory from noise down
 to a branching time, duplicates it, finishes both copies with independent noise and compares
