@@ -10,7 +10,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from diffphase.numerics import conventions as cv
->>> float(cv.time_from_alpha_bar(cv.alpha_bar(0.3)))
+>>> round(cv.time_from_alpha_bar(cv.alpha_bar(0.3)), 12)
 0.3
 >>> sched = cv.DiscreteSchedule.linear(1000, 1e-4, 2e-2)
 >>> k = sched.step(sched.times[500])

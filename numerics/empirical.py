@@ -290,7 +290,7 @@ def speciation_time(X, **kwargs) -> float:
     --------
     >>> import numpy as np
     >>> X = np.random.default_rng(0).standard_normal((4000, 3)) * np.array([3.0, 1.0, 1.0])
-    >>> abs(speciation_time(X) - np.log(3.0)) < 0.05
+    >>> bool(abs(speciation_time(X) - np.log(3.0)) < 0.05)
     True
     """
     lam = top_eigenvalue(X, **kwargs)

@@ -258,7 +258,7 @@ def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
 
     Examples
     --------
-    >>> speciation_time_from_curve([0.0, 1.0, 2.0], [0.95, 0.7, 0.5])
+    >>> round(speciation_time_from_curve([0.0, 1.0, 2.0], [0.95, 0.7, 0.5]), 12)
     0.7
     """
     return crossing_time(t, phi, level, weights=weights, name="phi")
