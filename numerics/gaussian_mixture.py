@@ -281,7 +281,7 @@ class IsotropicMixture:
     sigmas : float or array_like, shape (K,)
         Standard deviations, ``> 0``.
     weights : array_like, shape (K,), optional
-        Class probabilities (normalised here); uniform by default.
+        Class probabilities :math:`\pi_k\ge0` (normalised here, not all 0); uniform by default.
 
     Examples
     --------
@@ -300,15 +300,19 @@ class IsotropicMixture:
         if not np.all(np.isfinite(means)):
             raise ValueError("means must be finite")
         K = means.shape[0]
-        sig = np.broadcast_to(np.asarray(sigmas, dtype=np.float64), (K,)).copy()
+        sig = np.asarray(sigmas, dtype=np.float64)
+        if sig.ndim == 0:
+            sig = np.full(K, float(sig))
+        if sig.shape != (K,):
+            raise ValueError(f"sigmas must be a scalar or have shape ({K},), got shape {sig.shape}")
         if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
             raise ValueError("sigmas must be finite and > 0")
         if weights is None:
             w = np.full(K, 1.0 / K)
         else:
             w = np.asarray(weights, dtype=np.float64)
-            if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
-                raise ValueError(f"weights must be {K} positive finite numbers")
+            if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+                raise ValueError(f"weights must have shape ({K},), be finite, >= 0 and not all 0")
             w = w / w.sum()
         self.means, self.sigmas, self.weights = means, sig, w
 
@@ -365,7 +369,9 @@ class IsotropicMixture:
         cross = x @ self.means.T
         m2 = np.einsum("ki,ki->k", self.means, self.means)[None, :]
         dist2 = np.maximum(x2 - 2.0 * theta * cross + theta**2 * m2, 0.0)
-        logc = np.log(self.weights) - 0.5 * self.d * np.log(2 * math.pi * gam) - dist2 / (2 * gam)
+        with np.errstate(divide="ignore"):  # a zero-weight class has log-weight -inf
+            logw = np.log(self.weights)
+        logc = logw - 0.5 * self.d * np.log(2 * math.pi * gam) - dist2 / (2 * gam)
         return logc, gam, theta
 
     def _check_x(self, x):

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.gaussian_mixture import IsotropicMixture
 
 __all__ = [
     "Dataset",
@@ -338,29 +339,9 @@ def gaussian_mixture(n: int, means, sigma=1.0, weights=None, seed: int = 0) -> D
     """
     n = check_int("n", n, minimum=1)
     seed = check_int("seed", seed, minimum=0)
-    m = np.asarray(means, dtype=np.float64)
-    if m.ndim != 2 or m.shape[0] < 1 or m.shape[1] < 1:
-        raise ValueError(f"means must have shape (K, d) with K, d >= 1, got shape {m.shape}")
-    if not np.all(np.isfinite(m)):
-        raise ValueError("means must be finite")
-    K, d = m.shape
-    s = np.asarray(sigma, dtype=np.float64)
-    if s.ndim == 0:
-        s = np.full(K, float(s))
-    if s.shape != (K,):
-        raise ValueError(f"sigma must be a scalar or have shape ({K},), got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError("sigma must be finite and > 0")
-    if weights is None:
-        w = np.full(K, 1.0 / K)
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-        if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError(f"weights must have shape ({K},), be >= 0 and not all 0")
-        w = w / w.sum()
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(K, size=n, p=w)
-    x = m[labels] + s[labels, None] * rng.standard_normal((n, d))
+    mix = IsotropicMixture(means, sigma, weights)  # validates means, sigma, weights
+    x, labels = mix.sample(n, seed=seed)
+    m, s, w = mix.means, mix.sigmas, mix.weights
     return _unnormalized(x, labels, "gaussian_mixture",
                          {"means": m.copy(), "sigma": np.array(s), "weights": w, "seed": seed})
 
