@@ -4,7 +4,9 @@
 * crossings of the curves of consecutive depths;
 * per-level curves at L = 8;
 * susceptibility chi(eps) from forward-backward change indicators at L = 8 and its peak;
-* crossings for masking and uniform diffusion.
+* crossings for masking and uniform diffusion;
+* ``refine``: fine grids around each transition for L = 4, 6, 8, 10 (600 data per point) and
+  the crossings of L/L+2; ``chi10``: chi(eps) at L = 6 and 10 on a 0.0125 grid.
 
 Run: ``python benchmarks/rhm_exact_measurements.py --out rhm_measurements.json``.
 """
@@ -32,7 +34,7 @@ def main(argv=None):
     ap.add_argument("--n-samples", type=int, default=400)
     ap.add_argument("--chi-samples", type=int, default=300)
     ap.add_argument("--chi-traj", type=int, default=4)
-    ap.add_argument("--what", default="eps,levels,chi,masking,uniform")
+    ap.add_argument("--what", default="eps,levels,chi,masking,uniform,refine,chi10")
     args = ap.parse_args(argv)
     v, m, s = 32, 8, 2
     what = args.what.split(",")
@@ -82,6 +84,33 @@ def main(argv=None):
             print("chi", e, chi, flush=True)
         res["chi_L8"] = {"noise": egrid.tolist(), "chi": chis, "C_first16": Cs, "p_unchanged": pc,
                          "peak": float(egrid[int(np.argmax(chis))])}
+        json.dump(res, open(args.out, "w"), indent=1)
+    if "refine" in what:
+        fine = {"masking": np.arange(0.16, 0.401, 0.01), "uniform": np.arange(0.06, 0.261, 0.01),
+                "epsilon": np.arange(0.70, 0.771, 0.005)}
+        res["refine"] = {}
+        for proc, g in fine.items():
+            g = np.round(g, 4)
+            d = {"noise": g.tolist(), "p": {}, "se": {}, "mf": {}}
+            for L in (4, 6, 8, 10):
+                p, se = class_curves(RHM(v, m, s, L, seed=0), proc, g, 600, seed=100 + L, dtype=np.float32)
+                d["p"][L], d["se"][L] = p[:, 0].tolist(), se[:, 0].tolist()
+                if mean_field_curve is not None:
+                    d["mf"][L] = np.asarray(mean_field_curve(v, m, s, L, g, process=proc))[-1].tolist()
+            d["crossings"] = {f"{a}/{b}": crossings(g, d["p"][a], d["p"][b])
+                              for a, b in ((4, 6), (6, 8), (8, 10), (4, 8), (6, 10))}
+            res["refine"][proc] = d
+            print(proc, d["crossings"], flush=True)
+        json.dump(res, open(args.out, "w"), indent=1)
+    if "chi10" in what:
+        res["chi_fine"] = {}
+        for L in (6, 10):
+            rhm = RHM(v, m, s, L, seed=0)
+            g = np.round(np.arange(0.65, 0.851, 0.0125), 5)
+            chis = [change_correlations(forward_backward(rhm, "epsilon", e, 300, 4, seed=7, marginals=False,
+                                                         dtype=np.float32))[1] for e in g]
+            res["chi_fine"][L] = {"noise": g.tolist(), "chi": chis, "peak": float(g[int(np.argmax(chis))])}
+            print("chi", L, res["chi_fine"][L]["peak"], flush=True)
         json.dump(res, open(args.out, "w"), indent=1)
     return res
 
