@@ -111,6 +111,7 @@ class _Engine:
         self.R = [torch.from_numpy(R) for R in rhm.rules]
         self.sizes = [rhm.n_symbols(l) for l in range(rhm.L + 1)]
         self._revs = {}
+        self._rows = {}
         self.R_flat = [torch.from_numpy(R.reshape(R.shape[0], -1)) for R in rhm.rules]
 
     # ---- layout helpers --------------------------------------------------------------
@@ -128,13 +129,22 @@ class _Engine:
             self._revs[level] = torch.from_numpy(r)
         return self._revs[level]
 
+    def _row_index(self, level, nc):
+        """idx[k] for storage column k = rev(j) * nc + sample: the natural row sample*N + j
+        (rev is an involution, so the same table maps storage rows to natural rows)."""
+        key = (level, nc)
+        if key not in self._rows:
+            N = self.rhm.s**level
+            k = torch.arange(N * nc)
+            self._rows[key] = (k % nc) * N + self._rev(level)[k // nc]
+        return self._rows[key]
+
     def to_storage(self, x_nat, level, nc):
-        """(nc, s**l, A) natural -> (A, s**l * nc) storage (a copy)."""
+        """(nc, s**l, A) natural -> (A, s**l * nc) storage (a copy): one gather of contiguous
+        rows of length A, then one 2-d transpose."""
         N, A = x_nat.shape[1], x_nat.shape[2]
-        y = x_nat.reshape(nc, N * A).T.contiguous().view(N, A, nc)  # 2-d transpose
-        if level > 1:
-            y = y.index_select(0, self._rev(level))
-        return y.transpose(0, 1).reshape(A, N * nc)
+        rows = x_nat.reshape(nc * N, A).index_select(0, self._row_index(level, nc))
+        return rows.T.contiguous()
 
     def to_natural(self, x_sto, level, nc):
         """(A, s**l * nc) storage -> (nc, s**l, A) natural; (s**l * nc,) -> (nc, s**l)."""
@@ -151,12 +161,19 @@ class _Engine:
         if target.dtype != self.np_dtype or not target.flags.c_contiguous:
             target[...] = self.to_natural(M, level, nc).numpy()
             return
-        t = torch.from_numpy(target)
-        y = M.reshape(M.shape[0], self.rhm.s**level, nc).permute(2, 1, 0)
-        if level > 1:
-            torch.index_select(y, 1, self._rev(level), out=t)
-        else:
-            t.copy_(y)
+        t = torch.from_numpy(target).view(-1, M.shape[0])
+        # natural row sample*N + j = storage column rev(j)*nc + sample: 2-d transpose, then
+        # one gather of contiguous rows of length A
+        torch.index_select(M.T.contiguous(), 0, self._col_index(level, nc), out=t)
+
+    def _col_index(self, level, nc):
+        """cidx[sample*N + j] = rev(j)*nc + sample (natural row -> storage column)."""
+        key = ("c", level, nc)
+        if key not in self._rows:
+            N = self.rhm.s**level
+            r = torch.arange(N * nc)
+            self._rows[key] = self._rev(level)[r % N] * nc + r // N
+        return self._rows[key]
 
     def to_storage_index(self, x_nat, level, nc):
         """(nc, s**l) natural -> (s**l * nc,) storage."""
