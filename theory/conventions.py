@@ -12,15 +12,15 @@ Every public function of the package takes and returns the Ornstein--Uhlenbeck (
 This module gives the other conventions of the literature as sympy functions of :math:`t`
 and their inverses:
 
-============================  ======================================  =========================
-quantity                      as a function of OU time                 inverse
-============================  ======================================  =========================
-DDPM :math:`\bar\alpha`       :math:`e^{-2t}`                          :math:`-\tfrac12\log\bar\alpha`
-:math:`\theta=\sqrt{\bar\alpha}`  :math:`e^{-t}`                       :math:`-\log\theta`
-VE variance :math:`\sigma^2`  :math:`e^{2t}-1`                         :math:`\tfrac12\log(1+\sigma^2)`
-SNR                           :math:`e^{-2t}/\Delta_t`                 :math:`\tfrac12\log(1+1/\mathrm{SNR})`
-discrete noise level          :math:`\varepsilon = 1-\bar\alpha`       :math:`-\tfrac12\log(1-\varepsilon)`
-============================  ======================================  =========================
+================================  ==================================  ======================================
+quantity                          as a function of OU time            inverse
+================================  ==================================  ======================================
+DDPM :math:`\bar\alpha`           :math:`e^{-2t}`                     :math:`-\tfrac12\log\bar\alpha`
+:math:`\theta=\sqrt{\bar\alpha}`  :math:`e^{-t}`                      :math:`-\log\theta`
+VE variance :math:`\sigma^2`      :math:`e^{2t}-1`                    :math:`\tfrac12\log(1+\sigma^2)`
+SNR                               :math:`e^{-2t}/\Delta_t`            :math:`\tfrac12\log(1+1/\mathrm{SNR})`
+discrete noise level              :math:`\varepsilon = 1-\bar\alpha`  :math:`-\tfrac12\log(1-\varepsilon)`
+================================  ==================================  ======================================
 
 The discrete noise level is the probability that a token is *not* kept (uniform discrete
 diffusion keeps a token with probability :math:`\bar\alpha`; masking masks it with

@@ -72,7 +72,7 @@ evolution*: every node carries a random true-mass, i.i.d. over siblings, with
 numerically in :mod:`diffphase.numerics.rhm.mean_field` (see that module for the precision).
 For v=32, m=8, s=2 it gives critical masking ≈ 0.2715 and uniform ≈ 0.1621 versus the
 one-number closures 0.731/0.538 (masking) and 0.482/0.406 (uniform); exact BP crossings are in
-``docs/models/rhm_mean_field.md``.
+the RHM page of the documentation (``docs/models/rhm.md``).
 
 Examples
 --------
