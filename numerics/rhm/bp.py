@@ -43,7 +43,6 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._checks import check_int
 from .model import RHM, _check_rhm, _seed_rng
 
 __all__ = ["BPResult", "belief_propagation", "posterior_sample", "NEG_LOG_EVIDENCE"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._checks import check_int
 from .bp import belief_propagation, posterior_sample
-from .model import RHM, _check_rhm, _seed_rng
+from .model import _check_rhm, _seed_rng
 from .noise import get_process
 
 __all__ = ["ForwardBackwardResult", "forward_backward", "change_correlations", "class_curves"]
