@@ -57,6 +57,7 @@ nb_execution_timeout = 120
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # text/markdown outputs (Derivation._repr_markdown_) with math
 
 # API reference: autodoc + numpydoc.
 autodoc_default_options = {"members": True, "member-order": "bysource", "show-inheritance": False}
@@ -72,10 +73,13 @@ mathjax3_config = {"tex": {"macros": {}}, "options": {"enableMenu": True}}
 
 html_theme = "alabaster"
 html_title = f"diffphase {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["diffphase.css"]
 html_theme_options = {
     "description": "Statistical physics of generative diffusion",
     "fixed_sidebar": False,
+    "page_width": "1200px",
+    "sidebar_width": "240px",
     "show_powered_by": False,  # no external link in the footer
 }
 html_show_sphinx = False

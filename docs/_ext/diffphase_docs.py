@@ -157,7 +157,7 @@ def conventions_rows(at: float = 1.0):
          L(k), r"\bar\alpha_k = " + L(lin_abar), r"t_k = -\tfrac{1}{2}\log\bar\alpha_k",
          f"k = {lin.step(at)}", "DiscreteSchedule.linear(...).step / .time"),
         ("DDPM step, cosine schedule (T = 1000, s = 0.008)",
-         L(k), r"u = k/T", r"t(u) = " + L(tcv.cosine_schedule_time(u)),
+         L(k), r"u = k/T", r"t(u) = " + L(tcv.cosine_schedule_time(u, sp.Symbol("s", positive=True))),
          f"k = {cos.step(at)}", "DiscreteSchedule.cosine(...).step / .time"),
         ("RHM noise level (every process): probability that a token is not kept",
          L(eps), L(tcv.noise_level()), L(tcv.time_from("noise_level", eps)),
@@ -189,12 +189,12 @@ class ConventionsTableDirective(SphinxDirective):
             src = inspect.getsourcefile(importlib.import_module(mod))
             if src:
                 self.env.note_dependency(src)
-        header = ("convention", "symbol", "as a function of OU time", "OU time from it",
-                  f"at t = {at:g}", "diffphase.numerics.conventions")
+        header = ("convention (diffphase.numerics.conventions)", "symbol", "as a function of OU time",
+                  "OU time from it", f"at t = {at:g}")
         table = nodes.table(classes=["conventions-table"])
         tgroup = nodes.tgroup(cols=len(header))
         table += tgroup
-        for width in (22, 8, 22, 22, 10, 16):
+        for width in (24, 6, 26, 26, 8):
             tgroup += nodes.colspec(colwidth=width)
         thead = nodes.thead()
         tgroup += thead
@@ -202,14 +202,12 @@ class ConventionsTableDirective(SphinxDirective):
         tbody = nodes.tbody()
         tgroup += tbody
         for name, symbol, of_t, t_of, value, code in rows:
-            cells = [
-                nodes.paragraph(name, name),
-                self._math(symbol),
-                self._math(of_t),
-                self._math(t_of),
-                nodes.paragraph(value, value),
-                nodes.paragraph("", "", nodes.literal(code, code)),
-            ]
+            first = nodes.paragraph(name, name)
+            if code != "—":
+                first += nodes.Text(" ")
+                first += nodes.literal(code, code, classes=["conventions-code"])
+            cells = [first, self._math(symbol), self._math(of_t), self._math(t_of),
+                     nodes.paragraph(value, value)]
             tbody += self._row(cells)
         return [table]
 
