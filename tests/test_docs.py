@@ -200,6 +200,8 @@ def test_docs_build_with_notebooks(tmp_path):
         assert html_encode(deriv.steps[-1].latex()) in text, page  # the derivation output
         assert number in text, page                                  # a solver number
         assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', text), page  # the figure
+        ran = re.search(r"notebook ran in ([0-9.]+) s", text)
+        assert ran and float(ran.group(1)) < 120.0, (page, ran and ran.group(0))  # the 2-minute budget
 
 
 # --------------------------------------------------------------------------------------
