@@ -61,7 +61,8 @@ def sphinx_build(outdir: Path, *extra: str, srcdir: Path = DOCS) -> subprocess.C
 
 
 def check_build(proc: subprocess.CompletedProcess) -> None:
-    warnings = [ln for ln in proc.stderr.splitlines() if re.search(r"(WARNING|ERROR|CRITICAL)\b", ln)
+    warnings = [ln for ln in proc.stderr.splitlines()
+                if re.search(r"(WARNING|ERROR|CRITICAL|UserWarning|Unknown section)\b", ln)
                 and "Kernel is running over TCP" not in ln]
     assert proc.returncode == 0 and not warnings, (
         f"sphinx-build failed (exit {proc.returncode}):\n" + "\n".join(warnings) + "\n" + proc.stderr[-4000:])
@@ -143,7 +144,8 @@ def test_docs_build(built_docs):
     check_derivations(built_docs)
     check_offline(built_docs)
     for page in ("index.html", "getting_started.html", "api/theory.html", "api/numerics.html",
-                 "api/validation.html", "notebooks/gaussian_mixture.html", "notebooks/rhm.html"):
+                 "api/validation.html", "notebooks/tour.html", "notebooks/gaussian_mixture.html",
+                 "notebooks/rhm.html"):
         assert (built_docs / page).is_file(), page
 
 
@@ -202,6 +204,9 @@ def test_docs_build_with_notebooks(tmp_path):
         assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', text), page  # the figure
         ran = re.search(r"notebook ran in ([0-9.]+) s", text)
         assert ran and float(ran.group(1)) < 120.0, (page, ran and ran.group(0))  # the 2-minute budget
+    tour = (html_dir / "notebooks/tour.html").read_text(encoding="utf-8")
+    assert "t_S" in tour and "wrote" in tour and "eps*" in tour                 # the CLI's output
+    assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', tour)           # its figure
 
 
 # --------------------------------------------------------------------------------------
