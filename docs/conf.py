@@ -10,7 +10,6 @@ notebooks executed locally with a cache in docs/_build/.jupyter_cache.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -51,7 +50,7 @@ templates_path: list[str] = []
 
 # Notebooks: executed at build time, cached by the hash of their code cells; a cell error or a
 # cell running over 120 s fails the build (tests/test_docs.py checks each whole notebook < 120 s).
-nb_execution_mode = os.environ.get("DIFFPHASE_DOCS_NB_EXECUTION", "cache")
+nb_execution_mode = "cache"
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
 nb_execution_timeout = 120
 nb_execution_raise_on_error = True

@@ -263,3 +263,33 @@ def test_bad_derivation_fails_the_build(tmp_path):
     check_build(proc)
     text = (tmp_path / "ok" / "html" / "index.html").read_text(encoding="utf-8")
     assert "mathjax/tex-chtml.js" in text and (tmp_path / "ok/html/_static/mathjax/tex-chtml.js").is_file()
+
+
+def _public_modules():
+    """Public modules of the three layers, from the source tree (``theory/`` is
+    ``diffphase.theory`` etc., see pyproject's package-dir)."""
+    for layer in ("theory", "numerics", "validation"):
+        for path in sorted((ROOT / layer).rglob("*.py")):
+            parts = path.relative_to(ROOT / layer).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if not any(part.startswith("_") for part in parts):
+                yield ".".join(("diffphase", layer) + parts)
+
+
+def test_every_derivation_has_a_page():
+    """Each theory module with derivation() is rendered on a page (the docs grow with models)."""
+    import importlib
+
+    with_derivation = {name for name in _public_modules() if name.startswith("diffphase.theory.")
+                       and callable(getattr(importlib.import_module(name), "derivation", None))}
+    assert with_derivation == set(DERIVATION_PAGES.values())
+    for page, module in DERIVATION_PAGES.items():
+        source = (DOCS / page).with_suffix(".md").read_text(encoding="utf-8")
+        assert f"```{{derivation}} {module}\n" in source, page
+
+
+def test_every_public_module_in_the_api_reference():
+    api = "".join(p.read_text(encoding="utf-8") for p in (DOCS / "api").glob("*.rst"))
+    missing = [name for name in _public_modules() if f".. automodule:: {name}\n" not in api]
+    assert not missing, f"add to docs/api/*.rst: {missing}"
