@@ -33,7 +33,8 @@ Results (all computed below with sympy)
    weight of a wrong tuple (the sum of the weights of all :math:`v^s` tuples is
    :math:`\prod_i\sum_b\nu_i(b)=1`; the true tuple has weight :math:`w`; every other rule is
    marginally uniform over the :math:`v^s-1` other tuples). With the homogeneous message of
-   THEORY.md, :math:`F(p) = \Phi(p^s)`: the [recon] map of THEORY.md §1 is **confirmed**.
+   the mean-field ansatz, :math:`F(p) = \Phi(p^s)`, the map used by Sclocchi, Favero & Wyart
+   (arXiv 2402.16991), here derived.
 2. :math:`F(1/v)=1/v`, :math:`F(1)=1`; :math:`F'(1) = sm(v-1)/(v^s-1)`,
    :math:`F'(1/v) = s(v-1)v^{s-1}/(m(v^s-1))`. The fixed-point polynomial factors as
    :math:`(1-p)(vp-1)K(p)`; by Descartes' rule :math:`K` has at most one positive root
@@ -42,8 +43,8 @@ Results (all computed below with sympy)
    :math:`\varepsilon^*=(1-p^*)/(1-1/v) = v(v-2m+1)/((v-1)(v-m))`,
    :math:`F'(p^*) = 2(v+1)(m-1)(v-m)/(m(v-1)^2)`; a transition needs
    :math:`2 \le m < (v+1)/2`.
-4. Large :math:`v` at fixed :math:`f`: :math:`F\to p^s/(p^s+f(1-p^s))` (THEORY.md's [recon]
-   limit **confirmed**); for :math:`s=2`, :math:`p^*\to f/(1-f)`, :math:`F'(p^*)\to 2(1-f)`.
+4. Large :math:`v` at fixed :math:`f`: :math:`F\to p^s/(p^s+f(1-p^s))` (derived here as a
+   sympy limit); for :math:`s=2`, :math:`p^*\to f/(1-f)`, :math:`F'(p^*)\to 2(1-f)`.
 5. Near :math:`p^*` deviations grow like :math:`\lambda^l`, :math:`\lambda=F'(p^*)`: the
    class is decided after :math:`\ell \simeq \log(1/|\varepsilon-\varepsilon^*|)/\log\lambda`
    levels, blocks of :math:`\xi=s^\ell = |\varepsilon-\varepsilon^*|^{-\nu}` leaves change

@@ -1,7 +1,7 @@
 """The Random Hierarchy Model: generator, noise processes, exact belief propagation,
 forward--backward observables (and the mean-field solver, :mod:`.mean_field`).
 
-See ``THEORY.md`` §1 and :mod:`diffphase.theory.rhm`. Noise levels are
+Sclocchi, Favero & Wyart (arXiv 2402.16991); see :mod:`diffphase.theory.rhm`. Noise levels are
 :math:`\\varepsilon = 1-\\bar\\alpha` with OU time :math:`t=-\\tfrac12\\log(1-\\varepsilon)`.
 """
 
@@ -17,12 +17,7 @@ __all__ = [
     "ForwardBackwardResult", "forward_backward", "change_correlations", "class_curves",
 ]
 
-# --- mean-field solver (owned by the mean-field half of issue 3) ---------------------------
-# Add its re-export here, e.g.:
-#     from .mean_field import *  # noqa: F401,F403
-#     from .mean_field import __all__ as _mf_all
-#     __all__ += list(_mf_all)
 from .mean_field import *  # noqa: F401,F403,E402
 from .mean_field import __all__ as _mf_all  # noqa: E402
+
 __all__ += list(_mf_all)
-# -------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ and the downward recursion on the joint posterior of a node and its rule,
           \qquad P_{l+1,i}(b) = \sum_{(a,r):\,R_l[a,r,i]=b} P(a,r\mid x_t),
 
 starting from :math:`P_0(c)\propto U_0(c)/n_c` (uniform class prior). This is the
-:math:`\nu^\uparrow\nu^\downarrow` marginal of ``THEORY.md`` §1 written without the explicit
+:math:`\nu^\uparrow\nu^\downarrow` marginal (upward times downward messages) written without the explicit
 downward messages. The log-evidence is
 :math:`\log p(x_t) = \log \sum_c U_0(c)/n_c = \log\sum_{x_0}P(x_0)\prod_i\nu_i(x_{0,i})`.
 An exact posterior sample draws the class from :math:`P_0`, then top-down every node's rule

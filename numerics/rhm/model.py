@@ -1,7 +1,7 @@
 r"""The Random Hierarchy Model (RHM): a random unambiguous context-free grammar on a tree.
 
 Cagnetta, Petrini, Tomasini, Favero, Wyart, PRX 14, 031001 (2024); used for diffusion by
-Sclocchi, Favero, Wyart (arXiv 2402.16991). See ``THEORY.md`` §1.
+Sclocchi, Favero, Wyart (arXiv 2402.16991); model of Cagnetta et al., PRX 14, 031001 (2024).
 
 Levels are counted **top-down**: level 0 is the class (one node), level ``l`` has ``s**l``
 nodes, level ``L`` holds the ``d = s**L`` leaves. Node ``j`` of level ``l`` has children

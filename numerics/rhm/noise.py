@@ -46,7 +46,7 @@ __all__ = ["NoiseProcess", "EpsilonProcess", "Masking", "UniformDiffusion", "get
 
 
 def _default_schedule():
-    # the linear schedule of the authors' later code (THEORY.md §1): beta 1e-3 .. 0.1, T = 200
+    # the linear schedule of the authors' later code (Sclocchi, Favero, Levi, Wyart, arXiv 2410.13770): beta 1e-3 .. 0.1, T = 200
     return cv.DiscreteSchedule.linear(200, 1e-3, 0.1)
 
 

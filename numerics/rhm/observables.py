@@ -1,5 +1,5 @@
 r"""Forward--backward experiments on the RHM with the exact posterior (Sclocchi, Favero, Levi,
-Wyart, arXiv 2410.13770; ``THEORY.md`` §1).
+Wyart, arXiv 2410.13770).
 
 A clean datum :math:`x_0` (with its tree) is noised to :math:`x_t` at noise level
 :math:`\varepsilon` (:math:`t=-\tfrac12\log(1-\varepsilon)`, the package's OU time), then a new

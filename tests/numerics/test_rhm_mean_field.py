@@ -273,7 +273,7 @@ def test_exact_bp_class_curves_cross_near_mean_field(process, width):
     eps_c - width the deeper tree keeps the class better, above eps_c + width worse, i.e.
     the finite-L curves cross within +-width of the mean-field threshold (the epsilon map or
     the density evolution). Measured crossings of consecutive depths 2..10 lie within 0.035
-    of these thresholds (docs/models/rhm_mean_field.md), drifting towards them as L grows;
+    of these thresholds (docs/models/rhm.md), drifting towards them as L grows;
     width is 0.05-0.06, and each inequality is required with a margin of 4 combined standard
     errors (false failure < 1e-4 per inequality for random seeds; the seeds are fixed)."""
     from diffphase.numerics.rhm import RHM, class_curves
