@@ -36,6 +36,7 @@ from diffphase.numerics._checks import check_int, check_real
 
 from .data import Dataset
 from .train import (_Progress, _jsonable, atomic_torch_save, cache_root, config_key, default_device)
+from .models import seeded_init
 
 __all__ = [
     "ClassifierConfig",
@@ -372,9 +373,7 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
         return model, ClassifierInfo(payload["test_accuracy"], payload["train_accuracy"], payload["n_train"],
                                      payload["n_test"], np.asarray(payload["losses"]), key, run_dir, True, 0.0)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = Classifier(**spec)
+    model = seeded_init(lambda: Classifier(**spec), config.seed)
     model.to(device).train()
     gen = torch.Generator().manual_seed(config.seed + 0xC1A55)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)

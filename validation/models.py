@@ -24,6 +24,7 @@ Networks
 from __future__ import annotations
 
 import math
+import threading
 from typing import Callable
 
 import numpy as np
@@ -339,6 +340,23 @@ class UNetDenoiser(nn.Module):
 
 
 _MODELS = {"mlp": MLPDenoiser, "unet": UNetDenoiser}
+
+
+_INIT_LOCK = threading.Lock()
+
+
+def seeded_init(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """Call ``factory()`` with torch's global RNG seeded by ``seed``, restoring the caller's
+    RNG state afterwards.
+
+    Parameter initializers of ``torch.nn`` draw from the global RNG; a lock serializes this
+    (seed, build, restore) block so that trainings running in threads of one process (a Dask
+    ``LocalCluster(processes=False)``, a thread pool) cannot reseed each other's
+    initialization. Training itself draws only from private ``torch.Generator`` objects.
+    """
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return factory()
 
 
 def build_model(spec: dict) -> nn.Module:

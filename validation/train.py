@@ -59,7 +59,7 @@ from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.conventions import DiscreteSchedule
 
 from .data import Dataset, cache_root
-from .models import build_model
+from .models import build_model, seeded_init
 
 __all__ = [
     "ENGINE_VERSION",
@@ -655,9 +655,7 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
     final_path = run_dir / "model.pt" if run_dir else None
     ckpt_path = run_dir / "checkpoint.pt" if run_dir else None
     # deterministic initialization independent of the global RNG state
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = build_model(spec)
+    model = seeded_init(lambda: build_model(spec), config.seed)
     ema = copy.deepcopy(model)
     model.to(device).train()
     ema.to(device).eval()
