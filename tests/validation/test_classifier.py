@@ -9,13 +9,6 @@ from diffphase.validation import classifier as C
 from diffphase.validation import data as D
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.fixture(scope="module")
 def digits():

@@ -12,14 +12,6 @@ from diffphase.validation.models import (MLPDenoiser, TimeEmbedding, UNetDenoise
 from diffphase.validation.train import TrainConfig, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # the project's machines are shared; one intra-op thread is faster and deterministic
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def test_noise_feature_is_log_ve_scale():
     t = torch.tensor([1e-6, 1e-3, 0.1, 1.0, 5.0, 30.0], dtype=torch.float64)

@@ -19,13 +19,6 @@ from diffphase.validation import train as T
 from diffphase.validation.train import TrainConfig, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def _small(**kw):
     base = dict(steps=60, batch_size=64, lr=3e-3, warmup_steps=10, model_kwargs={"hidden": 32, "depth": 1},
