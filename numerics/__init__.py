@@ -3,5 +3,5 @@ only for batched kernels). Imports only :mod:`diffphase.theory`, never validatio
 
 Modules: :mod:`~diffphase.numerics.conventions`, :mod:`~diffphase.numerics.gaussian_mixture`,
 :mod:`~diffphase.numerics.empirical`, :mod:`~diffphase.numerics.sde`,
-:mod:`~diffphase.numerics.rhm`.
+:mod:`~diffphase.numerics.curves`, :mod:`~diffphase.numerics.rhm`.
 """
