@@ -61,6 +61,13 @@ def _run_theory_gm(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------
 # diffphase theory rhm
 # --------------------------------------------------------------------------------------
+def _add_rhm_parameters(p: argparse.ArgumentParser) -> None:
+    """The RHM parameters shared by the ``rhm`` subcommands."""
+    p.add_argument("--v", type=int, default=32, help="vocabulary size v >= 2 (default 32)")
+    p.add_argument("--m", type=int, default=8, help="synonyms 1 <= m <= v**(s-1) (default 8)")
+    p.add_argument("--s", type=int, default=2, help="branching s >= 2 (default 2)")
+
+
 def _add_theory_rhm(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "rhm",
@@ -73,9 +80,7 @@ def _add_theory_rhm(sub: argparse._SubParsersAction) -> None:
             "one-number closure exists; its over-estimates are printed too)."
         ),
     )
-    p.add_argument("--v", type=int, default=32, help="vocabulary size v >= 2 (default 32)")
-    p.add_argument("--m", type=int, default=8, help="synonyms 1 <= m <= v**(s-1) (default 8)")
-    p.add_argument("--s", type=int, default=2, help="branching s >= 2 (default 2)")
+    _add_rhm_parameters(p)
     p.set_defaults(func=_run_theory_rhm)
 
 
@@ -121,9 +126,7 @@ def _add_rhm(sub: argparse._SubParsersAction) -> None:
             "crossings of consecutive depths."
         ),
     )
-    p.add_argument("--v", type=int, default=32, help="vocabulary size v >= 2 (default 32)")
-    p.add_argument("--m", type=int, default=8, help="synonyms 1 <= m <= v**(s-1) (default 8)")
-    p.add_argument("--s", type=int, default=2, help="branching s >= 2 (default 2)")
+    _add_rhm_parameters(p)
     p.add_argument("--L", type=int, nargs="+", default=[2, 4, 6, 8], help="depths (default 2 4 6 8)")
     p.add_argument("--process", default="epsilon", choices=["epsilon", "masking", "uniform"],
                    help="noise process (default epsilon)")
