@@ -29,6 +29,7 @@ import numpy as np
 from scipy import optimize
 from scipy.sparse.linalg import LinearOperator, eigsh
 
+from . import conventions as cv
 from ._checks import check_data, check_int, check_real, check_times
 
 __all__ = [
@@ -125,8 +126,8 @@ class EmpiricalScore:
         for every μ) and, if ``want_mean``, ``mean[b] = Σ_μ w_bμ a_μ``. ``exclude[b]`` is a
         point index left out of the sums for query ``b`` (leave-one-out).
         """
-        theta = math.exp(-t)
-        delta = -math.expm1(-2.0 * t)
+        theta = cv.theta(t)
+        delta = cv.delta(t)
         B = x.shape[0]
         dt = self.dtype.type
         xs = x * dt(theta / delta)
@@ -181,8 +182,8 @@ class EmpiricalScore:
         x = self._check_x(x)
         t = self._time(t)
         _, mean = self._stream(x, t, True)
-        delta = -math.expm1(-2.0 * t)
-        return (mean * self.dtype.type(math.exp(-t)) - x) / self.dtype.type(delta)
+        delta = cv.delta(t)
+        return (mean * self.dtype.type(cv.theta(t)) - x) / self.dtype.type(delta)
 
     score = __call__
 
@@ -200,7 +201,7 @@ class EmpiricalScore:
             if exclude.shape != (x.shape[0],) or np.any(exclude < 0) or np.any(exclude >= self.n):
                 raise ValueError(f"exclude must be {x.shape[0]} indices in [0, {self.n})")
         lse, _ = self._stream(x, t, False, exclude)
-        delta = -math.expm1(-2.0 * t)
+        delta = cv.delta(t)
         x2 = np.einsum("ij,ij->i", x, x, dtype=np.float64)
         count = self.n - (0 if exclude is None else 1)
         return lse - x2 / (2 * delta) - math.log(count) - 0.5 * self.d * math.log(2 * math.pi * delta)
@@ -345,8 +346,8 @@ class _EntropySampler:
         """Per-sample :math:`\\tfrac12 + \\tfrac1d\\log\\sum_\\mu e^{-|x-\\theta a^\\mu|^2/2\\Delta}`
         (+ the :math:`\\log\\frac{n}{n-1}` of leave-one-out)."""
         e = self.engine
-        theta = math.exp(-t)
-        delta = -math.expm1(-2.0 * t)
+        theta = cv.theta(t)
+        delta = cv.delta(t)
         x = e.X[self.idx] * e.dtype.type(theta) + self.z * e.dtype.type(math.sqrt(delta))
         logp = e.log_density(x, t, exclude=self.idx if leave_one_out else None)
         count = e.n - (1 if leave_one_out else 0)

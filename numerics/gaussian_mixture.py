@@ -31,6 +31,7 @@ import math
 import numpy as np
 from scipy import integrate
 
+from . import conventions as cv
 from ._checks import check_int, check_real, check_times
 from .curves import crossing_time
 
@@ -109,7 +110,7 @@ def instability_time(d, mu=1.0, sigma=1.0) -> float:
 
 def _signal_to_noise(t, d, mu, sigma):
     r""":math:`h_t = |m|^2e^{-2t}/\Gamma_t = |m|^2/(e^{2t}-1+\sigma^2)`."""
-    return mu * mu * d / (np.expm1(2.0 * t) + sigma * sigma)
+    return mu * mu * d / (cv.ve_variance(t) + sigma * sigma)
 
 
 def _gauss_sech2(z: float, h: float, s: float) -> float:
@@ -362,8 +363,8 @@ class IsotropicMixture:
         return x, labels
 
     def _log_components(self, x, t):
-        theta = math.exp(-t)
-        gam = -math.expm1(-2.0 * t) + self.sigmas**2 * theta**2  # (K,)
+        theta = cv.theta(t)
+        gam = cv.delta(t) + self.sigmas**2 * theta**2  # (K,)
         # |x - theta mu_k|^2 = |x|^2 - 2 theta x.mu_k + theta^2 |mu_k|^2
         x2 = np.einsum("bi,bi->b", x, x)[:, None]
         cross = x @ self.means.T

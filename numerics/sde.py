@@ -42,6 +42,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from . import conventions as cv
 from ._checks import check_int, check_real, check_times
 
 __all__ = [
@@ -130,12 +131,12 @@ def _step(method: str, score, x, t: float, s: float, noise: _Noise):
         drift = x + 2.0 * score(x, t)
         return x + h * drift + math.sqrt(2.0 * h) * noise(x)
     # exponential integrator (Gaussian bridge with the denoiser held fixed)
-    delta_t = -math.expm1(-2.0 * t)
-    delta_s = -math.expm1(-2.0 * s)
-    one_minus = -math.expm1(-2.0 * h)
-    den = (x + delta_t * score(x, t)) * math.exp(t)
-    c_den = math.exp(-s) * one_minus / delta_t
-    c_x = math.exp(-h) * delta_s / delta_t
+    delta_t = cv.delta(t)
+    delta_s = cv.delta(s)
+    one_minus = cv.delta(h)  # 1 - e^{-2h}: the noise variance of an OU step of length h
+    den = (x + delta_t * score(x, t)) / cv.theta(t)  # Tweedie denoiser
+    c_den = cv.theta(s) * one_minus / delta_t
+    c_x = cv.theta(h) * delta_s / delta_t
     var = delta_s * one_minus / delta_t
     out = c_den * den + c_x * x
     if var > 0:

@@ -99,8 +99,7 @@ class NoiseProcess:
 
     def level_at_step(self, k):
         r"""Noise level :math:`1-\bar\alpha_k` after ``k`` steps of :attr:`schedule`."""
-        eps = 0.0 - np.expm1(-2.0 * np.asarray(self.schedule.time(k), dtype=np.float64))
-        return float(eps) if eps.ndim == 0 else eps
+        return cv.noise_level(self.schedule.time(k))
 
     # --- data -----------------------------------------------------------------------------
     def _check_tokens(self, x, name, allow_mask=False):
