@@ -152,8 +152,6 @@ def _run_rhm_curves(args: argparse.Namespace) -> int:
     for a, b in zip(depths[:-1], depths[1:]):
         xs = curve_crossings(curves["noise"], curves["p"][a], curves["p"][b])
         print(f"crossing L={a} / L={b}: " + (", ".join(f"{x:.4f}" for x in xs) or "none"))
-    if all(mf is None for mf in curves["mean_field"].values()):
-        print("mean field not available (diffphase.numerics.rhm.mean_field not importable)")
     print(f"wrote {path}")
     return 0
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from diffphase.numerics import gaussian_mixture as gm
 
+from .report import save_figure
+
 __all__ = ["theory_summary", "plot_theory_curves"]
 
 
@@ -56,7 +58,8 @@ def plot_theory_curves(d: int = 1024, n: int = 20000, mu: float = 1.0, sigma: fl
     r"""Write a PNG with :math:`\phi(t)` (left) and :math:`f(t)/\alpha` (right, uncondensed
     branch dashed, physical :math:`\max(f,0)` solid), :math:`t_S` and :math:`t_C` marked.
 
-    The file is written atomically (temporary file, then rename). Returns the path.
+    The file is written atomically (:func:`~diffphase.validation.report.save_figure`).
+    Returns the path.
     """
     import matplotlib
 
@@ -88,10 +91,4 @@ def plot_theory_curves(d: int = 1024, n: int = 20000, mu: float = 1.0, sigma: fl
     a2.set_title(rf"collapse, $n={n}$, $\alpha=\log n/d={alpha:.4f}$")
     a2.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)

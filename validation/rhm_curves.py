@@ -1,5 +1,5 @@
 r"""Class-reconstruction curves of the RHM from exact belief propagation, with the mean-field
-prediction overlaid when :mod:`diffphase.numerics.rhm.mean_field` is available.
+prediction (:func:`diffphase.numerics.rhm.mean_field_curve`) overlaid.
 
 The curve is :math:`P_\text{class}(\varepsilon)`, the probability that a forward--backward
 experiment at noise level :math:`\varepsilon` (probability a token is not kept; OU time
@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffphase.numerics.rhm import RHM, class_curves
+from diffphase.numerics import conventions as cv
+from diffphase.numerics.rhm import RHM, class_curves, mean_field_curve
+
+from .report import save_figure
 
 __all__ = ["rhm_class_curves", "plot_rhm_class_curves", "curve_crossings"]
-
-
-def _mean_field_curve():
-    """The mean-field solver if its module is importable, else None."""
-    try:
-        from diffphase.numerics.rhm.mean_field import mean_field_curve
-    except ImportError:
-        return None
-    return mean_field_curve
 
 
 def rhm_class_curves(v=32, m=8, s=2, depths=(2, 4, 6, 8, 10), process="epsilon", noises=None,
@@ -50,7 +44,8 @@ def rhm_class_curves(v=32, m=8, s=2, depths=(2, 4, 6, 8, 10), process="epsilon",
     -------
     dict
         ``noise`` (k,), ``time`` (k,) OU times (inf at 1), and per depth ``L``:
-        ``p[L]``, ``stderr[L]`` (k,) from BP and ``mean_field[L]`` (k,) or ``None``.
+        ``p[L]``, ``stderr[L]`` (k,) from BP and ``mean_field[L]`` (k,), the mean-field
+        probability at the root.
 
     Examples
     --------
@@ -61,17 +56,16 @@ def rhm_class_curves(v=32, m=8, s=2, depths=(2, 4, 6, 8, 10), process="epsilon",
     if noises is None:
         noises = np.linspace(0.0, 1.0, 31)
     noises = np.asarray(noises, dtype=np.float64)
-    mf = _mean_field_curve()
     out = {"noise": noises, "process": process, "v": v, "m": m, "s": s,
            "p": {}, "stderr": {}, "mean_field": {}}
     t = np.full(noises.shape, np.inf)
-    t[noises < 1] = -0.5 * np.log1p(-noises[noises < 1])
+    t[noises < 1] = cv.time_from_noise_level(noises[noises < 1])
     out["time"] = t
     for L in depths:
         rhm = RHM(v, m, s, L, seed=rules_seed)
         p, se = class_curves(rhm, process, noises, n_samples, seed=seed, dtype=dtype)
         out["p"][L], out["stderr"][L] = p[:, 0], se[:, 0]
-        out["mean_field"][L] = None if mf is None else np.asarray(mf(v, m, s, L, noises, process=process))[-1]
+        out["mean_field"][L] = np.asarray(mean_field_curve(v, m, s, L, noises, process=process))[-1]
     return out
 
 
@@ -84,11 +78,8 @@ def curve_crossings(noises, p_a, p_b):
 
 
 def plot_rhm_class_curves(path="rhm_class_curves.png", **kwargs):
-    """Compute :func:`rhm_class_curves` and write the PNG; returns ``(path, curves)``.
-
-    The mean-field curves (dashed) are drawn only if
-    :mod:`diffphase.numerics.rhm.mean_field` is importable.
-    """
+    """Compute :func:`rhm_class_curves` and write the PNG (BP solid with error bars, mean
+    field dashed) atomically; returns ``(path, curves)``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,17 +93,12 @@ def plot_rhm_class_curves(path="rhm_class_curves.png", **kwargs):
         c = cmap(k / max(1, len(depths) - 1))
         ax.errorbar(curves["noise"], curves["p"][L], yerr=curves["stderr"][L], color=c, marker="o",
                     ms=3, lw=1.2, label=f"BP, L={L}")
-        if curves["mean_field"][L] is not None:
-            ax.plot(curves["noise"], curves["mean_field"][L], color=c, ls="--", lw=1)
+        ax.plot(curves["noise"], curves["mean_field"][L], color=c, ls="--", lw=1)
     ax.set_xlabel(r"noise level $\varepsilon = 1-\bar\alpha$")
     ax.set_ylabel("P(class kept)")
-    mf_note = "dashed: mean field" if any(v is not None for v in curves["mean_field"].values()) \
-        else "mean field unavailable"
     ax.set_title(f"RHM v={curves['v']} m={curves['m']} s={curves['s']}, {curves['process']} "
-                 f"process ({mf_note})", fontsize=9)
+                 "process (dashed: mean field)", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path, curves
+    return save_figure(fig, path), curves
