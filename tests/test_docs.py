@@ -33,6 +33,8 @@ DERIVATION_PAGES = {
     "conventions.html": "diffphase.theory.conventions",
     "models/gaussian_mixture.html": "diffphase.theory.gaussian_mixture",
     "models/rhm.html": "diffphase.theory.rhm",
+    "models/symmetry.html": "diffphase.theory.symmetry",
+    "models/information.html": "diffphase.theory.information",
 }
 
 
