@@ -10,6 +10,11 @@ Subcommands
     thresholds for masking and uniform diffusion).
 ``diffphase rhm curves``
     RHM: P(class kept) vs noise for several depths from exact BP, mean field overlaid.
+``diffphase validate [--quick|--full] [--device D] [--out DIR] [--only NAME ...]``
+    Train DDPMs, measure the predicted transitions with the papers' protocols, and write
+    report.md, report.html, results.json and one PNG per experiment into DIR. Exit status 0
+    only if every verdict passes (1 otherwise, 2 for bad arguments). Rerunning with the same
+    DIR resumes: finished experiments and stored stages are reused.
 
 Each subcommand is a small function here over the public API of :mod:`diffphase.numerics`
 and :mod:`diffphase.validation`; model-specific work lives in those modules, not here.
@@ -156,6 +161,73 @@ def _run_rhm_curves(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------
+# diffphase validate
+# --------------------------------------------------------------------------------------
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    from diffphase.validation.validate import EXPERIMENTS, default_names
+
+    p = sub.add_parser(
+        "validate",
+        help="train DDPMs, measure the predicted transitions, write the report with verdicts",
+        description=(
+            "Runs the validation experiments (quick: <= 10 minutes on 2 CPU cores; full: the "
+            "configuration meant for one GPU), writes report.md, report.html, results.json and "
+            "one PNG per experiment into --out, and exits 0 only if every verdict passes. A rerun "
+            "with the same --out resumes after an interruption. Experiments: "
+            + ", ".join(f"{n} ({'/'.join(e.modes)})" for n, e in EXPERIMENTS.items())
+            + f". Default quick set: {', '.join(default_names('quick'))}."
+        ),
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="the quick configuration (default)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="the full configuration (meant for one GPU)")
+    p.set_defaults(mode="quick")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--out", default="diffphase-report", help="report folder (default diffphase-report)")
+    p.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                   help=f"run only these experiments (any of: {', '.join(EXPERIMENTS)})")
+    p.add_argument("--cache-dir", default=None, help="cache of trained models (default OUT/cache)")
+    p.add_argument("--executor", default="serial",
+                   help="where sweeps run: serial (default), local (process pool), or a Dask scheduler "
+                        "address tcp://host:port")
+    p.add_argument("--workers", type=int, default=None, help="local pool size (with --executor local)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
+    p.set_defaults(func=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from diffphase.validation.validate import run_validation
+
+    if args.device is not None:
+        _check_device(args.device)
+    run = run_validation(args.mode, only=args.only, out=args.out, device=args.device, cache_dir=args.cache_dir,
+                         executor=args.executor, max_workers=args.workers, progress=args.progress)
+    n_v = sum(len(r.verdicts) for r in run.results)
+    n_pass = sum(v.passed for r in run.results for v in r.verdicts)
+    for r in run.results:
+        for v in r.verdicts:
+            print(f"{'PASS' if v.passed else 'FAIL'}  {r.name}: {v.name}: measured {v.measured:.4g}"
+                  + ("" if v.predicted is None else f", predicted {v.predicted:.4g}") + f" ({v.tolerance_text()})")
+        if r.status == "skipped":
+            print(f"SKIP  {r.name}: {r.message}")
+    print(f"{n_pass}/{n_v} verdicts pass; report: {run.files['report.md']} ({run.seconds:.0f} s)")
+    return 0 if run.passed else 1
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:0)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device!r}: CUDA is not available on this machine; use --device cpu")
+
+
 #: ``diffphase theory MODEL`` entries: name -> function adding the sub-parser.
 THEORY_COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "gm": _add_theory_gm,
@@ -175,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in THEORY_COMMANDS.values():
         add(theory_sub)
     _add_rhm(sub)
+    _add_validate(sub)
     return parser
 
 

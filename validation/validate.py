@@ -1,0 +1,204 @@
+r"""The driver of ``diffphase validate``: run the registered experiments, resume, report.
+
+:func:`run_validation` runs every experiment registered in :data:`EXPERIMENTS` for the chosen
+mode (or the ones named by ``only``) and writes into ``out``:
+
+* ``<name>/result.json`` per experiment, atomically, once it is finished;
+* ``<name>/stages-<key>/*.json``, the stored stages of an unfinished experiment;
+* ``<name>.png`` per experiment (theory curve, exact reference, measured points with error
+  bars);
+* ``results.json``, ``report.md``, ``report.html`` with the verdict table (rewritten after
+  every experiment, so a partial report exists while a long run is going).
+
+A rerun with the same ``out`` reuses every finished experiment whose configuration is
+unchanged and every stored stage of an unfinished one; trained models come from the cache
+(by default ``<out>/cache``), and a training interrupted mid-way resumes from its last
+checkpoint. The run passes when every verdict passes; skipped experiments (missing optional
+data) do not fail it.
+
+Examples
+--------
+>>> from diffphase.validation.validate import EXPERIMENTS, default_names
+>>> default_names("quick")
+['speciation_gm', 'speciation_digits', 'collapse']
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .experiment import Experiment, RunContext
+from .report import ExperimentResult, read_json, write_json, write_report
+from .train import default_device
+
+__all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "ValidationRun"]
+
+#: Registered experiments, in report order.
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    """Add ``exp`` to :data:`EXPERIMENTS` (its name must be new). Returns it."""
+    if exp.name in EXPERIMENTS:
+        raise ValueError(f"an experiment named {exp.name!r} is already registered")
+    EXPERIMENTS[exp.name] = exp
+    return exp
+
+
+def _register_builtin() -> None:
+    from . import regimes
+
+    for exp in regimes.EXPERIMENTS:
+        register(exp)
+
+
+_register_builtin()
+
+
+def default_names(mode: str) -> list[str]:
+    """Names of the experiments that run in ``mode`` when ``only`` is not given."""
+    return [n for n, e in EXPERIMENTS.items() if mode in e.modes]
+
+
+@dataclass
+class ValidationRun:
+    """Outcome of :func:`run_validation`.
+
+    Attributes
+    ----------
+    results : list of ExperimentResult
+    files : dict
+        Paths of ``results.json``, ``report.md``, ``report.html``.
+    seconds : float
+        Wall time of this call (reused experiments cost nothing).
+    reused : list of str
+        Experiments whose stored result was reused.
+    """
+
+    results: list
+    files: dict
+    seconds: float
+    reused: list
+
+    @property
+    def passed(self) -> bool:
+        """Every verdict of every experiment passed."""
+        return all(r.passed for r in self.results)
+
+
+def _resolve_names(mode: str, only) -> list[str]:
+    if mode not in ("quick", "full"):
+        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    if only is None:
+        return default_names(mode)
+    names = [only] if isinstance(only, str) else list(only)
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown or not names:
+        raise ValueError(f"unknown experiment(s) {unknown or names!r}; choose from {sorted(EXPERIMENTS)}")
+    return [n for n in EXPERIMENTS if n in names]
+
+
+def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", device=None, cache_dir=None,
+                   executor="serial", max_workers: int | None = None, configs: dict | None = None,
+                   progress: bool = True, log=None) -> ValidationRun:
+    """Run the experiments of ``mode`` (or ``only``), resume what was done, write the report.
+
+    Parameters
+    ----------
+    mode : {"quick", "full"}
+        Which configuration of each experiment to use.
+    only : str or list of str, optional
+        Run only these experiments (in any mode).
+    out : str or Path
+        Report folder (created).
+    device : str, optional
+        Torch device; default CUDA when available, else CPU.
+    cache_dir : str or Path, optional
+        Cache of trained models; default ``<out>/cache``.
+    executor : "serial", "local", Dask client or address, or Executor
+        Where the sweeps inside experiments run
+        (:func:`~diffphase.validation.executor.run_sweep`).
+    max_workers : int, optional
+        Local pool size.
+    configs : dict, optional
+        ``{name: {key: value}}`` overriding entries of an experiment's configuration (for
+        tests and exploratory runs; the override enters the result key).
+    progress : bool
+        Progress messages and bars.
+    log : callable, optional
+        Where progress lines go (default: print to stderr).
+
+    Returns
+    -------
+    ValidationRun
+    """
+    names = _resolve_names(mode, only)
+    configs = configs or {}
+    unknown = [k for k in configs if k not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"configs names unknown experiment(s) {unknown}; choose from {sorted(EXPERIMENTS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out / "cache"
+    device = str(device) if device is not None else default_device()
+    if log is None:
+        def log(msg):
+            print(msg, file=sys.stderr, flush=True)
+    t0 = time.time()
+    header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
+              "platform": platform.platform()}
+    results: list[ExperimentResult] = []
+    reused: list[str] = []
+    files: dict = {}
+    for name in names:
+        exp = EXPERIMENTS[name]
+        cfg = exp.config(mode)
+        extra = configs.get(name, {})
+        bad = [k for k in extra if k not in cfg]
+        if bad:
+            raise ValueError(f"configs[{name!r}] has unknown key(s) {bad}; valid keys: {sorted(cfg)}")
+        cfg.update(extra)
+        key = exp.key(mode, cfg)
+        result_path = out / name / "result.json"
+        if result_path.exists():
+            stored = ExperimentResult.from_dict(read_json(result_path))
+            if stored.key == key:
+                results.append(stored)
+                reused.append(name)
+                if progress:
+                    log(f"[{name}] reusing the finished result in {result_path}")
+                continue
+        ctx = RunContext(name=name, mode=mode, key=key, report_dir=out, device=device, cache_dir=cache_dir,
+                         executor=executor, max_workers=max_workers, progress=progress, log=log)
+        reason = exp.requires() if exp.requires is not None else None
+        t1 = time.time()
+        if reason:
+            result = ExperimentResult(name=name, title=exp.title, mode=mode, status="skipped", config=cfg, key=key,
+                                      message=reason)
+            if progress:
+                log(f"[{name}] skipped: {reason}")
+        else:
+            ctx.clear_stale_stages()
+            if progress:
+                log(f"[{name}] running ({mode})")
+            result = exp.run(cfg, ctx)
+            result.name, result.title, result.mode, result.config, result.key = name, exp.title, mode, cfg, key
+            result.seconds = time.time() - t1
+        write_json(result, result_path)
+        results.append(result)
+        files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header)
+        if progress:
+            status = result.status if result.status == "skipped" else ("PASS" if result.passed else "FAIL")
+            log(f"[{name}] {status} ({result.seconds:.0f} s)")
+    files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header)
+    return ValidationRun(results=results, files=files, seconds=time.time() - t0, reused=reused)
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
