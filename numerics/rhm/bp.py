@@ -23,10 +23,13 @@ Numerics. The fast path works in the linear domain with every message rescaled t
 after each level (the logs of the scales are accumulated per sample), in the requested
 ``dtype``, in batch chunks of bounded memory, level by level with row gathers in a layout
 where each node's children are contiguous blocks (torch kernels, using the available CPU
-threads). A sample for which any message becomes identically zero -- evidence that
-contradicts the grammar, or an underflow for extremely peaked evidence in float32 -- is
-recomputed exactly in the log domain in float64. If its evidence has probability zero under
-the model (it *contradicts the rules*), the posterior does not exist; then
+threads). For the marginals, the product of the children's messages for every rule is
+computed once on the way up and reused on the way down. A sample for which any message
+becomes identically zero -- evidence that contradicts the grammar, or an underflow for
+extremely peaked evidence in float32 -- or whose marginals cannot be normalized (float32
+underflow or overflow), is recomputed exactly in the log domain in float64. If its
+evidence has probability zero under the model (it *contradicts the rules*), the posterior
+does not exist; then
 
 * ``consistent`` is ``False`` for that sample,
 * ``log_evidence`` is ``-numpy.finfo(float64).max`` (a finite stand-in for :math:`-\infty`),
@@ -37,6 +40,7 @@ No NaN or inf is ever returned.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -52,7 +56,8 @@ NEG_LOG_EVIDENCE = -np.finfo(np.float64).max
 
 # working-set target per batch chunk (bytes) and columns per gather block
 _CHUNK_BYTES = 24 * 2**20
-_BLOCK_COLS = 1024
+_BLOCK_COLS = 4096
+_KEEP_PRODUCTS = True
 
 
 class BPResult(NamedTuple):
@@ -94,130 +99,147 @@ def _check_evidence(rhm, evidence):
 
 
 class _Engine:
-    """Tree recursions for one RHM in one arithmetic (``log``: log domain; else linear)."""
+    """Tree recursions for one RHM in one arithmetic (``log``: log domain; else linear).
+
+    Storage layout of level ``l``: an ``(A_l, s**l * nc)`` tensor whose column
+    ``rev_l(j) * nc + sample`` holds node ``j`` of a sample, where ``rev_l`` reverses the ``l``
+    base-``s`` digits of ``j``. Then child ``i`` of the storage columns of level ``l`` is the
+    ``i``-th contiguous block of columns of level ``l + 1``, and one level is processed in
+    blocks of at most ``_BLOCK_COLS`` columns whose temporaries stay in the CPU cache. The
+    buffers of a thread are allocated once and reused for all its batch chunks.
+    """
 
     def __init__(self, rhm: RHM, dtype, log: bool):
         self.rhm = rhm
         self.np_dtype = np.dtype(dtype)
         self.dtype = torch.float64 if self.np_dtype == np.float64 else torch.float32
         self.log = log
-        s, m = rhm.s, rhm.m
+        s = rhm.s
         # per level, per child i: flat rule index list in r-major order (r * A + a)
         self.idx = []
         for R in rhm.rules:
             self.idx.append([torch.from_numpy(np.ascontiguousarray(R[:, :, i].T).ravel())
                              for i in range(s)])
-        self.R = [torch.from_numpy(R) for R in rhm.rules]
         self.sizes = [rhm.n_symbols(l) for l in range(rhm.L + 1)]
         self._revs = {}
         self._rows = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._smallest = float(np.nextafter(self.np_dtype.type(0), self.np_dtype.type(1)))
         self.R_flat = [torch.from_numpy(R.reshape(R.shape[0], -1)) for R in rhm.rules]
 
     # ---- layout helpers --------------------------------------------------------------
-    # Storage layout of level l: (A, s**l * nc), column = rev_l(j) * nc + sample, where
-    # rev_l reverses the l base-s digits of the node index j. Then the children of the
-    # storage columns of level l are the s contiguous blocks of level l + 1.
     def _rev(self, level):
-        if level not in self._revs:
-            s = self.rhm.s
-            j = np.arange(s**level)
-            r = np.zeros_like(j)
-            for _ in range(level):
-                r = r * s + j % s
-                j = j // s
-            self._revs[level] = torch.from_numpy(r)
-        return self._revs[level]
+        with self._lock:
+            if level not in self._revs:
+                s = self.rhm.s
+                j = np.arange(s**level)
+                r = np.zeros_like(j)
+                for _ in range(level):
+                    r = r * s + j % s
+                    j = j // s
+                self._revs[level] = torch.from_numpy(r)
+            return self._revs[level]
 
     def _row_index(self, level, nc):
-        """idx[k] for storage column k = rev(j) * nc + sample: the natural row sample*N + j
-        (rev is an involution, so the same table maps storage rows to natural rows)."""
+        """Natural row ``sample * s**l + j`` of every storage column ``rev(j) * nc + sample``
+        (a ``(s**l * nc,)`` index tensor)."""
         key = (level, nc)
-        if key not in self._rows:
-            N = self.rhm.s**level
-            k = torch.arange(N * nc)
-            self._rows[key] = (k % nc) * N + self._rev(level)[k // nc]
-        return self._rows[key]
-
-    def to_storage(self, x_nat, level, nc):
-        """(nc, s**l, A) natural -> (A, s**l * nc) storage (a copy): one gather of contiguous
-        rows of length A, then one 2-d transpose."""
-        N, A = x_nat.shape[1], x_nat.shape[2]
-        rows = x_nat.reshape(nc * N, A).index_select(0, self._row_index(level, nc))
-        return rows.T.contiguous()
+        rev = self._rev(level)
+        with self._lock:
+            if key not in self._rows:
+                N = self.rhm.s**level
+                k = torch.arange(N * nc)
+                self._rows[key] = (k % nc) * N + rev[k // nc]
+            return self._rows[key]
 
     def to_natural(self, x_sto, level, nc):
-        """(A, s**l * nc) storage -> (nc, s**l, A) natural; (s**l * nc,) -> (nc, s**l)."""
+        """(s**l * nc,) storage -> (nc, s**l) natural."""
         N = self.rhm.s**level
-        if x_sto.dim() == 1:
-            y = x_sto.reshape(N, nc).T
-        else:
-            y = x_sto.reshape(x_sto.shape[0], N, nc).permute(2, 1, 0)
+        y = x_sto.reshape(N, nc).T
         return y.index_select(1, self._rev(level)) if level > 1 else y
-
-    def _write(self, M, level, nc, out, rows):
-        """out[rows] = natural layout of storage ``M`` (one copy, straight into ``out``)."""
-        target = out[rows]
-        if target.dtype != self.np_dtype or not target.flags.c_contiguous:
-            target[...] = self.to_natural(M, level, nc).numpy()
-            return
-        t = torch.from_numpy(target).view(-1, M.shape[0])
-        # natural row sample*N + j = storage column rev(j)*nc + sample: 2-d transpose, then
-        # one gather of contiguous rows of length A
-        torch.index_select(M.T.contiguous(), 0, self._col_index(level, nc), out=t)
-
-    def _col_index(self, level, nc):
-        """cidx[sample*N + j] = rev(j)*nc + sample (natural row -> storage column)."""
-        key = ("c", level, nc)
-        if key not in self._rows:
-            N = self.rhm.s**level
-            r = torch.arange(N * nc)
-            self._rows[key] = self._rev(level)[r % N] * nc + r // N
-        return self._rows[key]
 
     def to_storage_index(self, x_nat, level, nc):
         """(nc, s**l) natural -> (s**l * nc,) storage."""
         y = x_nat.index_select(1, self._rev(level)) if level > 1 else x_nat
         return y.T.reshape(-1)
 
-    def _gather_products(self, children, level, c0, c1, bufs):
-        """(m*A_l, c1-c0): prod_i U_child_i(R[a, r, i]) (or the sum of logs), r-major,
-        written into the preallocated buffers ``bufs`` (two flat tensors)."""
+    # ---- per-thread buffers ----------------------------------------------------------
+    def _work(self, nc, products=False):
+        """This thread's buffers for chunks of up to ``nc`` samples, with the product store
+        of every level if ``products`` (allocated on first use, reused by the thread's later
+        chunks: no allocation and no page faults per chunk; numpy allocates them, which lets
+        large buffers use transparent huge pages)."""
+        wk = getattr(self._local, "wk", None)
+        if wk is None or wk["nc"] < nc or wk["W"] != _BLOCK_COLS:
+            rhm = self.rhm
+            s, m, L, W = rhm.s, rhm.m, rhm.L, _BLOCK_COLS
+            A = max(self.sizes)
+            nm = A * nc * s ** (L - 1)
+            wk = {
+                "nc": nc, "W": W, "G": None,
+                "U": [self._empty(self.sizes[l] * nc * s**l) for l in range(L + 1)],
+                "LS": [self._empty(nc * s**l) for l in range(L + 1)],
+                "M": [self._empty(nm), self._empty(nm)],
+                "g": None,
+                "t": self._empty(A * m * W),
+                "pb": self._empty(A * W),
+                "rt": self._empty(A * W),
+                "tb": self._empty(A * W),
+                "T": self._empty(A * nc * s**L),
+                "tot": self._empty(nc * s**L),
+                "ones": torch.ones((1, m), dtype=self.dtype),
+            }
+            self._local.wk = wk
+        if not products and wk["g"] is None and wk["G"] is None:
+            wk["g"] = self._empty(max(self.sizes) * self.rhm.m * wk["W"])
+        if products and wk["G"] is None:
+            # products of the children of every rule, level by level (upward, reused downward)
+            wk["G"] = [self._empty(self.rhm.m * self.sizes[l] * wk["nc"] * self.rhm.s**l)
+                       for l in range(self.rhm.L)]
+        return wk
+
+    def _empty(self, n):
+        return torch.from_numpy(np.empty(n, dtype=self.np_dtype))
+
+    # ---- block kernels ---------------------------------------------------------------
+    def _gather_products(self, children, level, c0, c1, wk, store=None):
+        """(m*A_l, c1-c0): prod_i U_child_i(R[a, r, i]) (or the sum of logs), r-major, in
+        the block's part of ``store`` (the product store of ``level``) or a block buffer."""
         idx = self.idx[level]
         w = c1 - c0
-        g = bufs[0][: idx[0].numel() * w].view(-1, w)
-        t = bufs[1][: idx[0].numel() * w].view(-1, w)
+        k = idx[0].numel()
+        g = (wk["g"][: k * w] if store is None else store[c0 * k:c1 * k]).view(k, w)
         torch.index_select(children[:, 0, c0:c1], 0, idx[0], out=g)
-        for i in range(1, self.rhm.s):
-            torch.index_select(children[:, i, c0:c1], 0, idx[i], out=t)
-            if self.log:
-                g.add_(t)
-            else:
-                g.mul_(t)
+        if self.rhm.s > 1:
+            t = wk["t"][: k * w].view(k, w)
+            for i in range(1, self.rhm.s):
+                torch.index_select(children[:, i, c0:c1], 0, idx[i], out=t)
+                if self.log:
+                    g.add_(t)
+                else:
+                    g.mul_(t)
         return g
 
-    def _buffers(self):
-        n = max(R.shape[0] for R in self.rhm.rules) * self.rhm.m * _BLOCK_COLS
-        return (torch.empty(n, dtype=self.dtype), torch.empty(n, dtype=self.dtype))
-
-    def _normalize(self, P):
-        """Rescale columns to max 1 (log: max 0); return (P, log_scale, dead_columns)."""
-        mx = P.amax(0)
+    def _normalize(self, P, log_scale, dim):
+        """Rescale ``P`` in place to maximum 1 (log: 0) along ``dim``; write the log of the
+        scale into ``log_scale`` (``-inf`` where everything vanishes: a dead message)."""
+        mx = P.amax(dim, keepdim=True)
         if self.log:
-            dead = torch.isneginf(mx)
-            mx = torch.where(dead, torch.zeros_like(mx), mx)
-            P.sub_(mx)
-            return P, mx, dead
-        dead = mx <= 0
-        mx = torch.where(dead, torch.ones_like(mx), mx)
-        P.div_(mx)
-        return P, torch.log(mx), dead
+            log_scale.copy_(mx.view(-1))
+            P.sub_(mx.masked_fill_(torch.isneginf(mx), 0.0))
+        else:
+            torch.log(mx.view(-1), out=log_scale)
+            P.div_(mx.clamp_(min=self._smallest))  # only 0 (dead) changes: 0 / tiny = 0
 
     # ---- upward ----------------------------------------------------------------------
-    def upward(self, ev_chunk):
-        """Inside messages of every level for one batch chunk.
+    def upward(self, ev_chunk, keep_products=False):
+        """Inside messages of every level for one batch chunk (and, if ``keep_products``,
+        the products of every rule in this thread's product store, for :meth:`marginals`).
 
-        Returns U (list, level -> (A_l, s**l * nc) normalized), lscale (list of per-column
-        log scales, level -> (s**l * nc,)), per-sample accumulated log scale, dead flag.
+        Returns U (list, level -> (A_l, s**l * nc) storage, each column rescaled to max 1),
+        LS (list, level -> (s**l * nc,) log of the column scales; views of this thread's
+        buffers), the per-sample log-evidence (float64) and the per-sample dead flag.
         """
         rhm = self.rhm
         s, m, L = rhm.s, rhm.m, rhm.L
@@ -226,46 +248,59 @@ class _Engine:
         lo, hi = torch.aminmax(x)
         if not (bool(lo >= 0) and bool(torch.isfinite(hi))):  # NaN fails both comparisons
             raise ValueError("evidence must be finite and >= 0 (a likelihood)")
-        X = self.to_storage(x.to(self.dtype), L, nc)
+        wk = self._work(nc, products=keep_products and _KEEP_PRODUCTS)
+        W = wk["W"]
+        U = [wk["U"][l][: self.sizes[l] * nc * s**l].view(self.sizes[l], nc * s**l)
+             for l in range(L + 1)]
+        LS = [wk["LS"][l][: nc * s**l] for l in range(L + 1)]
+        # leaves: natural rows -> storage columns (block by block through a small buffer)
+        xf = x.reshape(nc * rhm.d, rhm.v)
+        ridx = self._row_index(L, nc)
+        X = U[L]
+        rows = wk["tb"] if x.dtype == self.dtype else None
+        for c0 in range(0, nc * rhm.d, W):
+            c1 = min(nc * rhm.d, c0 + W)
+            if rows is None:
+                blk = xf.index_select(0, ridx[c0:c1])
+            else:
+                blk = rows[: (c1 - c0) * rhm.v].view(c1 - c0, rhm.v)
+                torch.index_select(xf, 0, ridx[c0:c1], out=blk)
+            X[:, c0:c1] = blk.T
         if self.log:
-            X = torch.log(X)
-        X, lsc, dead = self._normalize(X)
-        U = [None] * (L + 1)
-        LS = [None] * (L + 1)
-        U[L], LS[L] = X, lsc
-        acc = lsc.view(-1, nc).sum(0, dtype=torch.float64)
-        dead_s = dead.view(-1, nc).any(0)
-        bufs = self._buffers()
-        pbuf = torch.empty(max(self.sizes) * _BLOCK_COLS, dtype=self.dtype)
+            X.log_()
+        self._normalize(X, LS[L], 0)
+        pbuf = wk["pb"]
         for level in range(L - 1, -1, -1):
-            A = self.sizes[level]
+            A, An = self.sizes[level], self.sizes[level + 1]
             B = nc * s**level
-            children = U[level + 1].view(self.sizes[level + 1], s, B)
-            P = torch.empty((A, B), dtype=self.dtype)
-            for c0 in range(0, B, _BLOCK_COLS):
-                c1 = min(B, c0 + _BLOCK_COLS)
-                g = self._gather_products(children, level, c0, c1, bufs).view(m, A, c1 - c0)
-                pb = pbuf[: A * (c1 - c0)].view(A, c1 - c0)
+            children = U[level + 1].view(An, s, B)
+            P = U[level]
+            for c0 in range(0, B, W):
+                c1 = min(B, c0 + W)
+                w = c1 - c0
+                g = self._gather_products(children, level, c0, c1, wk,
+                                          None if wk["G"] is None else wk["G"][level])
+                pb = pbuf[: A * w].view(A, w)
                 if self.log:
-                    torch.logsumexp(g, 0, out=pb)
-                else:
-                    torch.sum(g, 0, out=pb)
+                    torch.logsumexp(g.view(m, A, w), 0, out=pb)
+                else:  # sum over the m rules as a (1, m) x (m, A*w) product: one fast pass
+                    torch.mm(wk["ones"], g.view(m, A * w), out=pb.view(1, A * w))
+                self._normalize(pb, LS[level][c0:c1], 0)
                 P[:, c0:c1] = pb
-            P, lsc, dead = self._normalize(P)
-            U[level], LS[level] = P, lsc
-            acc += lsc.view(-1, nc).sum(0, dtype=torch.float64)
-            dead_s |= dead.view(-1, nc).any(0)
+        acc = torch.zeros(nc, dtype=torch.float64)
+        for l in range(L + 1):
+            acc += LS[l].view(-1, nc).sum(0, dtype=torch.float64)
+        dead_s = torch.isneginf(acc)
         # root: P(x_t) = (1/n_c) sum_c U_0(c) * exp(acc) * m^{-internal nodes}
         if self.log:
             root = torch.logsumexp(U[0].to(torch.float64), 0)
             dead_s |= torch.isneginf(root)
-            root = torch.where(torch.isneginf(root), torch.zeros_like(root), root)
         else:
             tot = U[0].to(torch.float64).sum(0)
             dead_s |= tot <= 0
-            root = torch.log(torch.where(tot > 0, tot, torch.ones_like(tot)))
+            root = torch.log(tot)
         n_internal = (s**L - 1) // (s - 1)
-        logev = acc + root - np.log(rhm.n_classes) - n_internal * np.log(m)
+        logev = torch.where(dead_s, 0.0, acc + root) - np.log(rhm.n_classes) - n_internal * np.log(m)
         return U, LS, logev, dead_s
 
     def root_posterior(self, U0):
@@ -273,50 +308,89 @@ class _Engine:
         if self.log:
             return torch.softmax(U0, 0)
         tot = U0.sum(0, keepdim=True)
-        return U0 / torch.where(tot > 0, tot, torch.ones_like(tot))
+        return U0 / torch.where(tot > 0, tot, 1.0)
 
     # ---- downward: marginals ---------------------------------------------------------
-    def marginals(self, U, LS, nc, out, rows):
-        """Write the marginals of every level into ``out[l][rows]`` (natural layout)."""
+    def _col_index(self, level, nc):
+        """Storage column ``rev(j) * nc + sample`` of every natural row ``sample * s**l + j``."""
+        key = ("c", level, nc)
+        rev = self._rev(level)
+        with self._lock:
+            if key not in self._rows:
+                N = self.rhm.s**level
+                r = torch.arange(N * nc)
+                self._rows[key] = rev[r % N] * nc + r // N
+            return self._rows[key]
+
+    def _write(self, T, level, nc, arr, rows):
+        """``arr[rows]`` = natural layout of the transposed storage ``T`` ((s**l * nc, A),
+        row = storage column): one gather of contiguous rows of length A."""
+        target = arr[rows]
+        cidx = self._col_index(level, nc)
+        if target.dtype == self.np_dtype and target.flags.c_contiguous and target.flags.writeable:
+            torch.index_select(T, 0, cidx, out=torch.from_numpy(target).view(-1, T.shape[1]))
+        else:
+            target[...] = T.index_select(0, cidx).numpy().reshape(target.shape)
+
+    def marginals(self, U, nc, out, rows):
+        """Write the marginals of every level into ``out[l][rows]`` (natural layout).
+
+        Returns the per-sample flag of a marginal that could not be normalized (all zero or
+        not finite, possible only in float32 for extreme evidence): such samples must be
+        recomputed exactly.
+        """
         rhm = self.rhm
         s, m, L = rhm.s, rhm.m, rhm.L
+        wk = self._work(nc)
+        W = wk["W"]
         M = self.root_posterior(U[0])
-        self._write(M, 0, nc, out[0], rows)
-        bufs = self._buffers()
-        zbuf = torch.empty(max(self.sizes) * _BLOCK_COLS, dtype=self.dtype)
+        self._write(M.T.contiguous(), 0, nc, out[0], rows)
+        ok = torch.ones(nc, dtype=torch.bool)
         for level in range(L):
             A, An = self.sizes[level], self.sizes[level + 1]
             B = nc * s**level
             children = U[level + 1].view(An, s, B)
-            # ratio = P_l(a) / sum_r prod_i U_child   (the unnormalized inside message)
-            if self.log:
-                den = U[level] + LS[level]
-                ratio = torch.where(torch.isneginf(den), torch.full_like(den, float("-inf")),
-                                    torch.log(M) - den)
-            else:
-                den = U[level] * torch.exp(LS[level])
-                ratio = torch.where(den > 0, M / torch.where(den > 0, den, torch.ones_like(den)),
-                                    torch.zeros_like(den))
-            Mn = torch.empty((An, s, B), dtype=self.dtype)
+            Ul = U[level]
             idx = self.idx[level]
-            for c0 in range(0, B, _BLOCK_COLS):
-                c1 = min(B, c0 + _BLOCK_COLS)
-                g = self._gather_products(children, level, c0, c1, bufs).view(m, A, c1 - c0)
+            Mn = None if level + 1 == L else wk["M"][level % 2][: An * s * B].view(An, s * B)
+            T = wk["T"][: s * B * An].view(s * B, An)  # transposed child marginals
+            tot = wk["tot"][: s * B].view(s, B)
+            for c0 in range(0, B, W):
+                c1 = min(B, c0 + W)
+                w = c1 - c0
+                if wk["G"] is None:
+                    g = self._gather_products(children, level, c0, c1, wk).view(m, A, w)
+                else:  # stored by the upward pass
+                    g = wk["G"][level][c0 * m * A:c1 * m * A].view(m, A, w)
+                # ratio P_l(a) / U_l(a): U is normalized per column, so the child marginals
+                # below are off by a per-column constant, removed by their normalization; a
+                # symbol with U_l(a) = 0 has P_l(a) = 0 and gets ratio 0 (0/0 -> 0)
+                rt = wk["rt"][: A * w].view(A, w)
                 if self.log:
-                    g.add_(ratio[None, :, c0:c1]).exp_()
+                    u = Ul[:, c0:c1]
+                    torch.log(M[:, c0:c1], out=rt)
+                    rt.sub_(u).masked_fill_(torch.isneginf(u), float("-inf"))
+                    g.add_(rt).exp_()
                 else:
-                    g.mul_(ratio[None, :, c0:c1])
-                g = g.view(m * A, c1 - c0)
+                    torch.div(M[:, c0:c1], Ul[:, c0:c1], out=rt).nan_to_num_(0.0)
+                    g.mul_(rt)
+                g = g.view(m * A, w)
                 for i in range(s):
-                    buf = zbuf[: An * (c1 - c0)].view(An, c1 - c0)  # contiguous: fast
+                    buf = wk["pb"][: An * w].view(An, w)
                     buf.zero_()
                     buf.index_add_(0, idx[i], g)
-                    Mn[:, i, c0:c1] = buf
-            Mn = Mn.view(An, s * B)
-            tot = Mn.sum(0, keepdim=True)
-            Mn.div_(torch.where(tot > 0, tot, torch.ones_like(tot)))
+                    t = tot[i, c0:c1]
+                    torch.sum(buf, 0, out=t)
+                    buf.div_(t)
+                    if Mn is not None:
+                        Mn[:, i * B + c0:i * B + c1] = buf
+                    T[i * B + c0:i * B + c1].copy_(buf.T)
+            self._write(T, level + 1, nc, out[level + 1], rows)
+            # a column whose total is 0, inf or NaN could not be normalized
+            tot = tot.view(s, -1, nc)
+            ok &= ((tot > 0) & (tot < float("inf"))).all(0).all(0)
             M = Mn
-            self._write(M, level + 1, nc, out[level + 1], rows)
+        return ~ok
 
     # ---- downward: sampling ----------------------------------------------------------
     def sample(self, U, nc, uniforms, out, rows):
@@ -370,10 +444,10 @@ def _run(rhm, ev, dtype, task, out, uniforms):
         with torch.no_grad():
             rows = slice(start, min(n, start + nc_max))
             nc = rows.stop - rows.start
-            U, LS, le, dead = fast.upward(ev[rows])
+            U, _, le, dead = fast.upward(ev[rows], keep_products=task == "marginals")
             logev[rows] = le.numpy()
             if task == "marginals":
-                fast.marginals(U, LS, nc, out, rows)
+                dead = dead | fast.marginals(U, nc, out, rows)
             else:
                 fast.sample(U, nc, [u[rows] for u in uniforms], out, rows)
             return start + np.flatnonzero(dead.numpy())
@@ -403,19 +477,20 @@ def _redo_exact(rhm, ev, dtype, task, out, uniforms, redo, fast, logev, consiste
     exact = _Engine(rhm, np.float64, log=True)
     k = redo.size
     tmp = [np.empty((k,) + o.shape[1:], dtype=o.dtype) for o in out]
-    U, LS, le, dead = exact.upward(ev[redo])
+    U, _, le, dead = exact.upward(ev[redo], keep_products=task == "marginals")
     logev[redo] = le.numpy()
     if task == "marginals":
-        exact.marginals(U, LS, k, tmp, slice(0, k))
+        exact.marginals(U, k, tmp, slice(0, k))
     else:
         exact.sample(U, k, [u[redo] for u in uniforms], tmp, slice(0, k))
     bad = dead.numpy()
     if bad.any():
         kb = int(bad.sum())
-        U, LS, _, _ = fast.upward(np.ones((kb, rhm.d, rhm.v), dtype=dtype))
+        U, _, _, _ = fast.upward(np.ones((kb, rhm.d, rhm.v), dtype=dtype),
+                                 keep_products=task == "marginals")
         sub = [np.empty((kb,) + o.shape[1:], dtype=o.dtype) for o in out]
         if task == "marginals":
-            fast.marginals(U, LS, kb, sub, slice(0, kb))
+            fast.marginals(U, kb, sub, slice(0, kb))
         else:
             fast.sample(U, kb, [u[redo[bad]] for u in uniforms], sub, slice(0, kb))
         for t, so in zip(tmp, sub):
