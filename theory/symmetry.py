@@ -71,7 +71,14 @@ _a = sp.Symbol("a", positive=True)
 
 def _in_theta(expr: sp.Expr) -> sp.Expr:
     """Rewrite an expression of OU time in :math:`\\theta = e^{-t}`."""
-    return sp.simplify(sp.powsimp(expr.subs(t, -sp.log(th)), force=True))
+    return expr.subs(t, -sp.log(th))
+
+
+def _tanh_form(expr: sp.Expr) -> sp.Expr:
+    """Write sinh(u)/cosh(u) as tanh(u)."""
+    for s in expr.atoms(sp.sinh):
+        expr = expr.subs(s, sp.tanh(s.args[0]) * sp.cosh(s.args[0]))
+    return expr
 
 
 @lru_cache(maxsize=None)
@@ -81,19 +88,21 @@ def _potential() -> sp.Expr:
 
 @lru_cache(maxsize=None)
 def _drift() -> sp.Expr:
-    return sp.simplify(-sp.diff(_potential(), x))
+    return _tanh_form(-sp.diff(_potential(), x))
 
 
 @lru_cache(maxsize=None)
 def _fixed_point_equation() -> sp.Eq:
-    expr = sp.expand(sp.simplify(_drift() * (1 - th**2)))
+    expr = sp.expand(_drift() * (1 - th**2))
     lin = expr.coeff(x)  # coefficient of the term linear in x (the tanh term is not)
-    return sp.Eq(sp.factor(-lin) * x, sp.simplify(expr - lin * x))
+    rest = expr - lin * x
+    (th_atom,) = rest.atoms(sp.tanh)
+    return sp.Eq(sp.factor(-lin) * x, sp.cancel(rest.coeff(th_atom)) * th_atom)
 
 
 @lru_cache(maxsize=None)
 def _curvature() -> sp.Expr:
-    return sp.simplify(sp.diff(_potential(), x, 2).subs(x, 0))
+    return sp.factor(sp.cancel(sp.diff(_potential(), x, 2).subs(x, 0)))
 
 
 def two_point_potential(xx=x, theta=th, a=1) -> sp.Expr:
@@ -139,6 +148,7 @@ def critical_theta() -> sp.Expr:
     return sp.simplify(roots[0])
 
 
+@lru_cache(maxsize=None)
 def critical_time() -> sp.Expr:
     r""":math:`t_c = -\log\theta_c = \tfrac12\log(1+\sqrt2)` (OU time)."""
     return sp.simplify(-sp.log(critical_theta()))
@@ -160,6 +170,7 @@ def pitchfork_amplitude(theta=th) -> sp.Expr:
     return _pitchfork().subs(th, theta)
 
 
+@lru_cache(maxsize=None)
 def instability_theta(lam=Lam) -> sp.Expr:
     r""":math:`\theta_U^2 = \sqrt{\Lambda^2+1}-\Lambda`, root of :func:`stability_polynomial`
     (as :math:`\theta`)."""
@@ -177,6 +188,7 @@ def instability_time(lam=Lam) -> sp.Expr:
     return _gm.instability_time(sp.sqrt(lam), 0)
 
 
+@lru_cache(maxsize=None)
 def instability_shift(lam=Lam) -> sp.Expr:
     r""":math:`t_U - t_S = \tfrac12\log\big(1+\sqrt{1+\Lambda^{-2}}\big)`, with
     :math:`t_S = \tfrac12\log\Lambda` of
@@ -185,6 +197,7 @@ def instability_shift(lam=Lam) -> sp.Expr:
     return sp.simplify(sp.logcombine(diff, force=True))
 
 
+@lru_cache(maxsize=None)
 def centre_hessian(theta=th) -> sp.Expr:
     r"""Curvature of :math:`\log P_t` at the centre along a unit vector :math:`e`:
     :math:`-1/\Delta + \theta^2\Lambda_w/\Delta^2`, with :math:`\Lambda_w` the variance along

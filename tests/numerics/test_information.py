@@ -36,7 +36,7 @@ def _mp_entropy(t, means, variances, weights, dps=20):
         tot = 0
         for k in range(len(w)):
             f = lambda z: mp.npdf(z) * h(th * mu[k] + mp.sqrt(gam[k]) * z)  # noqa: E731
-            tot += w[k] * mp.quad(f, mp.linspace(-14, 14, 15))
+            tot += w[k] * mp.quad(f, mp.linspace(-14, 14, 8))
         return tot
 
 
@@ -199,16 +199,16 @@ def test_online_exact_kernel_equals_closed_form():
     assert np.abs(off - off[:1]).max() < 1e-8 and np.abs(off[0]).max() > 1e-3
 
 
-def test_online_sampler_kernels_converge_to_closed_form():
+@pytest.mark.parametrize("kern", ["exponential", pytest.param("euler_maruyama", marks=pytest.mark.slow)])
+def test_online_sampler_kernels_converge_to_closed_form(kern):
     model = info.GaussianClasses([[-1.0], [1.0]], [0.2, 0.05], [0.4, 0.6])
     errs = {}
-    for kern in ("exponential", "euler_maruyama"):
-        for n in (50, 400):
-            grid, saved = _trajectory(model, n, seed=3)
-            errs[kern, n] = _max_error(model, info.online_posterior(saved, model, kernel=kern), saved)
-    # weak first-order steppers; measured 0.028 -> 0.014 (exponential) on this seed
-    assert errs["exponential", 400] < 0.02 and errs["exponential", 400] < errs["exponential", 50] / 1.5
-    assert errs["euler_maruyama", 400] < errs["euler_maruyama", 50]
+    for n in (40, 320):
+        grid, saved = _trajectory(model, n, seed=4, B=32)
+        errs[n] = _max_error(model, info.online_posterior(saved, model, kernel=kern), saved)
+    # weak first-order steppers; measured 0.031 -> 0.014 (exponential) and 0.058 -> 0.017
+    # (Euler-Maruyama) on this seed, similar on seeds 3 and 5
+    assert errs[320] < 0.025 and errs[320] < errs[40] / 1.5
 
 
 def test_online_labelled_points():
@@ -220,7 +220,7 @@ def test_online_labelled_points():
     rng = np.random.default_rng(7)
     data = np.concatenate([rng.normal(-1, 0.3, (6, 1)), rng.normal(1, 0.3, (6, 1))])
     lp = info.LabelledPoints(data, [0] * 6 + [1] * 6)
-    grid, saved = _trajectory(lp, 400, seed=5)
+    grid, saved = _trajectory(lp, 200, seed=5, B=32)
     assert _max_error(lp, info.online_posterior(list(saved.items()), lp), saved) < 0.05
 
 
