@@ -222,7 +222,8 @@ def derivation() -> Derivation:
     -------
     Derivation
         Named steps: ``potential``, ``drift``, ``fixed_points``, ``curvature``,
-        ``polynomial``, ``theta_c``, ``t_c``, ``pitchfork``, ``mixture``, ``hessian``,
+        ``polynomial``, ``theta_c``, ``t_c``, ``pitchfork``, ``mixture``,
+        ``mixture_fixed_points``, ``hessian``,
         ``drift_jacobian``, ``theta_U``, ``t_U``, ``shift``, ``shift_limit``.
     """
     steps: list[Step] = []
@@ -253,10 +254,17 @@ def derivation() -> Derivation:
         sp.Eq(sp.Symbol("x^{*2}"), pitchfork_amplitude()), "pitchfork"))
     q, mm = _gm.q, sp.Symbol("|m|", positive=True)
     V = sp.Function("V")
+    Vm = _gm.overlap_potential(q, mm, _gm.sigma, t)
     steps.append(Step(
         "Two Gaussians ±m of spread σ: along q = m̂·x the same construction gives the overlap "
         "potential of the Gaussian-mixture page; its centre loses stability at t_U of that page.",
-        sp.Eq(V(q, t), _gm.overlap_potential(q, mm, _gm.sigma, t)), "mixture"))
+        sp.Eq(V(q, t), Vm), "mixture"))
+    fm = sp.expand(_tanh_form(-sp.diff(Vm, q)))
+    lin = fm.coeff(q)
+    (tq,) = (fm - lin * q).atoms(sp.tanh)
+    steps.append(Step(
+        "Its fixed points along m̂ (Γ_t = Δ_t + σ²e^{-2t}; σ = 0, |m| = 1 gives the two points):",
+        sp.Eq(sp.factor(-lin) * q, sp.factor((fm - lin * q).coeff(tq)) * tq), "mixture_fixed_points"))
     hess = centre_hessian()
     steps.append(Step(
         "General centred data: along a unit vector e the curvature of log P_t at the centre "

@@ -100,6 +100,19 @@ def test_fixed_points_solve_the_equation_and_bifurcate_at_t_U():
         assert abs(xs * xs / amp - 1) < 20 * eps
 
 
+def test_mixture_fixed_points():
+    a, sig = 2.0, 0.7
+    tU = gmn.instability_time(1, a, sig)
+    for t in (0.05, 0.5, tU - 1e-3, tU + 1e-3, 3.0):
+        fp = sb.fixed_points(t, a, sig)
+        th = cv.theta(t)
+        g = cv.delta(t) + sig * sig * th * th
+        res = (2 - g) * fp - 2 * a * th * np.tanh(a * th * fp / g)
+        assert np.abs(res).max() < 1e-12
+        assert np.allclose(sb.drift(fp, t, a, sig), 0, atol=1e-12)
+        assert (fp.size == 3) == (t < tU)
+
+
 def test_bifurcation_diagram_stability():
     tU = sb.instability_time(4.0)
     times = np.array([0.1, 0.5, tU - 0.01, tU + 0.01, 2.0])

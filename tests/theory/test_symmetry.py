@@ -102,4 +102,16 @@ def test_derivation_steps_are_the_functions(deriv):
     assert sp.simplify(deriv["t_U"].rhs - sb.instability_time()) == 0
     jac = deriv["drift_jacobian"].rhs
     assert sp.simplify(jac.subs(th, sb.instability_theta())) == 0
-    assert len(deriv) == 15 and "θ_c" in deriv.to_markdown()
+    assert len(deriv) == 16 and "θ_c" in deriv.to_markdown()
+
+
+def test_mixture_fixed_points_reduce_to_two_points(deriv):
+    eq = deriv["mixture_fixed_points"]
+    q, m = gm.q, sp.Symbol("|m|", positive=True)
+    F = (eq.rhs - eq.lhs).subs({gm.sigma: 0, m: 1, q: x}).subs(t, -sp.log(th))
+    two = sb.fixed_point_equation()
+    # the same equation up to the positive factor 1/(1 - θ²)
+    assert sp.simplify(F * (1 - th**2) - (two.rhs - two.lhs)) == 0
+    # and it is the drift of the overlap potential: −∂V/∂q = 0
+    V = gm.overlap_potential(q, m, gm.sigma, t)
+    assert sp.simplify((-sp.diff(V, q) - (eq.rhs - eq.lhs)).rewrite(sp.exp)) == 0
