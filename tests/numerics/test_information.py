@@ -170,6 +170,19 @@ def test_information_transfer_window():
     assert lo < tp < hi
 
 
+def test_posterior_and_score_match_the_isotropic_mixture():
+    from diffphase.numerics.gaussian_mixture import IsotropicMixture
+    means = np.array([[1.0, 0.0, 2.0], [-1.0, 0.5, 0.0], [0.0, -1.0, 1.0]])
+    sig = np.array([0.3, 1.0, 0.6])
+    w = np.array([0.2, 0.5, 0.3])
+    mix = IsotropicMixture(means, sig, w)
+    gc = info.GaussianClasses(means, sig**2, w)
+    x = np.random.default_rng(1).standard_normal((9, 3))
+    for t in (0.0, 0.4, 3.0):
+        assert np.allclose(info.posterior(x, t, means, sig**2, w), mix.posterior(x, t), atol=1e-13)
+        assert np.allclose(gc.score(x, t), mix.score(x, t), atol=1e-12)
+
+
 def test_empirical_posterior_is_the_point_mass_mixture():
     data = np.array([[1.0, 0.5], [-1.0, 0.2], [0.3, -2.0]])
     labels = np.array([0, 1, 1])
