@@ -19,6 +19,9 @@ Measures, in one run, on the machine's CPU threads:
 Targets (issue 3): sampling <= 0.8 s, all marginals <= 1 s, peak <= 500 MB. For reference,
 a straightforward torch BP from the literature needs 16 s and 2.7 GB for the sampling.
 
+The numba kernels are used when numba is installed (``pip install diffphase[fast]``);
+``--torch`` measures the torch kernels instead.
+
 Run: ``python benchmarks/rhm_bp.py`` (``--help`` for options).
 """
 
@@ -36,6 +39,7 @@ import numpy as np
 import torch
 
 from diffphase.numerics.rhm import RHM, belief_propagation, get_process, posterior_sample
+from diffphase.numerics.rhm import bp as bp_module
 
 
 def _status(key):
@@ -87,7 +91,9 @@ def run_case(v, m, s, L, n, eps, repeats, task):
     proc = get_process("uniform", rhm.v)
     ev = proc.evidence(proc.noise(leaves, eps, seed=2), eps, dtype=np.float32)
     del leaves
-    posterior_sample(rhm, ev[:2], seed=0, dtype=np.float32)  # warm-up (tiny)
+    # warm-up (tiny): compiles the numba kernels (or loads them from numba's cache)
+    posterior_sample(rhm, ev[:2], seed=0, dtype=np.float32)
+    belief_propagation(rhm, ev[:2], dtype=np.float32)
     if task == "sample":
         fn = lambda: posterior_sample(rhm, ev, seed=3, dtype=np.float32)  # noqa: E731
     else:
@@ -123,21 +129,27 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--big-L", type=int, default=14)
     ap.add_argument("--big-batch", type=int, default=100)
+    ap.add_argument("--torch", action="store_true",
+                    help="use the torch kernels even if numba (the `fast` extra) is installed")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.torch:
+        bp_module._USE_NUMBA = False
     if args.child:  # one measurement in a fresh process (clean allocator => honest peak)
         L, n, reps, task = args.child.split(",")
         row = run_case(args.v, args.m, args.s, int(L), int(n), args.eps, int(reps), task)
         print("ROW " + json.dumps(row))
         return [row]
+    kernels = "numba" if bp_module._numba_kernels() is not None else "torch"
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpus {os.cpu_count()}, "
-          f"load average {os.getloadavg()[0]:.2f} at start")
+          f"load average {os.getloadavg()[0]:.2f} at start, BP kernels: {kernels}")
     rows = []
     cases = [(args.L, args.batch, args.repeats), (args.big_L, args.big_batch, 1)]
     for L, n, reps in cases:
         for task in ("sample", "marginals"):
             cmd = [sys.executable, os.path.abspath(__file__), "--v", str(args.v), "--m", str(args.m),
                    "--s", str(args.s), "--eps", str(args.eps), "--child", f"{L},{n},{reps},{task}"]
+            cmd += ["--torch"] if args.torch else []
             outp = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             rows.append(json.loads(next(l for l in outp.splitlines() if l.startswith("ROW "))[4:]))
     print()

@@ -60,6 +60,25 @@ _BLOCK_COLS = 4096
 _KEEP_PRODUCTS = True
 
 
+#: use the numba kernels of :mod:`._bp_numba` for the linear-domain path when numba is
+#: installed (``pip install diffphase[fast]``); otherwise, or if False, the torch kernels
+_USE_NUMBA = True
+_NUMBA_KERNELS = []  # [module or None] once looked up
+
+
+def _numba_kernels():
+    """The numba kernel module, or None if numba is not installed or ``_USE_NUMBA`` is off."""
+    if not _USE_NUMBA:
+        return None
+    if not _NUMBA_KERNELS:
+        try:
+            from . import _bp_numba
+        except ImportError:
+            _bp_numba = None
+        _NUMBA_KERNELS.append(_bp_numba)
+    return _NUMBA_KERNELS[0]
+
+
 class BPResult(NamedTuple):
     """Result of :func:`belief_propagation`.
 
@@ -127,6 +146,10 @@ class _Engine:
         self._local = threading.local()
         self._smallest = float(np.nextafter(self.np_dtype.type(0), self.np_dtype.type(1)))
         self.R_flat = [torch.from_numpy(R.reshape(R.shape[0], -1)) for R in rhm.rules]
+        self.nb = None if log else _numba_kernels()
+        if self.nb is not None:  # (s, m*A) rule index, r-major, for the numba kernels
+            self.idx_np = [np.ascontiguousarray(np.stack([i.numpy() for i in ix]))
+                           for ix in self.idx]
 
     # ---- layout helpers --------------------------------------------------------------
     def _rev(self, level):
@@ -175,7 +198,7 @@ class _Engine:
             rhm = self.rhm
             s, m, L, W = rhm.s, rhm.m, rhm.L, _BLOCK_COLS
             A = max(self.sizes)
-            nm = A * nc * s ** (L - 1)
+            nm = A * nc * s ** (L if self.nb is not None else L - 1)
             wk = {
                 "nc": nc, "W": W, "G": None,
                 "U": [self._empty(self.sizes[l] * nc * s**l) for l in range(L + 1)],
@@ -191,7 +214,7 @@ class _Engine:
                 "ones": torch.ones((1, m), dtype=self.dtype),
             }
             self._local.wk = wk
-        if not products and wk["g"] is None and wk["G"] is None:
+        if not products and wk["g"] is None and wk["G"] is None and self.nb is None:
             wk["g"] = self._empty(max(self.sizes) * self.rhm.m * wk["W"])
         if products and wk["G"] is None:
             # products of the children of every rule, level by level (upward, reused downward)
@@ -248,11 +271,20 @@ class _Engine:
         lo, hi = torch.aminmax(x)
         if not (bool(lo >= 0) and bool(torch.isfinite(hi))):  # NaN fails both comparisons
             raise ValueError("evidence must be finite and >= 0 (a likelihood)")
-        wk = self._work(nc, products=keep_products and _KEEP_PRODUCTS)
+        wk = self._work(nc, products=keep_products and _KEEP_PRODUCTS and self.nb is None)
         W = wk["W"]
         U = [wk["U"][l][: self.sizes[l] * nc * s**l].view(self.sizes[l], nc * s**l)
              for l in range(L + 1)]
         LS = [wk["LS"][l][: nc * s**l] for l in range(L + 1)]
+        if self.nb is not None:
+            xn = np.asarray(ev_chunk)
+            if xn.dtype not in (np.float32, np.float64):
+                xn = xn.astype(self.np_dtype)
+            self.nb.leaves_in(xn, self._rev(L).numpy(), U[L].numpy(), LS[L].numpy())
+            for level in range(L - 1, -1, -1):
+                self.nb.up_level(U[level + 1].numpy(), self.idx_np[level], U[level].numpy(),
+                                 LS[level].numpy())
+            return self._finish_upward(U, LS, nc)
         # leaves: natural rows -> storage columns (block by block through a small buffer)
         xf = x.reshape(nc * rhm.d, rhm.v)
         ridx = self._row_index(L, nc)
@@ -287,6 +319,13 @@ class _Engine:
                     torch.mm(wk["ones"], g.view(m, A * w), out=pb.view(1, A * w))
                 self._normalize(pb, LS[level][c0:c1], 0)
                 P[:, c0:c1] = pb
+        return self._finish_upward(U, LS, nc)
+
+    def _finish_upward(self, U, LS, nc):
+        """(U, LS, per-sample log-evidence, per-sample dead flag) from the rescaled inside
+        messages and the logs of their scales."""
+        rhm = self.rhm
+        s, m, L = rhm.s, rhm.m, rhm.L
         acc = torch.zeros(nc, dtype=torch.float64)
         for l in range(L + 1):
             acc += LS[l].view(-1, nc).sum(0, dtype=torch.float64)
@@ -345,6 +384,8 @@ class _Engine:
         W = wk["W"]
         M = self.root_posterior(U[0])
         self._write(M.T.contiguous(), 0, nc, out[0], rows)
+        if self.nb is not None:
+            return self._marginals_numba(U, M.numpy(), nc, out, rows, wk)
         ok = torch.ones(nc, dtype=torch.bool)
         for level in range(L):
             A, An = self.sizes[level], self.sizes[level + 1]
@@ -391,6 +432,28 @@ class _Engine:
             ok &= ((tot > 0) & (tot < float("inf"))).all(0).all(0)
             M = Mn
         return ~ok
+
+    def _marginals_numba(self, U, M, nc, out, rows, wk):
+        """:meth:`marginals` below the root with the numba kernels."""
+        s, L = self.rhm.s, self.rhm.L
+        bad = np.zeros(nc, dtype=bool)
+        for level in range(L):
+            An = self.sizes[level + 1]
+            B = nc * s**level
+            Mn = wk["M"][level % 2][: An * s * B].numpy().reshape(An, s * B)
+            bad_cols = np.zeros(s * B, dtype=bool)
+            self.nb.down_level(U[level + 1].numpy(), self.idx_np[level], U[level].numpy(), M,
+                               Mn, bad_cols)
+            target = out[level + 1][rows]
+            if target.dtype == self.np_dtype and target.flags.c_contiguous and target.flags.writeable:
+                self.nb.to_natural(Mn, self._rev(level + 1).numpy(), target)
+            else:
+                tmp = np.empty(target.shape, dtype=self.np_dtype)
+                self.nb.to_natural(Mn, self._rev(level + 1).numpy(), tmp)
+                target[...] = tmp
+            bad |= bad_cols.reshape(-1, nc).any(0)
+            M = Mn
+        return torch.from_numpy(bad)
 
     # ---- downward: sampling ----------------------------------------------------------
     def sample(self, U, nc, uniforms, out, rows):

@@ -14,6 +14,18 @@ from diffphase.numerics.rhm import (NEG_LOG_EVIDENCE, RHM, belief_propagation, g
                                     posterior_sample)
 from diffphase.numerics.rhm import bp as bp_module
 
+
+
+@pytest.fixture(autouse=True, params=["torch", "numba"])
+def kernels(request, monkeypatch):
+    """Every test runs with the torch kernels of the linear-domain path and, when numba is
+    installed (the optional ``fast`` extra), with the numba kernels."""
+    monkeypatch.setattr(bp_module, "_USE_NUMBA", request.param == "numba")
+    if request.param == "numba" and bp_module._numba_kernels() is None:
+        pytest.skip("numba is not installed")
+    return request.param
+
+
 # (v, m, s, L, n_classes)
 TINY = [
     (3, 2, 2, 2, None),
@@ -84,8 +96,9 @@ def test_marginals_match_enumeration(params):
             np.testing.assert_allclose(res.marginals[l][k], margs[l], rtol=0, atol=1e-10)
 
 
-def test_marginals_float32_close_to_float64():
+def test_marginals_float32_close_to_float64(kernels):
     rhm = RHM(5, 3, 2, 4, seed=2)
+    assert (bp_module._Engine(rhm, np.float32, log=False).nb is not None) == (kernels == "numba")
     leaves, _ = rhm.sample(20, seed=0)
     p = get_process("uniform", 5)
     ev = p.evidence(p.noise(leaves, 0.5, seed=1), 0.5)
