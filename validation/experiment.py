@@ -97,6 +97,9 @@ class RunContext:
         Passed to :func:`~diffphase.validation.executor.run_sweep` (``"serial"`` by default).
     max_workers : int or None
         Local pool size for sweeps.
+    threads_per_worker : int or None
+        Torch threads inside each sweep call (see
+        :func:`~diffphase.validation.executor.run_sweep`).
     progress : bool
         Show progress bars and stage messages.
     """
@@ -109,6 +112,7 @@ class RunContext:
     cache_dir: Path | None = None
     executor: Any = "serial"
     max_workers: int | None = None
+    threads_per_worker: int | None = None
     progress: bool = True
     log: Callable[[str], None] = field(default=print, repr=False)
 
@@ -165,7 +169,7 @@ class RunContext:
                     write_json(fn(**kwargs_list[i]), paths[i])
             else:
                 outs = run_sweep(fn, [kwargs_list[i] for i in todo], executor=self.executor,
-                                 max_workers=self.max_workers)
+                                 max_workers=self.max_workers, threads_per_worker=self.threads_per_worker)
                 for i, out in zip(todo, outs):
                     write_json(out, paths[i])
         return [read_json(p) for p in paths]

@@ -26,7 +26,7 @@ Examples
 >>> v = Verdict.check("t_S crossing vs 1/2 log Lambda", measured=2.05, predicted=2.087,
 ...                   tolerance=0.1, rule="rel", stderr=0.03)
 >>> v.passed, round(v.deviation, 4)
-(True, -0.0371)
+(True, -0.0177)
 """
 
 from __future__ import annotations

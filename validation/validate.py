@@ -103,7 +103,8 @@ def _resolve_names(mode: str, only) -> list[str]:
 
 
 def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", device=None, cache_dir=None,
-                   executor="serial", max_workers: int | None = None, configs: dict | None = None,
+                   executor="serial", max_workers: int | None = None,
+                   threads_per_worker: int | None = None, configs: dict | None = None,
                    progress: bool = True, log=None) -> ValidationRun:
     """Run the experiments of ``mode`` (or ``only``), resume what was done, write the report.
 
@@ -124,6 +125,9 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
         (:func:`~diffphase.validation.executor.run_sweep`).
     max_workers : int, optional
         Local pool size.
+    threads_per_worker : int, optional
+        Torch threads inside each sweep call (default: see
+        :func:`~diffphase.validation.executor.run_sweep`).
     configs : dict, optional
         ``{name: {key: value}}`` overriding entries of an experiment's configuration (for
         tests and exploratory runs; the override enters the result key).
@@ -173,7 +177,8 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
                     log(f"[{name}] reusing the finished result in {result_path}")
                 continue
         ctx = RunContext(name=name, mode=mode, key=key, report_dir=out, device=device, cache_dir=cache_dir,
-                         executor=executor, max_workers=max_workers, progress=progress, log=log)
+                         executor=executor, max_workers=max_workers,
+                         threads_per_worker=threads_per_worker, progress=progress, log=log)
         reason = exp.requires() if exp.requires is not None else None
         t1 = time.time()
         if reason:

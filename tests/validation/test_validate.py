@@ -1,0 +1,213 @@
+"""The ``diffphase validate`` driver: resume, verdicts, exit status, executors.
+
+Driver behaviour is tested with small registered fake experiments (they run in
+milliseconds); the real experiments run in tiny configurations (seconds) to check that they
+produce every file and number, and the speciation experiment once in a small configuration
+whose trained model must lie inside a stated band around the theory.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from diffphase.validation import validate as V
+from diffphase.validation.cli import main
+from diffphase.validation.experiment import Experiment
+from diffphase.validation.report import ExperimentResult, Verdict, read_json
+
+CALLS = []
+
+
+def _fake_run(config, ctx):
+    CALLS.append(ctx.name)
+    a = ctx.stage("a", lambda x: {"x": x * 2}, x=config["x"])
+    b = ctx.sweep(["b0", "b1"], _square, [{"x": 1}, {"x": config["x"]}])
+    value = a["x"] + b[1]["y"]
+    return ExperimentResult(ctx.name, "", ctx.mode, verdicts=[
+        Verdict.check("value", value, config["expect"], 0.5, "abs")], numbers={"value": value})
+
+
+def _square(x):
+    CALLS.append(("square", x))
+    return {"y": x * x}
+
+
+@pytest.fixture
+def fakes():
+    added = []
+    for name, exp in (("fake_ok", 3), ("fake_bad", 0)):
+        V.register(Experiment(name=name, title=name, run=_fake_run, quick={"x": 1, "expect": exp},
+                              full={"x": 2, "expect": 8}, modes=()))
+        added.append(name)
+    V.register(Experiment(name="fake_missing", title="missing", run=_fake_run, quick={"x": 1, "expect": 0},
+                          full={}, modes=(), requires=lambda: "fake data is not installed"))
+    added.append("fake_missing")
+    CALLS.clear()
+    yield added
+    for name in added:
+        V.EXPERIMENTS.pop(name, None)
+
+
+def test_runs_resumes_and_reports(fakes, tmp_path):
+    run = V.run_validation("quick", only=["fake_ok", "fake_missing"], out=tmp_path, progress=False)
+    assert run.passed and run.reused == []
+    assert [r.status for r in run.results] == ["done", "skipped"]
+    assert run.results[0].numbers["value"] == 3
+    assert CALLS == ["fake_ok", ("square", 1), ("square", 1)]
+    for f in ("results.json", "report.md", "report.html", "fake_ok/result.json"):
+        assert (tmp_path / f).exists()
+    CALLS.clear()
+    again = V.run_validation("quick", only=["fake_ok", "fake_missing"], out=tmp_path, progress=False)
+    assert CALLS == [] and again.reused == ["fake_ok", "fake_missing"]
+    assert _measured(again.results[0].numbers) == _measured(run.results[0].numbers)
+    # a changed configuration is recomputed (and the stale stages are dropped)
+    changed = V.run_validation("quick", only="fake_ok", out=tmp_path, progress=False, configs={"fake_ok": {"x": 2}})
+    assert CALLS[0] == "fake_ok" and changed.results[0].numbers["value"] == 8
+    assert len(list((tmp_path / "fake_ok").glob("stages-*"))) == 1
+
+
+def test_interrupted_experiment_reuses_its_stored_stages(fakes, tmp_path):
+    def boom(config, ctx):
+        ctx.stage("a", lambda x: {"x": x * 2}, x=config["x"])
+        ctx.sweep(["b0"], _square, [{"x": 1}])
+        raise KeyboardInterrupt
+
+    exp = V.EXPERIMENTS["fake_ok"]
+    V.EXPERIMENTS["fake_ok"] = Experiment(**{**exp.__dict__, "run": boom})
+    with pytest.raises(KeyboardInterrupt):
+        V.run_validation("quick", only="fake_ok", out=tmp_path, progress=False)
+    assert not (tmp_path / "fake_ok" / "result.json").exists()
+    V.EXPERIMENTS["fake_ok"] = exp
+    CALLS.clear()
+    run = V.run_validation("quick", only="fake_ok", out=tmp_path, progress=False)
+    assert CALLS == ["fake_ok", ("square", 1)]  # stage a and sweep item b0 were not recomputed
+    assert run.results[0].numbers["value"] == 3
+
+
+def test_failing_verdict_fails_the_run_and_the_exit_status(fakes, tmp_path, capsys):
+    run = V.run_validation("quick", only=["fake_ok", "fake_bad"], out=tmp_path, progress=False)
+    assert not run.passed
+    assert "**FAIL**: 1/2 verdicts pass" in (tmp_path / "report.md").read_text()
+    assert main(["validate", "--only", "fake_ok", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert main(["validate", "--only", "fake_bad", "--out", str(tmp_path), "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  fake_bad: value: measured 3, predicted 0" in out
+
+
+def test_bad_arguments_are_clear_errors(fakes, tmp_path, capsys):
+    assert main(["validate", "--only", "nonexistent", "--out", str(tmp_path)]) == 2
+    assert "unknown experiment" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown key"):
+        V.run_validation("quick", only="fake_ok", out=tmp_path, configs={"fake_ok": {"nope": 1}})
+    with pytest.raises(ValueError, match="mode"):
+        V.run_validation("medium", out=tmp_path)
+    import torch
+    if not torch.cuda.is_available():
+        assert main(["validate", "--device", "cuda", "--out", str(tmp_path)]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["validate", "--quick", "--full"])
+
+
+def test_default_experiment_sets():
+    assert V.default_names("quick") == ["speciation_gm", "speciation_digits", "collapse"]
+    assert "speciation_fashion" in V.default_names("full")
+
+
+# --------------------------------------------------------------------------------------
+# the real experiments in tiny configurations
+# --------------------------------------------------------------------------------------
+TINY_TRAIN = {"model": "mlp", "model_kwargs": {"hidden": 32, "depth": 1}, "steps": 40, "batch_size": 64,
+              "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 20}
+TINY_CLONES = {"t_max": 6.0, "t_end": 1e-3, "n_steps": 20, "grid": "uniform", "batch_pairs": 100}
+TINY = {
+    "speciation_gm": {"dims": [8, 12], "n_train": 400, "train": TINY_TRAIN, "n_pairs": 60, "exact_pairs": 60,
+                      "clones": TINY_CLONES},
+    "speciation_digits": {"train": TINY_TRAIN, "classifier": {"steps": 20, "arch": "mlp"}, "n_pairs": 60,
+                          "clones": TINY_CLONES},
+    "collapse": {"d": 4, "n_train": 16, "train": TINY_TRAIN, "n_pairs": 60, "n_samples": 60,
+                 "entropy_samples": 200, "clones": dict(TINY_CLONES, grid="log")},
+}
+
+
+def _measured(numbers):
+    """The numbers of a result without wall times and cache flags (which legitimately differ)."""
+    if isinstance(numbers, dict):
+        return {k: _measured(v) for k, v in numbers.items() if k not in ("train_seconds", "from_cache")}
+    if isinstance(numbers, list):
+        return [_measured(v) for v in numbers]
+    return numbers
+
+
+def test_real_experiments_produce_every_file_and_number(tmp_path):
+    run = V.run_validation("quick", out=tmp_path, configs=TINY, progress=False)
+    names = [r.name for r in run.results]
+    assert names == ["speciation_gm", "speciation_digits", "collapse"]
+    for r in run.results:
+        assert r.status == "done" and r.verdicts and r.figures
+        assert (tmp_path / r.figures[0]).stat().st_size > 10_000  # a real PNG
+        for v in r.verdicts:
+            assert v.tolerance > 0
+    gm = run.results[0].numbers["points"]
+    assert [p["d"] for p in gm] == [8, 12]
+    for p in gm:
+        assert p["t_S"] == pytest.approx(0.5 * np.log(p["d"] + 1.0))
+        assert len(p["phi_model"]) == len(p["phi_exact"]) == len(p["phi_quad"]) == 7
+    col = run.results[2].numbers["point"]
+    assert 0 < col["t_C"] < 10 and 0 <= col["memorized"]["empirical"]["fraction"] <= 1
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert [e["name"] for e in payload["experiments"]] == names
+    # seeded: the same configuration in another folder gives the same numbers
+    again = V.run_validation("quick", only="speciation_gm", out=tmp_path / "again", configs=TINY, progress=False,
+                             cache_dir=tmp_path / "cache2")
+    assert _measured(again.results[0].numbers) == _measured(run.results[0].numbers)
+
+
+def test_kill_9_mid_experiment_resumes_without_recomputing(tmp_path):
+    """A subprocess is killed with SIGKILL after its first sweep item is stored; the rerun
+    loads that item (file untouched) and finishes with the same numbers as an uninterrupted run."""
+    out = tmp_path / "run"
+    cfg = {"speciation_gm": dict(TINY["speciation_gm"], train=dict(TINY_TRAIN, steps=400))}
+    script = textwrap.dedent(f"""
+        import torch; torch.set_num_threads(1)
+        from diffphase.validation.validate import run_validation
+        run_validation("quick", only="speciation_gm", out={str(out)!r}, configs={cfg!r}, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 300
+    first = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(out.glob("speciation_gm/stages-*/d8.json"))
+        if found:
+            first = found[0]
+            break
+        time.sleep(0.05)
+    assert first is not None, "the subprocess did not store its first stage in time"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "speciation_gm" / "result.json").exists()
+    before = (first.stat().st_mtime_ns, first.read_bytes())
+    run = V.run_validation("quick", only="speciation_gm", out=out, configs=cfg, progress=False)
+    assert (first.stat().st_mtime_ns, first.read_bytes()) == before
+    ref = V.run_validation("quick", only="speciation_gm", out=tmp_path / "ref", configs=cfg, progress=False)
+    assert _measured(run.results[0].numbers) == _measured(ref.results[0].numbers)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_dask_executor_gives_the_same_results_as_serial(tmp_path):
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    serial = V.run_validation("quick", only="speciation_gm", out=tmp_path / "serial", configs=TINY, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask = V.run_validation("quick", only="speciation_gm", out=tmp_path / "dask", configs=TINY, progress=False,
+                                executor=client, threads_per_worker=1)
+    assert _measured(dask.results[0].numbers) == _measured(serial.results[0].numbers)
