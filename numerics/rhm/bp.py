@@ -22,12 +22,14 @@ with probability :math:`\propto\prod_i U_{l+1,i}(R_l[a,r,i])`.
 Numerics. The fast path works in the linear domain with every message rescaled to maximum 1
 after each level (the logs of the scales are accumulated per sample), in the requested
 ``dtype``, in batch chunks of bounded memory, level by level with row gathers in a layout
-where each node's children are contiguous blocks (torch kernels, using the available CPU
-threads). For the marginals, the product of the children's messages for every rule is
-computed once on the way up and reused on the way down. A sample for which any message
-becomes identically zero -- evidence that contradicts the grammar, or an underflow for
-extremely peaked evidence in float32 -- or whose marginals cannot be normalized (float32
-underflow or overflow), is recomputed exactly in the log domain in float64. If its
+where each node's children are contiguous blocks, using the available CPU threads. With
+numba installed (``pip install diffphase[fast]``) numba kernels fuse each level's gathers,
+products, sums and rescaling in cache-sized column blocks (compiled on first use, cached on
+disk); otherwise torch kernels do it, computing the product of the children's messages for
+every rule once on the way up and reusing it on the way down. A sample for which any
+message becomes identically zero -- evidence that contradicts the grammar, or an underflow
+for extremely peaked evidence in float32 -- or whose marginals cannot be normalized
+(float32 underflow or overflow), is recomputed exactly in the log domain in float64. If its
 evidence has probability zero under the model (it *contradicts the rules*), the posterior
 does not exist; then
 
@@ -54,9 +56,12 @@ __all__ = ["BPResult", "belief_propagation", "posterior_sample", "NEG_LOG_EVIDEN
 #: log-evidence reported for evidence that contradicts the grammar (stands for -inf).
 NEG_LOG_EVIDENCE = -np.finfo(np.float64).max
 
-# working-set target per batch chunk (bytes) and columns per gather block
+# working-set target per batch chunk (bytes) and columns per gather block of the torch kernels
+# (long blocks: on a slow CPU the cost of launching a torch op outweighs cache misses)
 _CHUNK_BYTES = 24 * 2**20
 _BLOCK_COLS = 4096
+# torch kernels: keep the rule products of the upward pass for the downward pass of the
+# marginals (m * A * s**l values per level and sample) instead of recomputing them
 _KEEP_PRODUCTS = True
 
 
@@ -124,8 +129,9 @@ class _Engine:
     ``rev_l(j) * nc + sample`` holds node ``j`` of a sample, where ``rev_l`` reverses the ``l``
     base-``s`` digits of ``j``. Then child ``i`` of the storage columns of level ``l`` is the
     ``i``-th contiguous block of columns of level ``l + 1``, and one level is processed in
-    blocks of at most ``_BLOCK_COLS`` columns whose temporaries stay in the CPU cache. The
-    buffers of a thread are allocated once and reused for all its batch chunks.
+    blocks of contiguous columns (at most ``_BLOCK_COLS`` for the torch kernels; the numba
+    kernels of :mod:`._bp_numba` choose their own). The buffers of a thread are allocated
+    once and reused for all its batch chunks.
     """
 
     def __init__(self, rhm: RHM, dtype, log: bool):
