@@ -27,48 +27,56 @@ UP_BLOCK = 2048
 DOWN_BLOCK = 1024
 
 _jit = numba.njit(nogil=True, cache=True)
+_u = numba.uint64
 
 
 @_jit
 def leaves_in(x, rev, X, LS):  # pragma: no cover - compiled
     """Leaf evidence ``x`` (nc, N, v) -> level-L storage: ``X[:, rev[j]*nc + i] =
     x[i, j] / max`` and ``LS[...] = log(max)`` (``-inf`` and zeros for an all-zero leaf).
-    Walks the nodes in natural order (reads stream through the samples' rows)."""
+    Walks the nodes in natural order (reads stream through the samples' rows); unsigned
+    indices spare numba's negative-index handling."""
     nc, N, v = x.shape
     tmp = np.empty((v, nc), dtype=X.dtype)
     for j in range(N):
-        col = rev[j] * nc
+        uj = _u(j)
+        col = _u(rev[j] * nc)
         for i in range(nc):
-            m = x[i, j, 0]
+            ui = _u(i)
+            m = x[ui, uj, _u(0)]
             for a in range(1, v):
-                if x[i, j, a] > m:
-                    m = x[i, j, a]
+                if x[ui, uj, _u(a)] > m:
+                    m = x[ui, uj, _u(a)]
             if m > 0:
-                LS[col + i] = math.log(m)
+                LS[col + ui] = math.log(m)
             else:
-                LS[col + i] = -np.inf
+                LS[col + ui] = -np.inf
                 m = 1
             for a in range(v):
-                tmp[a, i] = x[i, j, a] / m
+                tmp[_u(a), ui] = x[ui, uj, _u(a)] / m
         for a in range(v):
+            ua = _u(a)
             for i in range(nc):
-                X[a, col + i] = tmp[a, i]
+                X[ua, col + _u(i)] = tmp[ua, _u(i)]
 
 
 @_jit
 def to_natural(Ms, rev, out):  # pragma: no cover - compiled
     """Storage (A, N*nc) -> natural ``out`` (nc, N, A): ``out[i, j] = Ms[:, rev[j]*nc + i]``
-    (writes stream through the samples' rows)."""
+    (writes stream through the samples' rows; unsigned indices as in :func:`leaves_in`)."""
     nc, N, A = out.shape
     tmp = np.empty((A, nc), dtype=out.dtype)
     for j in range(N):
-        col = rev[j] * nc
+        col = _u(rev[j] * nc)
         for a in range(A):
+            ua = _u(a)
             for i in range(nc):
-                tmp[a, i] = Ms[a, col + i]
+                tmp[ua, _u(i)] = Ms[ua, col + _u(i)]
+        uj = _u(j)
         for i in range(nc):
+            ui = _u(i)
             for a in range(A):
-                out[i, j, a] = tmp[a, i]
+                out[ui, uj, _u(a)] = tmp[_u(a), ui]
 
 
 @_jit
