@@ -80,9 +80,11 @@ def to_natural(Ms, rev, out):  # pragma: no cover - compiled
 
 
 @_jit
-def up_level(C, idx, P, LS):  # pragma: no cover - compiled
+def up_level(C, idx, P, LS, tiny):  # pragma: no cover - compiled
     """One upward level: ``P[a, c] = sum_r prod_i C[idx[i, r*A + a], i*B + c]`` rescaled to
-    column maximum 1, ``LS[c]`` the log of the scale (``-inf`` for an all-zero column).
+    column maximum 1, ``LS[c]`` the log of the scale; a column whose maximum is below
+    ``tiny`` (the smallest normal number: zero or underflowed) is dead: ``LS[c] = -inf``
+    and zeros.
 
     C : (A_child, s*B) children storage; idx : (s, m*A) int64, r-major rule index;
     P : (A, B) output; LS : (B,) output.
@@ -117,23 +119,25 @@ def up_level(C, idx, P, LS):  # pragma: no cover - compiled
                 if Pa[c] > mx[c]:
                     mx[c] = Pa[c]
         for c in range(w):
-            if mx[c] > 0:
+            if mx[c] >= tiny:
                 LS[c0 + c] = math.log(mx[c])
-            else:
+                mx[c] = 1.0 / mx[c]
+            else:  # 0, or subnormal (1 / max would overflow): a dead message
                 LS[c0 + c] = -np.inf
-                mx[c] = 1.0
-        for a in range(A):  # a division: 1 / max may overflow for a subnormal max
+                mx[c] = 0.0
+        for a in range(A):
             Pa = P[a, c0:c0 + w]
             for c in range(w):
-                Pa[c] /= mx[c]
+                Pa[c] *= mx[c]
 
 
 @_jit
-def down_level(C, idx, U, M, Mn, bad):  # pragma: no cover - compiled
+def down_level(C, idx, U, M, Mn, bad, tiny):  # pragma: no cover - compiled
     """One downward level: the child marginals
     ``Mn[b, i*B + c] ∝ sum_{(a,r): idx[i, r*A+a] = b} M[a, c] / U[a, c] * prod_j C[idx[j, r*A+a], j*B+c]``
     normalized per column (storage layout of the children). A column whose total is not
-    finite and positive sets ``bad[i*B + c]`` (its marginal is written as zeros).
+    finite or below ``tiny`` (the smallest normal number) sets ``bad[i*B + c]`` (its
+    marginal is written as zeros).
 
     C : (A_child, s*B) normalized inside messages of the children; U, M : (A, B) normalized
     inside message and marginal of the level; Mn : (A_child, s*B) output.
@@ -186,14 +190,16 @@ def down_level(C, idx, U, M, Mn, bad):  # pragma: no cover - compiled
                     tot[c] += ab[c]
             for c in range(w):
                 t = tot[c]
-                if not (t > 0 and t < np.inf):  # written as zeros
+                if t >= tiny and t < np.inf:
+                    tot[c] = 1.0 / t
+                else:  # written as zeros
                     bad[i * B + c0 + c] = True
-                    tot[c] = 1.0
+                    tot[c] = 0.0
                     for b in range(An):
                         acc[i, b, c] = 0.0
             for b in range(An):
                 ab = acc[i, b]
                 for c in range(w):
-                    ab[c] /= tot[c]
+                    ab[c] *= tot[c]
             for b in range(An):
                 Mn[b, i * B + c0:i * B + c0 + w] = acc[i, b, :w]

@@ -151,6 +151,7 @@ class _Engine:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._smallest = float(np.nextafter(self.np_dtype.type(0), self.np_dtype.type(1)))
+        self._tiny = float(np.finfo(self.np_dtype).tiny)  # smallest normal number
         self.R_flat = [torch.from_numpy(R.reshape(R.shape[0], -1)) for R in rhm.rules]
         self.nb = None if log else _numba_kernels()
         if self.nb is not None:  # (s, m*A) rule index, r-major, for the numba kernels
@@ -289,7 +290,7 @@ class _Engine:
             self.nb.leaves_in(xn, self._rev(L).numpy(), U[L].numpy(), LS[L].numpy())
             for level in range(L - 1, -1, -1):
                 self.nb.up_level(U[level + 1].numpy(), self.idx_np[level], U[level].numpy(),
-                                 LS[level].numpy())
+                                 LS[level].numpy(), self._tiny)
             return self._finish_upward(U, LS, nc)
         # leaves: natural rows -> storage columns (block by block through a small buffer)
         xf = x.reshape(nc * rhm.d, rhm.v)
@@ -449,7 +450,7 @@ class _Engine:
             Mn = wk["M"][level % 2][: An * s * B].numpy().reshape(An, s * B)
             bad_cols = np.zeros(s * B, dtype=bool)
             self.nb.down_level(U[level + 1].numpy(), self.idx_np[level], U[level].numpy(), M,
-                               Mn, bad_cols)
+                               Mn, bad_cols, self._tiny)
             target = out[level + 1][rows]
             if target.dtype == self.np_dtype and target.flags.c_contiguous and target.flags.writeable:
                 self.nb.to_natural(Mn, self._rev(level + 1).numpy(), target)
