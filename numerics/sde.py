@@ -50,6 +50,7 @@ __all__ = [
     "sample",
     "CloneResult",
     "clone_agreement_simulation",
+    "clone_score_evaluations",
     "METHODS",
 ]
 
@@ -336,6 +337,37 @@ def clone_agreement_simulation(
     agreement = {n: (lab[..., 0] == lab[..., 1]).mean(axis=1) for n, lab in labels.items()}
     stderr = {n: np.sqrt(a * (1 - a) / n_pairs) for n, a in agreement.items()}
     return CloneResult(bt, agreement, stderr, n_pairs, labels)
+
+
+def clone_score_evaluations(branch_times, n_pairs: int, *, t_max: float = 10.0, t_end: float = 1e-3,
+                            n_steps: int = 200, grid: str = "log") -> int:
+    r"""Number of single-row score evaluations :func:`clone_agreement_simulation` makes.
+
+    On the merged grid :math:`g_0 > g_1 > \dots` (``n_steps`` steps of kind ``grid`` with the
+    ``G`` branching times inserted), step ``k`` moves the ``N`` parents while a branching
+    time is still ahead and :math:`2N` copies for every branching time already passed:
+
+    .. math:: E = N\sum_k ig(\mathbb 1[k < k_{last}] + 2\,\#\{b: k_b \le k\}ig).
+
+    Multiply by the forward cost of the network for the sampling cost of a trained model.
+
+    Examples
+    --------
+    >>> clone_score_evaluations([1.0], 10, t_max=2.0, t_end=0.5, n_steps=3, grid="uniform")
+    40
+    """
+    n_pairs = check_int("n_pairs", n_pairs, minimum=1)
+    base = time_grid(t_max, t_end, n_steps, grid)
+    bt = np.unique(check_times(branch_times, "branch_times"))[::-1]
+    if bt.size == 0 or bt[0] >= t_max or bt[-1] <= t_end:
+        raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
+    g = np.unique(np.concatenate([base, bt]))[::-1]
+    at = sorted(int(np.nonzero(g == b)[0][0]) for b in bt)
+    last = at[-1]
+    rows = 0
+    for k in range(g.size - 1):
+        rows += (1 if k < last else 0) + 2 * sum(1 for a in at if a <= k)
+    return int(rows * n_pairs)
 
 
 def _to_numpy(x):

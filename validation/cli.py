@@ -195,12 +195,36 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                         "address tcp://host:port")
     p.add_argument("--workers", type=int, default=None, help="local pool size (with --executor local)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
+    p.add_argument("--plan", action="store_true",
+                   help="print the estimated FLOPs and one-GPU time of each experiment and exit")
     p.set_defaults(func=_run_validate)
+
+
+def _print_plan(mode: str, only) -> int:
+    from diffphase.validation.validate import GPU_ASSUMPTIONS, plan
+
+    rows = plan(mode, only=only)
+    print(f"{'experiment':<20} {'train FLOPs':>12} {'sample FLOPs':>13} {'train steps':>12} {'GPU estimate':>13}")
+    for r in rows:
+        if r["total_flops"] is None:
+            print(f"{r['name']:<20} {'(no cost model)':>40}")
+            continue
+        print(f"{r['name']:<20} {r['train_flops']:>12.3g} {r['sample_flops']:>13.3g} {r['train_steps']:>12d} "
+              f"{r['gpu_seconds'] / 60:>10.1f} min")
+    known = [r for r in rows if r["total_flops"] is not None]
+    print(f"{'total':<20} {sum(r['total_flops'] for r in known):>26.3g} FLOPs, "
+          f"{sum(r['gpu_seconds'] for r in known) / 3600:.2f} GPU-hours (estimate: "
+          f"{GPU_ASSUMPTIONS['flops_per_second']:.0e} FLOP/s sustained, "
+          f"{GPU_ASSUMPTIONS['seconds_per_train_step'] * 1e3:g} ms per training step, "
+          f"{GPU_ASSUMPTIONS['seconds_per_sampler_call'] * 1e3:g} ms per sampler call)")
+    return 0
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from diffphase.validation.validate import run_validation
 
+    if args.plan:
+        return _print_plan(args.mode, args.only)
     if args.device is not None:
         _check_device(args.device)
     run = run_validation(args.mode, only=args.only, out=args.out, device=args.device, cache_dir=args.cache_dir,

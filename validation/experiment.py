@@ -55,6 +55,10 @@ class Experiment:
         quick budget lists only ``"full"``; ``--only`` runs it in any mode).
     requires : callable, optional
         ``requires() -> str | None``: a reason to skip (e.g. a dataset not installed), or None.
+    cost : callable, optional
+        ``cost(config) -> dict`` with ``train_flops``, ``sample_flops``, ``train_steps`` and
+        ``sampler_calls`` (network forward passes in batches), for
+        :func:`~diffphase.validation.validate.plan`.
     """
 
     name: str
@@ -64,6 +68,7 @@ class Experiment:
     full: dict
     modes: tuple = ("quick", "full")
     requires: Callable[[], str | None] | None = None
+    cost: Callable[[dict], dict] | None = None
 
     def config(self, mode: str) -> dict:
         """The configuration of ``mode`` (``"quick"`` or ``"full"``)."""

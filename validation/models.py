@@ -41,6 +41,7 @@ __all__ = [
     "build_model",
     "score_function",
     "noise_feature",
+    "denoiser_flops",
 ]
 
 
@@ -463,3 +464,38 @@ def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Cal
 
     score.model = model
     return score
+
+
+def denoiser_flops(spec: dict, batch: int = 8) -> dict:
+    r"""Floating-point operations of a denoiser per sample, counted by torch.
+
+    Runs one forward and one backward pass of :func:`build_model` ``(spec)`` on a random batch
+    under :class:`torch.utils.flop_counter.FlopCounterMode` (matrix products and
+    convolutions; element-wise operations are not counted, so this is a lower bound dominated
+    by the linear layers) and divides by ``batch``.
+
+    Returns
+    -------
+    dict
+        ``{"forward": F, "train": F + B}``: per-sample FLOPs of a forward pass (one score
+        evaluation) and of a training step's forward + backward pass.
+
+    Examples
+    --------
+    >>> f = denoiser_flops({"name": "mlp", "dim": 16, "hidden": 32, "depth": 1})
+    >>> f["train"] > 2 * f["forward"] > 0
+    True
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batch = check_int("batch", batch, minimum=1)
+    model = build_model(spec)
+    dim = model.dim if hasattr(model, "dim") else int(spec["dim"])
+    x = torch.randn(batch, dim)
+    t = torch.full((batch,), 0.5)
+    with FlopCounterMode(display=False) as fwd:
+        with torch.no_grad():
+            model(x, t)
+    with FlopCounterMode(display=False) as both:
+        model(x, t).square().mean().backward()
+    return {"forward": fwd.get_total_flops() / batch, "train": both.get_total_flops() / batch}

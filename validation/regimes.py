@@ -49,6 +49,9 @@ __all__ = [
     "run_speciation_gm",
     "run_speciation_images",
     "run_collapse",
+    "cost_speciation_gm",
+    "cost_speciation_images",
+    "cost_collapse",
 ]
 
 
@@ -553,6 +556,69 @@ def run_collapse(config: dict, ctx) -> "ExperimentResult":
                             figures=[fig.name])
 
 
+def _denoiser_cost(train_cfg: dict, dim: int, image_shape=None) -> tuple[dict, dict]:
+    from types import SimpleNamespace
+
+    from .models import denoiser_flops
+    from .train import TrainConfig, model_spec
+
+    cfg = TrainConfig(**train_cfg).validate()
+    spec = model_spec(cfg, SimpleNamespace(dim=dim, image_shape=image_shape))
+    return denoiser_flops(spec), {"steps": cfg.steps, "batch": cfg.batch_size}
+
+
+def _clone_cost(flops: dict, branch_times, n_pairs: int, clones: dict) -> tuple[float, int]:
+    from diffphase.numerics.sde import clone_score_evaluations
+
+    rows = clone_score_evaluations(branch_times, n_pairs, t_max=clones["t_max"], t_end=clones["t_end"],
+                                   n_steps=clones["n_steps"], grid=clones["grid"])
+    batches = math.ceil(n_pairs / clones["batch_pairs"])
+    return rows * flops["forward"], batches * 2 * clones["n_steps"]
+
+
+def _cost(parts: list) -> dict:
+    return {k: sum(p[k] for p in parts) for k in ("train_flops", "sample_flops", "train_steps", "sampler_calls")}
+
+
+def cost_speciation_gm(config: dict) -> dict:
+    """FLOPs of :func:`run_speciation_gm` (see :func:`~diffphase.validation.validate.plan`)."""
+    parts = []
+    for d in config["dims"]:
+        f, t = _denoiser_cost(config["train"], int(d))
+        bt = gm.speciation_time(int(d), config["mu"], config["sigma"]) * np.asarray(config["branch"])
+        sflops, calls = _clone_cost(f, bt, config["n_pairs"], config["clones"])
+        parts.append({"train_flops": f["train"] * t["steps"] * t["batch"], "sample_flops": sflops,
+                      "train_steps": t["steps"], "sampler_calls": calls})
+    return _cost(parts)
+
+
+_IMAGE_SHAPES = {"digits": (1, 8, 8), "fashion_mnist": (1, 28, 28)}
+
+
+def cost_speciation_images(config: dict) -> dict:
+    """FLOPs of :func:`run_speciation_images` (branching times taken at the typical
+    :math:`t_S \approx 1`; the classifier's cost is not counted)."""
+    shape = _IMAGE_SHAPES[config["dataset"]]
+    dim = int(np.prod(shape))
+    parts = []
+    for _ in config["pairs"]:
+        f, t = _denoiser_cost(config["train"], dim, shape)
+        sflops, calls = _clone_cost(f, np.asarray(config["branch"]), config["n_pairs"], config["clones"])
+        parts.append({"train_flops": f["train"] * t["steps"] * t["batch"], "sample_flops": sflops,
+                      "train_steps": t["steps"], "sampler_calls": calls})
+    return _cost(parts)
+
+
+def cost_collapse(config: dict) -> dict:
+    """FLOPs of :func:`run_collapse` (branching times taken at the large-``d`` :math:`t_C`)."""
+    f, t = _denoiser_cost(config["train"], int(config["d"]))
+    t_c = gm.collapse_time(config["n_train"], config["d"], config["sigma"])
+    sflops, calls = _clone_cost(f, t_c * np.asarray(config["branch"]), config["n_pairs"], config["clones"])
+    sflops += config["n_samples"] * config["clones"]["n_steps"] * f["forward"]
+    return {"train_flops": f["train"] * t["steps"] * t["batch"], "sample_flops": sflops, "train_steps": t["steps"],
+            "sampler_calls": calls + config["clones"]["n_steps"]}
+
+
 _CLONES_QUICK = {"t_max": 6.0, "t_end": 1e-3, "n_steps": 100, "grid": "uniform", "batch_pairs": 1000}
 _CLONES_FULL = {"t_max": 8.0, "t_end": 1e-3, "n_steps": 400, "grid": "uniform", "batch_pairs": 2500}
 _MLP_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 256, "depth": 3}, "steps": 2000, "batch_size": 256,
@@ -566,6 +632,7 @@ EXPERIMENTS = [
         name="speciation_gm",
         title="Speciation on two-class Gaussian mixtures: trained model vs quadrature vs exact score",
         run=run_speciation_gm,
+        cost=cost_speciation_gm,
         quick={"dims": [32, 128], "n_train": 20000, "mu": 1.0, "sigma": 1.0, "train": _MLP_QUICK,
                "n_pairs": 1000, "exact_pairs": 2000, "branch": [0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35],
                "clones": _CLONES_QUICK, "seed": 0},
@@ -578,6 +645,7 @@ EXPERIMENTS = [
         name="speciation_digits",
         title="Speciation on scikit-learn digits (class pairs): trained model vs 1/2 log Lambda",
         run=run_speciation_images,
+        cost=cost_speciation_images,
         quick={"dataset": "digits", "pairs": [[0, 1]], "limit_per_class": None,
                "train": dict(_MLP_QUICK, batch_size=128), "classifier": {"steps": 300},
                "n_pairs": 1000, "branch": [0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0],
@@ -593,14 +661,15 @@ EXPERIMENTS = [
         name="speciation_fashion",
         title="Speciation on Fashion-MNIST (class pairs): trained model vs 1/2 log Lambda",
         run=run_speciation_images,
+        cost=cost_speciation_images,
         quick={"dataset": "fashion_mnist", "pairs": [[1, 9]], "limit_per_class": 2000,
                "train": {"model": "unet", "model_kwargs": {"channels": 16}, "steps": 2000, "batch_size": 64,
                          "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 500},
                "classifier": {"steps": 300}, "n_pairs": 500,
                "branch": [0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0], "clones": _CLONES_QUICK, "seed": 0},
-        full={"dataset": "fashion_mnist", "pairs": [[1, 9], [0, 7], [2, 5]], "limit_per_class": None,
+        full={"dataset": "fashion_mnist", "pairs": [[1, 9], [0, 7]], "limit_per_class": None,
               "train": {"model": "unet", "model_kwargs": {"channels": 64, "channel_mult": [1, 2, 2]},
-                        "steps": 60000, "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000},
+                        "steps": 30000, "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000},
               "classifier": {"steps": 3000}, "n_pairs": 5000,
               "branch": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5],
               "clones": _CLONES_FULL, "seed": 0},
@@ -611,6 +680,7 @@ EXPERIMENTS = [
         name="collapse",
         title="Collapse on a small training set: trained model vs exact empirical-score dynamics vs t_C",
         run=run_collapse,
+        cost=cost_collapse,
         quick={"d": 16, "n_train": 64, "mu": 1.0, "sigma": 1.0,
                "train": dict(_MLP_QUICK, steps=4000, batch_size=128, t_min=1e-3),
                "n_pairs": 500, "branch": [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0],

@@ -35,7 +35,14 @@ from .experiment import Experiment, RunContext
 from .report import ExperimentResult, read_json, write_json, write_report
 from .train import default_device
 
-__all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "ValidationRun"]
+__all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "ValidationRun", "plan",
+           "GPU_ASSUMPTIONS"]
+
+#: Assumptions of the GPU-time estimate of :func:`plan`: sustained FP32 throughput of small
+#: networks on one current data-centre GPU (well below its peak: these networks are too small
+#: to fill it) and a fixed cost per optimizer step and per sampler call (kernel launches,
+#: Python overhead).
+GPU_ASSUMPTIONS = {"flops_per_second": 5e12, "seconds_per_train_step": 3e-3, "seconds_per_sampler_call": 1e-3}
 
 #: Registered experiments, in report order.
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -201,6 +208,43 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
             log(f"[{name}] {status} ({result.seconds:.0f} s)")
     files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header)
     return ValidationRun(results=results, files=files, seconds=time.time() - t0, reused=reused)
+
+
+def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[dict]:
+    r"""Estimated cost of each experiment of ``mode``: FLOPs and time on one GPU.
+
+    FLOPs are counted by torch for one forward and backward pass of each network
+    (:func:`~diffphase.validation.models.denoiser_flops`; matrix products and convolutions)
+    and multiplied by the samples processed: training
+    :math:`\mathrm{steps}	imes\mathrm{batch}	imes F_{train}`, sampling
+    (score evaluations of the cloning protocol,
+    :func:`~diffphase.numerics.sde.clone_score_evaluations`) :math:`	imes F_{forward}`.
+    The GPU time is :math:`\mathrm{FLOPs}/R + n_{steps}\,c_{step} + n_{calls}\,c_{call}` with the
+    constants of :data:`GPU_ASSUMPTIONS` — an estimate, not a measurement.
+
+    Returns
+    -------
+    list of dict
+        Per experiment: ``name``, ``train_flops``, ``sample_flops``, ``total_flops``,
+        ``train_steps``, ``sampler_calls``, ``gpu_seconds`` (``None`` entries for experiments
+        without a cost model).
+    """
+    names = _resolve_names(mode, only)
+    configs = configs or {}
+    rows = []
+    a = GPU_ASSUMPTIONS
+    for name in names:
+        exp = EXPERIMENTS[name]
+        cfg = {**exp.config(mode), **configs.get(name, {})}
+        if exp.cost is None:
+            rows.append({"name": name, "total_flops": None, "gpu_seconds": None})
+            continue
+        c = dict(exp.cost(cfg))
+        c["total_flops"] = c["train_flops"] + c["sample_flops"]
+        c["gpu_seconds"] = (c["total_flops"] / a["flops_per_second"] + c["train_steps"] * a["seconds_per_train_step"]
+                            + c["sampler_calls"] * a["seconds_per_sampler_call"])
+        rows.append({"name": name, **c})
+    return rows
 
 
 def _torch_version() -> str:

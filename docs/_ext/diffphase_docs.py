@@ -225,6 +225,44 @@ class ConventionsTableDirective(SphinxDirective):
         return row
 
 
+class ValidatePlanDirective(SphinxDirective):
+    """Table of :func:`diffphase.validation.validate.plan` for ``quick`` and ``full``: FLOPs,
+    training steps and the estimated GPU time of every experiment, computed at build time."""
+
+    has_content = False
+
+    def run(self):
+        try:
+            from diffphase.validation.validate import plan
+
+            rows = [(mode, r) for mode in ("quick", "full") for r in plan(mode)]
+        except Exception as exc:
+            raise self.error(f"validate-plan: {type(exc).__name__}: {exc}") from exc
+        for mod in ("diffphase.validation.validate", "diffphase.validation.regimes"):
+            src = inspect.getsourcefile(importlib.import_module(mod))
+            if src:
+                self.env.note_dependency(src)
+        header = ("mode", "experiment", "training FLOPs", "sampling FLOPs", "training steps", "GPU estimate")
+        table = nodes.table(classes=["validate-plan"])
+        tgroup = nodes.tgroup(cols=len(header))
+        table += tgroup
+        for width in (6, 18, 12, 12, 10, 12):
+            tgroup += nodes.colspec(colwidth=width)
+        thead = nodes.thead()
+        tgroup += thead
+        thead += ConventionsTableDirective._row([nodes.paragraph(h, h) for h in header])
+        tbody = nodes.tbody()
+        tgroup += tbody
+        for mode, r in rows:
+            if r["total_flops"] is None:
+                cells = [mode, r["name"], "—", "—", "—", "—"]
+            else:
+                cells = [mode, r["name"], f"{r['train_flops']:.2e}", f"{r['sample_flops']:.2e}",
+                         f"{r['train_steps']:d}", f"{r['gpu_seconds'] / 60:.1f} min"]
+            tbody += ConventionsTableDirective._row([nodes.paragraph(c, c) for c in cells])
+        return [table]
+
+
 # --------------------------------------------------------------------------------------
 # module docstrings: underlined headings -> rubrics
 # --------------------------------------------------------------------------------------
@@ -307,6 +345,7 @@ def setup(app):
     app.setup_extension("sphinx.ext.mathjax")
     app.add_directive("derivation", DerivationDirective)
     app.add_directive("conventions-table", ConventionsTableDirective)
+    app.add_directive("validate-plan", ValidatePlanDirective)
     app.connect("autodoc-process-docstring", _process_module_docstring, priority=400)
     app.connect("config-inited", _config_inited)
     app.connect("build-finished", _build_finished)

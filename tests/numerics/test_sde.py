@@ -141,3 +141,21 @@ def test_collapse_of_clones_with_empirical_score():
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_clone_score_evaluations_counts_the_rows_the_protocol_evaluates():
+    """The closed-form count equals the rows actually passed to the score."""
+    from diffphase.numerics.sde import clone_agreement_simulation, clone_score_evaluations
+
+    rows = [0]
+
+    def score(x, t):
+        rows[0] += x.shape[0]
+        return -x
+
+    for grid, branch in (("uniform", [0.3, 1.0, 1.7]), ("log", [0.05, 0.5])):
+        rows[0] = 0
+        clone_agreement_simulation(score, lambda n, rng: rng.standard_normal((n, 2)), branch, 37,
+                                   lambda x: (x[:, 0] > 0).astype(int), t_max=3.0, t_end=1e-2, n_steps=25,
+                                   grid=grid, batch_pairs=10)
+        assert rows[0] == clone_score_evaluations(branch, 37, t_max=3.0, t_end=1e-2, n_steps=25, grid=grid)

@@ -211,3 +211,25 @@ def test_dask_executor_gives_the_same_results_as_serial(tmp_path):
         dask = V.run_validation("quick", only="speciation_gm", out=tmp_path / "dask", configs=TINY, progress=False,
                                 executor=client, threads_per_worker=1)
     assert _measured(dask.results[0].numbers) == _measured(serial.results[0].numbers)
+
+
+def test_trained_model_phi_is_monotone_and_inside_the_band_around_theory(tmp_path):
+    """A small MLP trained for 600 steps on the d=16 mixture (seconds): its clone agreement
+    must increase as the branching time decreases, up to noise (each consecutive difference
+    >= -3 combined standard errors: false-failure rate < 0.6 % over the 4 differences), and lie
+    within 0.1 of the quadrature phi at every branching time (0.1 = 4 binomial standard
+    errors at 400 pairs; the model error measured in development was 0.04)."""
+    from diffphase.validation.regimes import speciation_gm_point
+
+    p = speciation_gm_point(
+        d=16, n_train=4000, mu=1.0, sigma=1.0,
+        train={"model": "mlp", "model_kwargs": {"hidden": 64, "depth": 2}, "steps": 600, "batch_size": 128,
+               "lr": 3e-3, "t_max": 6.0},
+        n_pairs=400, exact_pairs=400, branch=[0.6, 0.8, 1.0, 1.2, 1.4],
+        clones={"t_max": 6.0, "t_end": 1e-3, "n_steps": 60, "grid": "uniform", "batch_pairs": 400},
+        seed=3, device="cpu", cache_dir=str(tmp_path), progress=False)
+    phi, se = np.asarray(p["phi_model"]), np.asarray(p["se_model"])  # branch times decreasing
+    rises = np.diff(phi)
+    assert np.all(rises >= -3 * np.sqrt(se[1:] ** 2 + se[:-1] ** 2)), (phi, se)
+    assert np.max(np.abs(phi - np.asarray(p["phi_quad"]))) <= 0.1, (phi, p["phi_quad"])
+    assert phi[0] < 0.7 and phi[-1] > 0.85  # it does go through the transition
