@@ -277,3 +277,26 @@ def test_bad_input():
         posterior_sample(rhm, np.ones((1, 4, 4)), seed=-1)
     with pytest.raises(ValueError, match="rhm"):
         belief_propagation("rhm", np.ones((1, 4, 4)))
+
+
+def test_numba_kernels_flag_marginals_that_cannot_be_normalized(kernels):
+    """The numba downward kernel marks columns whose marginal total underflows (below the
+    smallest normal number, where its reciprocal would overflow) and writes them as zeros;
+    the other columns are normalized."""
+    if kernels != "numba":
+        pytest.skip("numba kernel")
+    from diffphase.numerics.rhm import _bp_numba
+
+    rhm = RHM(4, 2, 2, 2, seed=0)
+    idx = np.ascontiguousarray(np.stack([rhm.rules[1][:, :, i].T.ravel() for i in range(2)]))
+    B = 3
+    C = np.ones((4, 2 * B), dtype=np.float32)
+    U = np.ones((4, B), dtype=np.float32)
+    M = np.full((4, B), 0.25, dtype=np.float32)
+    M[:, 1] = 1e-40  # subnormal: the totals of column 1's children underflow
+    Mn = np.full((4, 2 * B), np.nan, dtype=np.float32)
+    bad = np.zeros(2 * B, dtype=bool)
+    _bp_numba.down_level(C, idx, U, M, Mn, bad, float(np.finfo(np.float32).tiny))
+    np.testing.assert_array_equal(bad, [False, True, False, False, True, False])
+    np.testing.assert_array_equal(Mn[:, [1, 4]], 0.0)
+    np.testing.assert_allclose(Mn[:, [0, 2, 3, 5]].sum(0), 1.0, rtol=1e-6)
