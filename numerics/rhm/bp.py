@@ -61,8 +61,10 @@ NEG_LOG_EVIDENCE = -np.finfo(np.float64).max
 _CHUNK_BYTES = 24 * 2**20
 _BLOCK_COLS = 4096
 # torch kernels: keep the rule products of the upward pass for the downward pass of the
-# marginals (m * A * s**l values per level and sample) instead of recomputing them
+# marginals (m * A * s**l values per level and sample) instead of recomputing them; without
+# such a store (sampling) shorter blocks, whose temporaries stay in the cache, are faster
 _KEEP_PRODUCTS = True
+_BLOCK_COLS_NO_STORE = 1024
 
 
 #: use the numba kernels of :mod:`._bp_numba` for the linear-domain path when numba is
@@ -279,7 +281,7 @@ class _Engine:
         if not (bool(lo >= 0) and bool(torch.isfinite(hi))):  # NaN fails both comparisons
             raise ValueError("evidence must be finite and >= 0 (a likelihood)")
         wk = self._work(nc, products=keep_products and _KEEP_PRODUCTS and self.nb is None)
-        W = wk["W"]
+        W = wk["W"] if wk["G"] is not None else min(wk["W"], _BLOCK_COLS_NO_STORE)
         U = [wk["U"][l][: self.sizes[l] * nc * s**l].view(self.sizes[l], nc * s**l)
              for l in range(L + 1)]
         LS = [wk["LS"][l][: nc * s**l] for l in range(L + 1)]
@@ -388,7 +390,7 @@ class _Engine:
         rhm = self.rhm
         s, m, L = rhm.s, rhm.m, rhm.L
         wk = self._work(nc)
-        W = wk["W"]
+        W = wk["W"] if wk["G"] is not None else min(wk["W"], _BLOCK_COLS_NO_STORE)
         M = self.root_posterior(U[0])
         self._write(M.T.contiguous(), 0, nc, out[0], rows)
         if self.nb is not None:
