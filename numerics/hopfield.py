@@ -665,7 +665,7 @@ def dense_memory_threshold(d, beta, patterns="spherical", *, energy="distance") 
     --------
     >>> a = [dense_memory_threshold(d, 0.5) for d in (20, 2000)]
     >>> round(a[1], 3), round(float(dense_memory_capacity(0.5)), 3)
-    (0.346, 0.346)
+    (0.387, 0.387)
     """
     d = check_int("d", d, minimum=3)
     beta = check_real("beta", beta, low=0.0, low_open=True)

@@ -120,8 +120,8 @@ def critical_sizes(variances, t) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> np.round(critical_sizes([1.0], np.log(2.0) / 2), 12)   # tau = 1: (1 + 1)^(1/2)
-    array([1.414213562373])
+    >>> float(critical_sizes([1.0], np.log(2.0) / 2)[0])   # tau = 1: (1 + 1)^(1/2)
+    1.414213562373095
     """
     with np.errstate(over="ignore"):
         return np.exp(critical_log_sizes(variances, t))
