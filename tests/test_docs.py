@@ -35,6 +35,8 @@ DERIVATION_PAGES = {
     "models/rhm.html": "diffphase.theory.rhm",
     "models/symmetry.html": "diffphase.theory.symmetry",
     "models/information.html": "diffphase.theory.information",
+    "models/hopfield.html": "diffphase.theory.hopfield",
+    "models/manifold.html": "diffphase.theory.manifold",
 }
 
 

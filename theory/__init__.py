@@ -4,5 +4,6 @@ Every function returns sympy objects (``Expr``, ``Eq``, ``Lambda``), never float
 module exposes ``derivation()``, an ordered list of computed steps that the docs render.
 Modules: :mod:`~diffphase.theory.conventions`, :mod:`~diffphase.theory.gaussian_mixture`,
 :mod:`~diffphase.theory.rhm`, :mod:`~diffphase.theory.symmetry`,
-:mod:`~diffphase.theory.information`.
+:mod:`~diffphase.theory.information`, :mod:`~diffphase.theory.hopfield`,
+:mod:`~diffphase.theory.manifold`.
 """

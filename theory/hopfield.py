@@ -407,9 +407,10 @@ def derivation() -> Derivation:
                       sp.Eq(sp.Symbol(r"\Lambda(\beta,\rho)"), gaussian_log_moment()), "log_moment"))
     steps.append(Step("At the clean pattern (signal 0, ρ = σ²) the threshold is α + Λ = 0:",
                       sp.Eq(sp.Symbol(r"\alpha_1"), dense_capacity_gaussian()), "alpha1_gauss"))
+    dot = dense_capacity_gaussian_dot()
     steps.append(Step("Gaussian patterns with the dot-product energy: overlaps N(0, 1/N), the REM "
-                      "condenses at β = √(2α), and", sp.Eq(sp.Symbol(r"\alpha_1^{dot}"),
-                                                          dense_capacity_gaussian_dot()), "alpha1_dot"))
+                      f"condenses at β = √(2α); for β < 1 (for β ≥ 1 the threshold is {sp.sstr(dot.args[1][0])})",
+                      sp.Eq(sp.Symbol(r"\alpha_1^{dot}"), dot.args[0][0]), "alpha1_dot"))
     bt = effective_inverse_temperature()
     steps.append(Step("Diffusion: the empirical-score weights softmax[−|x − e^{−t}a|²/2Δ_t] are "
                       "softmax[−β_t|e^t x − a|²/2]: a dense memory at", sp.Eq(sp.Symbol(r"\beta_t"), bt),

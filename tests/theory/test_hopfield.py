@@ -146,6 +146,7 @@ def test_collapse_is_rem_condensation():
 
 def test_dot_capacity_is_continuous_at_condensation():
     a = th.dense_capacity_gaussian_dot()
+    assert th.derivation()["alpha1_dot"].rhs == a.args[0][0]
     assert a.subs(beta, 1) == sp.Rational(1, 2)
     assert sp.limit((beta - beta**2 / 2), beta, 1) == sp.Rational(1, 2)
 
