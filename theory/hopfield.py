@@ -269,6 +269,15 @@ def spherical_overlap_entropy(qo=_qo) -> sp.Expr:
     return sp.limit(log_density / Nn, Nn, sp.oo)
 
 
+@lru_cache(maxsize=1)
+def _gaussian_log_moment_symbolic() -> sp.Expr:
+    xi, xx = sp.Symbol("xi", real=True), sp.Symbol("x", real=True)
+    val = sp.integrate(sp.exp(-beta * (xx - xi) ** 2 / 2 - xi**2 / (2 * _sig2)) / sp.sqrt(2 * sp.pi * _sig2),
+                       (xi, -sp.oo, sp.oo), conds="none")
+    val = sp.simplify(sp.expand_log(sp.log(sp.simplify(val)), force=True))
+    return sp.simplify(val.subs(xx**2, _rho).subs(xx, sp.sqrt(_rho)))
+
+
 def gaussian_log_moment(be=beta, sig2=_sig2, rho=_rho) -> sp.Expr:
     r"""Per-component :math:`\log\mathbb E_\xi\,e^{-\beta(x_i-\xi_i)^2/2}` for
     :math:`\xi_i\sim\mathcal N(0,\sigma^2)` and :math:`x_i^2 = \rho`:
@@ -276,11 +285,8 @@ def gaussian_log_moment(be=beta, sig2=_sig2, rho=_rho) -> sp.Expr:
     .. math:: -\tfrac12\log(1+\beta\sigma^2) - \frac{\beta\rho}{2(1+\beta\sigma^2)},
 
     computed by sympy as a Gaussian integral (the annealed REM free entropy per pattern)."""
-    xi, xx = sp.Symbol("xi", real=True), sp.Symbol("x", real=True)
-    val = sp.integrate(sp.exp(-be * (xx - xi) ** 2 / 2 - xi**2 / (2 * sig2)) / sp.sqrt(2 * sp.pi * sig2),
-                       (xi, -sp.oo, sp.oo), conds="none")
-    val = sp.simplify(sp.expand_log(sp.log(sp.simplify(val)), force=True))
-    return sp.simplify(val.subs(xx**2, rho).subs(xx, sp.sqrt(rho)))
+    general = _gaussian_log_moment_symbolic()  # integrated once, then substituted
+    return sp.simplify(general.subs({beta: be, _sig2: sig2, _rho: rho}, simultaneous=True))
 
 
 def _spherical_saddle(be=beta):

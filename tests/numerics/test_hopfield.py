@@ -40,7 +40,7 @@ def _capacity_mpmath(T, dps=20):
         return sqrt_alpha
 
 
-@pytest.mark.parametrize("T", [0.1, 0.4])
+@pytest.mark.parametrize("T", [pytest.param(0.1, marks=pytest.mark.slow), 0.4])
 def test_finite_temperature_capacity_against_mpmath(T):
     """alpha(s) recomputed with mpmath (20 digits) at the solver's maximiser s* equals the
     returned capacity to 1e-9, and s* is a maximum (alpha(s* ± 0.01) is smaller)."""
