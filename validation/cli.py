@@ -190,10 +190,15 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", nargs="+", default=None, metavar="NAME",
                    help=f"run only these experiments (any of: {', '.join(EXPERIMENTS)})")
     p.add_argument("--cache-dir", default=None, help="cache of trained models (default OUT/cache)")
-    p.add_argument("--executor", default="serial",
-                   help="where sweeps run: serial (default), local (process pool), or a Dask scheduler "
-                        "address tcp://host:port")
-    p.add_argument("--workers", type=int, default=None, help="local pool size (with --executor local)")
+    p.add_argument("--executor", default="local",
+                   help="where the independent items of an experiment (dimensions, class pairs) run: local "
+                        "(process pool, default), serial (this process), or a Dask scheduler address "
+                        "tcp://host:port")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local pool size (default: the number of CPU cores)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads per process (default 1: small networks gain nothing from more, and "
+                        "threads contending for busy cores slow training down many times)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.add_argument("--plan", action="store_true",
                    help="print the estimated FLOPs and one-GPU time of each experiment and exit")
@@ -228,7 +233,8 @@ def _run_validate(args: argparse.Namespace) -> int:
     if args.device is not None:
         _check_device(args.device)
     run = run_validation(args.mode, only=args.only, out=args.out, device=args.device, cache_dir=args.cache_dir,
-                         executor=args.executor, max_workers=args.workers, progress=args.progress)
+                         executor=args.executor, max_workers=args.workers, threads=args.threads,
+                         threads_per_worker=args.threads, progress=args.progress)
     n_v = sum(len(r.verdicts) for r in run.results)
     n_pass = sum(v.passed for r in run.results for v in r.verdicts)
     for r in run.results:

@@ -174,7 +174,8 @@ class RunContext:
                     write_json(fn(**kwargs_list[i]), paths[i])
             else:
                 outs = run_sweep(fn, [kwargs_list[i] for i in todo], executor=self.executor,
-                                 max_workers=self.max_workers, threads_per_worker=self.threads_per_worker)
+                                 max_workers=self.max_workers, threads_per_worker=self.threads_per_worker,
+                                 progress=self.progress)
                 for i, out in zip(todo, outs):
                     write_json(out, paths[i])
         return [read_json(p) for p in paths]

@@ -144,7 +144,18 @@ class MLPDenoiser(nn.Module):
     ``x -> Linear(d, H)``, then ``depth`` residual blocks
     :math:`h \leftarrow h + W_2\,\mathrm{SiLU}(W_1\mathrm{SiLU}(\mathrm{LN}(h)) + A\,e(t))`,
     then ``LayerNorm -> SiLU -> Linear(H, d)``; :math:`e(t)` is the :class:`TimeEmbedding` of
-    the OU time ``t``.
+    the OU time ``t``. With ``skip=True`` (default) the network learns a correction to the
+    noise prediction of a standard-normal data distribution,
+
+    .. math:: \hat\varepsilon(x_t, t) = \sqrt{\Delta_t}\,x_t + F_\theta(x_t, t),
+       \qquad \Delta_t = 1 - e^{-2t},
+
+    (:math:`\mathbb E[z\mid x_t] = \sqrt{\Delta_t}\,x_t` when :math:`x_0\sim\mathcal N(0, I)`),
+    so that the linear response to every input direction is right from the start. Without it
+    the LayerNorm'd network can neglect a single direction of large amplitude: trained on the
+    d = 128 two-class mixture (2000 steps), the response of the score along the mean
+    direction was a constant -0.076 at every t instead of -1 at large t, and the model
+    speciated far too early.
 
     Parameters
     ----------
@@ -156,15 +167,20 @@ class MLPDenoiser(nn.Module):
         Number of residual blocks, ``>= 1`` (default 3).
     time_dim : int
         Size of the sinusoidal time features (even, default 64).
+    skip : bool
+        Add the standard-normal prediction :math:`\sqrt{\Delta_t}\,x_t` (default True).
     """
 
-    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 64):
+    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 64, skip: bool = True):
         super().__init__()
+        if not isinstance(skip, bool):
+            raise ValueError(f"skip must be True or False, got {skip!r}")
         self.spec = {"name": "mlp", "dim": check_int("dim", dim, minimum=1),
                      "hidden": check_int("hidden", hidden, minimum=1),
                      "depth": check_int("depth", depth, minimum=1),
-                     "time_dim": check_int("time_dim", time_dim, minimum=2)}
+                     "time_dim": check_int("time_dim", time_dim, minimum=2), "skip": skip}
         self.dim = dim
+        self.skip = skip
         self.embed = TimeEmbedding(time_dim, hidden)
         self.inp = nn.Linear(dim, hidden)
         self.blocks = nn.ModuleList(_ResMLPBlock(hidden, hidden) for _ in range(depth))
@@ -187,11 +203,15 @@ class MLPDenoiser(nn.Module):
         """
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
-        e = self.embed(_broadcast_t(t, x.shape[0], x.device))
+        tt = _broadcast_t(t, x.shape[0], x.device)
+        e = self.embed(tt)
         h = self.inp(x)
         for blk in self.blocks:
             h = blk(h, e)
-        return self.out(F.silu(self.out_norm(h)))
+        out = self.out(F.silu(self.out_norm(h)))
+        if self.skip:
+            out = out + torch.sqrt(-torch.expm1(-2.0 * tt.to(x.dtype)))[:, None] * x
+        return out
 
 
 def _groups(ch: int) -> int:
@@ -379,6 +399,8 @@ def build_model(spec: dict) -> nn.Module:
     name = spec.pop("name", None)
     if name not in _MODELS:
         raise ValueError(f"spec['name'] must be one of {sorted(_MODELS)}, got {name!r}")
+    if name == "mlp" and "skip" not in spec:
+        spec["skip"] = False  # saved before the skip term existed (engine version 1)
     return _MODELS[name](**spec)
 
 

@@ -80,7 +80,7 @@ __all__ = [
 
 #: Version of the training procedure; part of every cache key, bumped whenever a change would
 #: alter the weights trained from a given configuration.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 
 T_DISTRIBUTIONS = ("uniform", "log_uniform", "sqrt")
 
@@ -530,7 +530,7 @@ def model_spec(config: TrainConfig, data: Dataset) -> dict:
     """
     kw = dict(config.model_kwargs)
     if config.model == "mlp":
-        return {"name": "mlp", "dim": data.dim, **kw}
+        return {"name": "mlp", "dim": data.dim, "skip": True, **kw}
     shape = kw.pop("image_shape", None) or data.image_shape
     if shape is None:
         raise ValueError("model='unet' needs image data (Dataset.image_shape) or model_kwargs['image_shape']")

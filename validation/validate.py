@@ -111,7 +111,7 @@ def _resolve_names(mode: str, only) -> list[str]:
 
 def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", device=None, cache_dir=None,
                    executor="serial", max_workers: int | None = None,
-                   threads_per_worker: int | None = None, configs: dict | None = None,
+                   threads_per_worker: int | None = None, threads: int | None = 1, configs: dict | None = None,
                    progress: bool = True, log=None) -> ValidationRun:
     """Run the experiments of ``mode`` (or ``only``), resume what was done, write the report.
 
@@ -135,6 +135,12 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     threads_per_worker : int, optional
         Torch threads inside each sweep call (default: see
         :func:`~diffphase.validation.executor.run_sweep`).
+    threads : int or None
+        Torch intra-op threads in this process while the experiments run (restored afterwards);
+        ``None`` leaves torch's setting. Default 1: the networks are small, and on a shared
+        CPU several threads contend — measured on the project's 2-core machines with the
+        other core busy, one training step of the quick MLP took 40 ms with 1 thread and
+        860 ms with 2. Use the executor to occupy more cores.
     configs : dict, optional
         ``{name: {key: value}}`` overriding entries of an experiment's configuration (for
         tests and exploratory runs; the override enters the result key).
@@ -149,6 +155,10 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     """
     names = _resolve_names(mode, only)
     configs = configs or {}
+    if threads is not None:
+        from diffphase.numerics._checks import check_int
+
+        threads = check_int("threads", threads, minimum=1)
     unknown = [k for k in configs if k not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"configs names unknown experiment(s) {unknown}; choose from {sorted(EXPERIMENTS)}")
@@ -159,6 +169,20 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     if log is None:
         def log(msg):
             print(msg, file=sys.stderr, flush=True)
+    import torch
+
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs,
+                    progress, log)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs, progress,
+         log) -> ValidationRun:
     t0 = time.time()
     header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
               "platform": platform.platform()}

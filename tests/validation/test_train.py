@@ -106,8 +106,13 @@ def test_loss_falls_and_seeding(mixture):
     assert _same_weights(m1, m2) and np.array_equal(h1.losses, h2.losses)
     m3, _ = train(_small(steps=150, seed=1), mixture, use_cache=False, progress=False)
     assert not _same_weights(m1, m3)
-    # measured 1.00 -> 0.28; require the mean of the last 30 losses below 0.6x the first 10
-    assert h1.losses[-30:].mean() < 0.6 * h1.losses[:10].mean()
+    # the optimizer: without the skip term (which starts the network at the N(0, I) Bayes
+    # predictor) the loss starts near 1; measured 1.00 -> 0.28; require the mean of the last 30
+    # losses below 0.6x the first 10. With the skip term it must still fall (0.29 -> 0.24).
+    _, h0 = train(_small(steps=150, model_kwargs={"hidden": 32, "depth": 1, "skip": False}), mixture,
+                  use_cache=False, progress=False)
+    assert h0.losses[-30:].mean() < 0.6 * h0.losses[:10].mean()
+    assert h1.losses[-30:].mean() < 0.9 * h1.losses[:10].mean()
     assert h1.losses.shape == (150,) and h1.lrs.shape == (150,)
     # the global RNG is not consumed or reseeded by training
     torch.manual_seed(123)
