@@ -19,7 +19,7 @@ Measures, in one run, on the machine's CPU threads:
 Targets (issue 3): sampling <= 0.8 s, all marginals <= 1 s, peak <= 500 MB. For reference,
 a straightforward torch BP from the literature needs 16 s and 2.7 GB for the sampling.
 
-The numba kernels are used when numba is installed (``pip install diffphase[fast]``);
+The numba kernels are used when numba is installed (a core dependency);
 ``--torch`` measures the torch kernels instead.
 
 Run: ``python benchmarks/rhm_bp.py`` (``--help`` for options).

@@ -9,7 +9,7 @@ ratio, the scatter to the children, their normalization and the write in natural
 The kernels release the GIL, so the thread pool of :mod:`.bp` runs them in parallel.
 
 Importing this module raises ImportError when numba is not installed (``pip install
-diffphase[fast]``); :mod:`.bp` then uses its torch kernels.
+diffphase``, a core dependency); :mod:`.bp` then uses its torch kernels.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Numerics. The fast path works in the linear domain with every message rescaled t
 after each level (the logs of the scales are accumulated per sample), in the requested
 ``dtype``, in batch chunks of bounded memory, level by level with row gathers in a layout
 where each node's children are contiguous blocks, using the available CPU threads. With
-numba installed (``pip install diffphase[fast]``) numba kernels fuse each level's gathers,
+numba installed (a core dependency) numba kernels fuse each level's gathers,
 products, sums and rescaling in cache-sized column blocks (compiled on first use, cached on
 disk); otherwise torch kernels do it, computing the product of the children's messages for
 every rule once on the way up and reusing it on the way down. A sample for which any
@@ -68,7 +68,7 @@ _BLOCK_COLS_NO_STORE = 1024
 
 
 #: use the numba kernels of :mod:`._bp_numba` for the linear-domain path when numba is
-#: installed (``pip install diffphase[fast]``); otherwise, or if False, the torch kernels
+#: installed (a core dependency); otherwise, or if False, the torch kernels
 _USE_NUMBA = True
 _NUMBA_KERNELS = []  # [module or None] once looked up
 
