@@ -233,3 +233,44 @@ def test_trained_model_phi_is_monotone_and_inside_the_band_around_theory(tmp_pat
     assert np.all(rises >= -3 * np.sqrt(se[1:] ** 2 + se[:-1] ** 2)), (phi, se)
     assert np.max(np.abs(phi - np.asarray(p["phi_quad"]))) <= 0.1, (phi, p["phi_quad"])
     assert phi[0] < 0.7 and phi[-1] > 0.85  # it does go through the transition
+
+
+def _fake_fashion(directory, rng):
+    """Idx files in the Fashion-MNIST layout: classes 1 and 9 light up different halves."""
+    import struct
+
+    def write(path, arr):
+        arr = np.asarray(arr, dtype=np.uint8)
+        path.write_bytes(bytes([0, 0, 0x08, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+                         + arr.tobytes())
+
+    for prefix, n in (("train", 80), ("t10k", 20)):
+        y = np.tile([1, 9], n // 2)
+        x = rng.integers(0, 60, (n, 28, 28))
+        x[y == 1, :14] += 180
+        x[y == 9, 14:] += 180
+        write(directory / f"{prefix}-images-idx3-ubyte", x)
+        write(directory / f"{prefix}-labels-idx1-ubyte", y)
+
+
+def test_fashion_experiment_skips_without_data_and_runs_with_it(tmp_path, monkeypatch):
+    from diffphase.validation import data as D
+
+    monkeypatch.setattr(D, "FASHION_MNIST_DIRS", ())
+    monkeypatch.delenv("DIFFPHASE_FASHION_MNIST", raising=False)
+    tiny = {"train": dict(TINY_TRAIN, model="unet", model_kwargs={"channels": 8}, steps=10),
+            "classifier": {"steps": 10, "arch": "mlp"}, "n_pairs": 40, "clones": TINY_CLONES}
+    run = V.run_validation("quick", only="speciation_fashion", out=tmp_path / "a", configs={"speciation_fashion": tiny},
+                           progress=False)
+    assert run.passed and run.results[0].status == "skipped"
+    assert "dataset-fashion-mnist" in run.results[0].message
+    fake = tmp_path / "fashion"
+    fake.mkdir()
+    _fake_fashion(fake, np.random.default_rng(0))
+    monkeypatch.setenv("DIFFPHASE_FASHION_MNIST", str(fake))
+    run = V.run_validation("quick", only="speciation_fashion", out=tmp_path / "b", configs={"speciation_fashion": tiny},
+                           progress=False)
+    r = run.results[0]
+    assert r.status == "done" and len(r.verdicts) == 1
+    p = r.numbers["points"][0]
+    assert p["pair"] == [1, 9] and p["n"] == 80 and p["d"] == 784 and p["classifier_accuracy"] > 0.9
