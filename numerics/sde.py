@@ -245,6 +245,17 @@ class CloneResult:
     labels: dict = field(repr=False)
 
 
+def _clone_grid(branch_times, t_max: float, t_end: float, n_steps: int, grid: str):
+    """The cloning protocol's grid: ``n_steps`` steps of kind ``grid`` with the branching times
+    inserted (decreasing), the branching times (decreasing), and ``{grid index: branch index}``."""
+    base = time_grid(t_max, t_end, n_steps, grid)
+    bt = np.unique(check_times(branch_times, "branch_times"))[::-1]
+    if bt.size == 0 or bt[0] >= t_max or bt[-1] <= t_end:
+        raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
+    g = np.unique(np.concatenate([base, bt]))[::-1]
+    return g, bt, {int(np.nonzero(g == b)[0][0]): i for i, b in enumerate(bt)}
+
+
 def clone_agreement_simulation(
     score: Callable,
     x_init: Callable,
@@ -299,12 +310,7 @@ def clone_agreement_simulation(
     method = _check_method(method)
     n_pairs = check_int("n_pairs", n_pairs, minimum=1)
     batch_pairs = check_int("batch_pairs", batch_pairs, minimum=1)
-    base = time_grid(t_max, t_end, n_steps, grid)
-    bt = np.unique(check_times(branch_times, "branch_times"))[::-1]
-    if bt.size == 0 or bt[0] >= t_max or bt[-1] <= t_end:
-        raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
-    g = np.unique(np.concatenate([base, bt]))[::-1]
-    branch_at = {int(np.nonzero(g == b)[0][0]): i for i, b in enumerate(bt)}
+    g, bt, branch_at = _clone_grid(branch_times, t_max, t_end, n_steps, grid)
     classifiers = dict(classify) if isinstance(classify, Mapping) else {"label": classify}
     G = bt.size
     labels = {name: np.zeros((G, n_pairs, 2), dtype=np.int64) for name in classifiers}
@@ -357,12 +363,8 @@ def clone_score_evaluations(branch_times, n_pairs: int, *, t_max: float = 10.0, 
     40
     """
     n_pairs = check_int("n_pairs", n_pairs, minimum=1)
-    base = time_grid(t_max, t_end, n_steps, grid)
-    bt = np.unique(check_times(branch_times, "branch_times"))[::-1]
-    if bt.size == 0 or bt[0] >= t_max or bt[-1] <= t_end:
-        raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
-    g = np.unique(np.concatenate([base, bt]))[::-1]
-    at = sorted(int(np.nonzero(g == b)[0][0]) for b in bt)
+    g, _, branch_at = _clone_grid(branch_times, t_max, t_end, n_steps, grid)
+    at = sorted(branch_at)
     last = at[-1]
     rows = 0
     for k in range(g.size - 1):

@@ -35,12 +35,12 @@ import dataclasses
 import html
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .train import atomic_write_text
 
 __all__ = [
     "Verdict",
@@ -55,23 +55,6 @@ __all__ = [
 ]
 
 RULES = ("abs", "rel", "max", "min")
-
-
-def _atomic_text(text: str, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:
@@ -134,7 +117,7 @@ def to_jsonable(obj):
 def write_json(obj, path) -> Path:
     """Write ``to_jsonable(obj)`` as indented JSON at ``path`` atomically (temporary file in
     the same folder, fsync, rename). Returns the path."""
-    return _atomic_text(json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n", path)
+    return atomic_write_text(json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n", path)
 
 
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -415,8 +398,8 @@ def write_report(results, out_dir, *, mode: str, seconds: float | None = None, h
                "header": header or {}, "experiments": [to_jsonable(r) for r in results]}
     return {
         "results.json": write_json(payload, out_dir / "results.json"),
-        "report.md": _atomic_text(render_markdown(results, mode=mode, seconds=seconds, header=header),
+        "report.md": atomic_write_text(render_markdown(results, mode=mode, seconds=seconds, header=header),
                                   out_dir / "report.md"),
-        "report.html": _atomic_text(render_html(results, mode=mode, seconds=seconds, header=header),
+        "report.html": atomic_write_text(render_html(results, mode=mode, seconds=seconds, header=header),
                                     out_dir / "report.html"),
     }
