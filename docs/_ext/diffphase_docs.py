@@ -170,6 +170,29 @@ def conventions_rows(at: float = 1.0):
     return rows
 
 
+def _note_sources(env, modules) -> None:
+    """Rebuild the page when the source of any of ``modules`` changes."""
+    for mod in modules:
+        src = inspect.getsourcefile(importlib.import_module(mod))
+        if src:
+            env.note_dependency(src)
+
+
+def _table(css_class: str, header, widths):
+    """A docutils table with a header row; returns ``(table, tbody)`` for the caller's rows."""
+    table = nodes.table(classes=[css_class])
+    tgroup = nodes.tgroup(cols=len(header))
+    table += tgroup
+    for width in widths:
+        tgroup += nodes.colspec(colwidth=width)
+    thead = nodes.thead()
+    tgroup += thead
+    thead += ConventionsTableDirective._row([nodes.paragraph(h, h) for h in header])
+    tbody = nodes.tbody()
+    tgroup += tbody
+    return table, tbody
+
+
 class ConventionsTableDirective(SphinxDirective):
     """The conventions table, every cell computed (see :func:`conventions_rows`).
 
@@ -185,22 +208,10 @@ class ConventionsTableDirective(SphinxDirective):
             rows = conventions_rows(at)
         except Exception as exc:
             raise self.error(f"conventions-table: {type(exc).__name__}: {exc}") from exc
-        for mod in ("diffphase.theory.conventions", "diffphase.numerics.conventions"):
-            src = inspect.getsourcefile(importlib.import_module(mod))
-            if src:
-                self.env.note_dependency(src)
+        _note_sources(self.env, ("diffphase.theory.conventions", "diffphase.numerics.conventions"))
         header = ("convention (diffphase.numerics.conventions)", "symbol", "as a function of OU time",
                   "OU time from it", f"at t = {at:g}")
-        table = nodes.table(classes=["conventions-table"])
-        tgroup = nodes.tgroup(cols=len(header))
-        table += tgroup
-        for width in (24, 6, 26, 26, 8):
-            tgroup += nodes.colspec(colwidth=width)
-        thead = nodes.thead()
-        tgroup += thead
-        thead += self._row([nodes.paragraph(h, h) for h in header])
-        tbody = nodes.tbody()
-        tgroup += tbody
+        table, tbody = _table("conventions-table", header, (24, 6, 26, 26, 8))
         for name, symbol, of_t, t_of, value, code in rows:
             first = nodes.paragraph(name, name)
             if code != "—":
@@ -238,21 +249,9 @@ class ValidatePlanDirective(SphinxDirective):
             rows = [(mode, r) for mode in ("quick", "full") for r in plan(mode)]
         except Exception as exc:
             raise self.error(f"validate-plan: {type(exc).__name__}: {exc}") from exc
-        for mod in ("diffphase.validation.validate", "diffphase.validation.regimes"):
-            src = inspect.getsourcefile(importlib.import_module(mod))
-            if src:
-                self.env.note_dependency(src)
+        _note_sources(self.env, ("diffphase.validation.validate", "diffphase.validation.regimes"))
         header = ("mode", "experiment", "training FLOPs", "sampling FLOPs", "training steps", "GPU estimate")
-        table = nodes.table(classes=["validate-plan"])
-        tgroup = nodes.tgroup(cols=len(header))
-        table += tgroup
-        for width in (6, 18, 12, 12, 10, 12):
-            tgroup += nodes.colspec(colwidth=width)
-        thead = nodes.thead()
-        tgroup += thead
-        thead += ConventionsTableDirective._row([nodes.paragraph(h, h) for h in header])
-        tbody = nodes.tbody()
-        tgroup += tbody
+        table, tbody = _table("validate-plan", header, (6, 18, 12, 12, 10, 12))
         for mode, r in rows:
             if r["total_flops"] is None:
                 cells = [mode, r["name"], "—", "—", "—", "—"]
