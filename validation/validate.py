@@ -56,11 +56,20 @@ def register(exp: Experiment) -> Experiment:
     return exp
 
 
-def _register_builtin() -> None:
-    from . import regimes
+#: Modules of :mod:`diffphase.validation` whose ``EXPERIMENTS`` lists are registered, in
+#: report order (one line each).
+BUILTIN_MODULES = (
+    "regimes",
+)
 
-    for exp in regimes.EXPERIMENTS:
-        register(exp)
+
+def _register_builtin() -> None:
+    import importlib
+
+    for name in BUILTIN_MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        for exp in module.EXPERIMENTS:
+            register(exp)
 
 
 _register_builtin()
