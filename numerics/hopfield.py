@@ -12,6 +12,10 @@ Classical Hopfield model (Amit, Gutfreund & Sompolinsky, *Phys. Rev. Lett.* 55, 
 * :func:`rs_retrieval` — the retrieval solution :math:`(m, q, r)` at given load and temperature;
 * :func:`retrieval_temperature` — the retrieval phase boundary :math:`T_M(\alpha)`;
 * :func:`spin_glass_temperature` — :math:`T_g = 1+\sqrt\alpha`;
+* :func:`rs_free_energy`, :func:`spin_glass_solution`, :func:`thermodynamic_capacity`,
+  :func:`thermodynamic_temperature` — the RS free energies of the retrieval and spin-glass
+  states and the line :math:`T_c(\alpha)` below which retrieval states are the global minima
+  (:math:`\alpha = 0.05185` at :math:`T=0`; AGS: :math:`\approx0.05`);
 * :func:`simulate_retrieval` — the finite-size reference: zero-temperature asynchronous
   dynamics started at each stored pattern; :func:`retrieval_transition` — the load at which
   half of the patterns are retrieved, and its extrapolation in :math:`d`.
@@ -59,6 +63,10 @@ __all__ = [
     "rs_retrieval",
     "retrieval_temperature",
     "spin_glass_temperature",
+    "rs_free_energy",
+    "spin_glass_solution",
+    "thermodynamic_capacity",
+    "thermodynamic_temperature",
     "RetrievalResult",
     "simulate_retrieval",
     "RetrievalTransition",
@@ -321,6 +329,196 @@ def spin_glass_temperature(alpha):
         raise ValueError("alpha must be finite and >= 0")
     out = 1.0 + np.sqrt(a)
     return float(out) if out.ndim == 0 else out
+
+
+# ----------------------------------------------------------------------------------------
+# free energies: the thermodynamic line T_c(alpha)
+# ----------------------------------------------------------------------------------------
+def _mean_abs(m, s):
+    r""":math:`\langle|m+sz|\rangle = s\sqrt{2/\pi}\,e^{-m^2/2s^2} + m\operatorname{erf}(m/\sqrt2 s)`."""
+    return s * math.sqrt(2.0 / math.pi) * math.exp(-0.5 * (m / s) ** 2) + m * math.erf(m / (_SQ2 * s))
+
+
+def _log1p_exp_term(u):
+    return math.log1p(math.exp(-2.0 * abs(u)))
+
+
+def rs_free_energy(m, q, r, alpha, temperature=0.0) -> float:
+    r"""AGS replica-symmetric free energy per neuron at the point :math:`(m, q, r)`.
+
+    .. math:: f = \frac\alpha2 + \frac{m^2}2 + \frac{\alpha\beta r}{2}(1-q)
+              + \frac{\alpha}{2\beta}\Big[\log(1-C) - \frac{\beta q}{1-C}\Big]
+              - \frac1\beta\big\langle\log 2\cosh\beta(m+\sqrt{\alpha r}\,z)\big\rangle,
+              \qquad C = \beta(1-q),
+
+    (:func:`diffphase.theory.hopfield.rs_free_energy`), with
+    :math:`\beta^{-1}\log2\cosh\beta h = |h| + \beta^{-1}\log(1+e^{-2\beta|h|})`: the first part
+    in closed form, the second by quadrature (absolute error ~1e-13). At ``temperature=0``
+    the limit :math:`q\to1` at fixed :math:`C` is taken (``q`` is ignored and ``r`` must be
+    :math:`(1-C)^{-2}`; pass ``C`` through ``q`` as ``q = 1 - C/β`` is meaningless, so the
+    :math:`T=0` form takes ``C`` as the argument ``q``):
+
+    .. math:: E = \frac\alpha2 + \frac{m^2}2 + \frac{\alpha C}{2(1-C)^2} - \frac{\alpha}{2(1-C)}
+              - \langle|m+\sqrt{\alpha r}\,z|\rangle .
+
+    Parameters
+    ----------
+    m : float
+        Overlap with the condensed pattern, in [0, 1].
+    q : float
+        Edwards--Anderson parameter in [0, 1] (at ``temperature=0``: the finite
+        :math:`C=\beta(1-q)` in [0, 1)).
+    r : float
+        Noise parameter (> 0).
+    alpha : float
+        Load (> 0).
+    temperature : float
+        :math:`T = 1/\beta \ge 0`.
+
+    Returns
+    -------
+    float
+        Free energy per neuron (energy per neuron at :math:`T=0`), in units where a perfectly
+        retrieved pattern at :math:`\alpha\to0` has :math:`-1/2`.
+
+    Examples
+    --------
+    >>> round(rs_free_energy(1.0, 0.0, 1.0, 1e-12), 6)    # one pattern, T = 0
+    -0.5
+    """
+    T = _check_temperature(temperature)
+    mm = check_real("m", m, low=0.0, high=1.0)
+    qq = check_real("q", q, low=0.0, high=1.0, high_open=(T == 0.0))
+    rr = check_real("r", r, low=0.0, low_open=True)
+    a = check_real("alpha", alpha, low=0.0, low_open=True)
+    s = math.sqrt(a * rr)
+    if T == 0.0:
+        C = qq
+        return a / 2 + mm * mm / 2 + a * C / (2 * (1 - C) ** 2) - a / (2 * (1 - C)) - _mean_abs(mm, s)
+    beta = 1.0 / T
+    C = beta * (1.0 - qq)
+    if C >= 1.0:
+        raise ValueError(f"q must satisfy beta (1 - q) < 1, got q={qq} at temperature {T}")
+    logcosh = _mean_abs(mm, s) + _quad_u(_log1p_exp_term, beta, mm, s) / beta
+    return (a / 2 + mm * mm / 2 + a * beta * rr * (1 - qq) / 2
+            + a / (2 * beta) * (math.log1p(-C) - beta * qq / (1 - C)) - logcosh)
+
+
+def spin_glass_solution(alpha, temperature=0.0) -> RSSolution:
+    r"""The RS spin-glass solution (:math:`m=0`, :math:`q>0`) of the Hopfield model.
+
+    :math:`q = \langle\tanh^2\beta\sqrt{\alpha r}z\rangle`, :math:`r = q/(1-C)^2`. With
+    :math:`s = \sqrt{\alpha r}` the second equation reads :math:`\sqrt\alpha = s(1-C(s))/\sqrt{q(s)}`,
+    solved for ``s`` by Brent's method (relative error ~1e-12). At :math:`T=0` in closed form:
+    :math:`C = \sqrt{2/\pi}/(\sqrt\alpha+\sqrt{2/\pi})`, :math:`s = \sqrt\alpha+\sqrt{2/\pi}`,
+    energy :math:`-\sqrt{2\alpha/\pi} - 1/\pi`.
+
+    Parameters
+    ----------
+    alpha : float
+        Load (> 0).
+    temperature : float
+        :math:`0 \le T < T_g = 1+\sqrt\alpha` (above :math:`T_g` only the paramagnet exists).
+
+    Examples
+    --------
+    >>> sg = spin_glass_solution(0.05)
+    >>> round(rs_free_energy(0.0, sg.C, sg.r, 0.05), 6)    # = -sqrt(2 alpha/pi) - 1/pi
+    -0.496722
+    """
+    T = _check_temperature(temperature)
+    a = check_real("alpha", alpha, low=0.0, low_open=True)
+    Tg = 1.0 + math.sqrt(a)
+    if T >= Tg:
+        raise ValueError(f"temperature must be < T_g = 1 + sqrt(alpha) = {Tg:.6g} for a spin-glass solution, got {T}")
+    k = math.sqrt(2.0 / math.pi)
+    if T == 0.0:
+        C = k / (math.sqrt(a) + k)
+        return RSSolution(0.0, 1.0, 1.0 / (1.0 - C) ** 2, C, a, 0.0)
+    beta = 1.0 / T
+
+    def sqrt_alpha(s):
+        C = _C(0.0, s, beta)
+        qq = 1.0 - C / beta
+        return s * (1.0 - C) / math.sqrt(qq)
+
+    # C(s) decreases from beta (s -> 0) to 0; the branch needs C(s) < 1
+    lo = 1e-9
+    if _C(0.0, lo, beta) >= 1.0:
+        hi = 1.0
+        while _C(0.0, hi, beta) >= 1.0:
+            hi *= 2.0
+        lo = optimize.brentq(lambda s: _C(0.0, s, beta) - 1.0, lo, hi, xtol=1e-15) * (1.0 + 1e-9)
+    hi = max(2.0 * lo, 1.0)
+    while sqrt_alpha(hi) < math.sqrt(a):
+        hi *= 2.0
+    s = optimize.brentq(lambda s: sqrt_alpha(s) - math.sqrt(a), lo, hi, xtol=1e-15)
+    C = _C(0.0, s, beta)
+    qq = 1.0 - C / beta
+    return RSSolution(0.0, qq, qq / (1.0 - C) ** 2, C, a, T)
+
+
+def _free_energy_gap(alpha, temperature):
+    """f_retrieval - f_spin-glass (negative: retrieval states are the global minima)."""
+    ret = rs_retrieval(alpha, temperature)
+    sg = spin_glass_solution(alpha, temperature)
+    if temperature == 0.0:
+        return rs_free_energy(ret.m, ret.C, ret.r, alpha) - rs_free_energy(0.0, sg.C, sg.r, alpha)
+    return (rs_free_energy(ret.m, ret.q, ret.r, alpha, temperature)
+            - rs_free_energy(0.0, sg.q, sg.r, alpha, temperature))
+
+
+def thermodynamic_capacity() -> float:
+    r"""Largest load at which the retrieval states are the global minima at :math:`T=0`.
+
+    Root of :math:`E_\text{ret}(\alpha) = E_\text{SG}(\alpha)` with the :math:`T=0` energies of
+    :func:`rs_free_energy` at :func:`rs_retrieval` and :func:`spin_glass_solution`
+    (:math:`E_\text{SG} = -\sqrt{2\alpha/\pi}-1/\pi`), Brent's method, absolute error ~1e-12:
+    :math:`\alpha = 0.05185`. Amit, Gutfreund & Sompolinsky (PRL 55, 1530 (1985)) quote
+    :math:`\approx 0.05`; between it and :func:`hopfield_capacity` the retrieval states are
+    only metastable.
+
+    Examples
+    --------
+    >>> round(thermodynamic_capacity(), 5)
+    0.05185
+    """
+    return optimize.brentq(lambda a: _free_energy_gap(a, 0.0), 0.01, 0.13, xtol=1e-14)
+
+
+def thermodynamic_temperature(alpha) -> float:
+    r"""The line :math:`T_c(\alpha)` of AGS: below it the retrieval states have a lower RS free
+    energy than the spin-glass state (global minima); between :math:`T_c` and
+    :func:`retrieval_temperature` :math:`T_M` they are metastable.
+
+    Root in :math:`T\in(10^{-3}, T_M)` of :math:`f_\text{ret}(\alpha,T) = f_\text{SG}(\alpha,T)`
+    (:func:`rs_free_energy` at :func:`rs_retrieval` and :func:`spin_glass_solution`), Brent's
+    method, absolute error :math:`\le10^{-7}`; :math:`T_c(\alpha)\to1` as :math:`\alpha\to0`.
+
+    The RS line is re-entrant at low temperature, like :math:`T_M` (an artefact of replica
+    symmetry): the free-energy gap at fixed :math:`\alpha` is smallest near :math:`T\approx0.1`,
+    so for :func:`thermodynamic_capacity` :math:`=0.05185 < \alpha \lesssim 0.053` the retrieval
+    states are global minima only in a window of temperatures around 0.1, and at
+    :math:`\alpha` just below 0.05185 the line has a second, lower branch near :math:`T = 0`.
+    This function returns the upper branch (the line continued from :math:`T_c(0) = 1`); it
+    ends at :math:`T_c\approx0.16` at :math:`\alpha = 0.05185`.
+
+    Parameters
+    ----------
+    alpha : float
+        Load in :math:`(0, \alpha_\text{th}]`, :math:`\alpha_\text{th}` =
+        :func:`thermodynamic_capacity`.
+
+    Examples
+    --------
+    >>> T = thermodynamic_temperature(0.02)
+    >>> 0 < T < retrieval_temperature(0.02)
+    True
+    """
+    a_th = thermodynamic_capacity()
+    a = check_real("alpha", alpha, low=0.0, low_open=True, high=a_th)
+    hi = retrieval_temperature(a) * (1.0 - 1e-6)
+    return optimize.brentq(lambda T: _free_energy_gap(a, T), 1e-3, hi, xtol=1e-8)
 
 
 # ----------------------------------------------------------------------------------------

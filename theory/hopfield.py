@@ -69,6 +69,8 @@ __all__ = [
     "capacity_curve",
     "capacity_condition",
     "spin_glass_temperature",
+    "zero_temperature_energy",
+    "spin_glass_energy",
     "spherical_overlap_entropy",
     "gaussian_log_moment",
     "dense_capacity_spherical",
@@ -260,6 +262,46 @@ def spin_glass_temperature(al=alpha) -> sp.Expr:
 # ----------------------------------------------------------------------------------------
 # dense associative memory: REM
 # ----------------------------------------------------------------------------------------
+def zero_temperature_energy(mm=m, s=_s, C=_C, al=alpha) -> sp.Expr:
+    r"""The :math:`T\to0` limit of :func:`rs_free_energy` at fixed :math:`C=\beta(1-q)`,
+    :math:`s = \sqrt{\alpha r}`:
+
+    .. math:: E = \frac\alpha2 + \frac{m^2}2 + \frac{\alpha C}{2(1-C)^2} - \frac{\alpha}{2(1-C)}
+              - \langle|m+sz|\rangle .
+
+    The algebraic part is ``sympy.limit`` of the free energy with :math:`q = 1-C/\beta`,
+    :math:`r = s^2/\alpha`, :math:`\beta\to\infty`, evaluated at the saddle value
+    :math:`r = (1-C)^{-2}` of :func:`rs_equations`; the average uses
+    :math:`\beta^{-1}\log2\cosh\beta h\to|h|`. ``⟨|m+sz|⟩`` is left as an unevaluated integral."""
+    c = 1 - beta * (1 - q)
+    alg = al / 2 + mm**2 / 2 + al / (2 * beta) * (sp.log(c) - beta * q / c) + al * beta * r * (1 - q) / 2
+    alg = alg.subs(q, 1 - C / beta)
+    lim = sp.limit(alg, beta, sp.oo)
+    lim = sp.simplify(lim.subs(r, 1 / (1 - C) ** 2))
+    return lim - gaussian_average(sp.Abs(mm + s * z))
+
+
+def spin_glass_energy(al=alpha) -> sp.Expr:
+    r"""Zero-temperature RS energy of the spin-glass state (:math:`m=0`):
+    :math:`E_\text{SG} = -\sqrt{2\alpha/\pi} - 1/\pi`.
+
+    From :func:`zero_temperature_energy` with :math:`m=0`, :math:`\langle|sz|\rangle =
+    s\sqrt{2/\pi}`, and the :math:`T=0` equations :math:`C = \sqrt{2/\pi}/s`,
+    :math:`s(1-C) = \sqrt\alpha` (:func:`zero_temperature_equations` at :math:`m=0`), solved by
+    sympy. Equal to the retrieval energy (:math:`\approx-1/2`) at :math:`\alpha\approx0.0519`
+    (solved in :mod:`diffphase.numerics.hopfield`)."""
+    E = zero_temperature_energy(0, _s, _C, al)
+    E = E.replace(lambda e: isinstance(e, sp.Integral), lambda I: sp.integrate(I.function, *I.limits))
+    k = sp.sqrt(2 / sp.pi)
+    sols = sp.solve([sp.Eq(_C, k / _s), sp.Eq(_s * (1 - _C), sp.sqrt(al))], [_s, _C], dict=True)
+    sols = [d for d in sols if d[_s].subs(al, sp.Rational(1, 10)).is_positive]
+    if len(sols) != 1:
+        raise RuntimeError(f"expected one positive spin-glass solution, got {sols}")
+    a_ = sp.Symbol("a", positive=True)  # a = sqrt(alpha), to cancel the radicals
+    E = sp.factor(sp.simplify(E.subs(sols[0]).subs(al, a_**2)))
+    return sp.expand(sp.simplify(E)).subs(a_, sp.sqrt(al))
+
+
 def spherical_overlap_entropy(qo=_qo) -> sp.Expr:
     r"""Entropy per dimension of the overlap :math:`q_o = x\cdot\xi/N` of a uniformly random
     pattern on the sphere :math:`|\xi|^2 = N` with a fixed unit query:
@@ -356,7 +398,7 @@ def derivation() -> Derivation:
     -------
     Derivation
         Named steps: ``f_RS``, ``eq_m``, ``eq_q``, ``eq_r``, ``T0_m``, ``T0_C``, ``T0_y``,
-        ``alpha_y``, ``alpha_c_condition``, ``T_g``, ``s_sph``, ``alpha1_sph``,
+        ``alpha_y``, ``alpha_c_condition``, ``T_g``, ``T0_energy``, ``E_SG``, ``s_sph``, ``alpha1_sph``,
         ``log_moment``, ``alpha1_gauss``, ``alpha1_dot``, ``beta_t``, ``alpha_collapse``,
         ``collapse_is_alpha_c``, ``memory_minus_collapse``.
     """
@@ -401,6 +443,11 @@ def derivation() -> Derivation:
     steps.append(Step("m = 0, small q: q = ⟨tanh²(β√(αr) z)⟩ ≈ β²αr with r = q/(1 − β)²; a "
                       "nonzero q appears below the spin-glass temperature", sp.Eq(sp.Symbol("T_g"),
                                                                                    sp.simplify(Tg[0])), "T_g"))
+    steps.append(Step("T → 0 at fixed C = β(1 − q), r = (1 − C)⁻²: the energy of a state with overlap m.",
+                      sp.Eq(sp.Symbol("E"), zero_temperature_energy()), "T0_energy"))
+    steps.append(Step("The spin-glass state m = 0 (C = √(2/π)/s, s(1 − C) = √α): its energy; the "
+                      "retrieval state (E ≈ −1/2) is the global minimum below α ≈ 0.0519, metastable "
+                      "up to α_c.", sp.Eq(sp.Symbol(r"E_{SG}"), spin_glass_energy()), "E_SG"))
     steps.append(Step("Dense memory, spherical patterns: entropy per dimension of the overlap "
                       "of a random pattern with the query.", sp.Eq(sp.Symbol("s(q_o)"),
                                                                    spherical_overlap_entropy()), "s_sph"))

@@ -172,3 +172,101 @@ def test_bad_input():
         hp.simulate_retrieval(5, 0.1)
     with pytest.raises(ValueError, match="alpha \\* d must be"):
         hp.simulate_dense_retrieval(100, 1.0, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# free energies and the thermodynamic line T_c(alpha)
+# ---------------------------------------------------------------------------------------------
+def _theory_free_energy_mpmath(m_, q_, r_, alpha_, T):
+    """Independent reference: the sympy RS free energy of diffphase.theory.hopfield with its
+    Gaussian average done by mpmath quadrature at 30 digits (no log-cosh splitting)."""
+    import sympy as sp
+
+    from diffphase.theory import hopfield as th
+
+    f = th.rs_free_energy()
+    subs = {th.m: m_, th.q: q_, th.r: r_, th.alpha: alpha_, th.beta: 1 / T}
+    integrals = list(f.atoms(sp.Integral))
+    assert len(integrals) == 1
+    integral = integrals[0]
+    zsym = integral.limits[0][0]
+    g = sp.lambdify(zsym, integral.function.subs(subs), "mpmath")
+    with mp.workdps(30):
+        val = mp.quad(g, [-mp.inf, -5, 0, 5, mp.inf])
+    rest = f.subs(integral, sp.Symbol("I_avg")).subs(subs).subs(sp.Symbol("I_avg"), sp.Float(str(val), 30))
+    return float(rest.evalf(30))
+
+
+@pytest.mark.parametrize("alpha, T", [(0.03, 0.2), (0.08, 0.3), (0.002, 0.9)])
+def test_rs_free_energy_matches_theory_quadrature(alpha, T):
+    ret = hp.rs_retrieval(alpha, T)
+    sg = hp.spin_glass_solution(alpha, T)
+    for sol in (ret, sg):
+        ours = hp.rs_free_energy(sol.m, sol.q, sol.r, alpha, T)
+        ref = _theory_free_energy_mpmath(sol.m, sol.q, sol.r, alpha, T)
+        assert abs(ours - ref) < 1e-10
+
+
+def test_spin_glass_solution_solves_rs_equations():
+    # q = <tanh^2(beta sqrt(alpha r) z)> by mpmath quadrature, r = q / (1 - beta (1 - q))^2
+    alpha, T = 0.07, 0.4
+    sg = hp.spin_glass_solution(alpha, T)
+    beta = 1 / T
+    s = math.sqrt(alpha * sg.r)
+    with mp.workdps(25):
+        q_ref = mp.quad(lambda zz: mp.tanh(beta * s * zz) ** 2 * mp.npdf(zz), [-mp.inf, 0, mp.inf])
+    assert abs(sg.q - float(q_ref)) < 1e-10
+    assert abs(sg.r - sg.q / (1 - beta * (1 - sg.q)) ** 2) < 1e-10
+
+
+def test_zero_temperature_energies_closed_forms_and_limit():
+    # T = 0 spin-glass energy -sqrt(2 alpha/pi) - 1/pi (derived by hand: C = k/(sqrt a + k),
+    # s = sqrt a + k, k = sqrt(2/pi)); the finite-T free energy tends to it as T -> 0
+    for alpha in (0.02, 0.05, 0.1):
+        sg0 = hp.spin_glass_solution(alpha)
+        e_sg = hp.rs_free_energy(0.0, sg0.C, sg0.r, alpha)
+        assert abs(e_sg - (-math.sqrt(2 * alpha / math.pi) - 1 / math.pi)) < 1e-13
+        sgT = hp.spin_glass_solution(alpha, 0.005)
+        # f = E - T S; the spin-glass entropy at small T is O(T): |f - E| = O(T)
+        assert abs(hp.rs_free_energy(0.0, sgT.q, sgT.r, alpha, 0.005) - e_sg) < 0.005
+    # one pattern, alpha -> 0: retrieval energy -1/2
+    ret = hp.rs_retrieval(1e-6)
+    assert abs(hp.rs_free_energy(ret.m, ret.C, ret.r, 1e-6) + 0.5) < 1e-5
+
+
+def test_thermodynamic_capacity_literature_and_equation():
+    a_th = hp.thermodynamic_capacity()
+    # Amit, Gutfreund & Sompolinsky, PRL 55, 1530 (1985): retrieval states are the global
+    # minima for alpha below ~0.05 (metastable up to 0.138)
+    assert abs(a_th - 0.05) < 0.003
+    # at a_th the retrieval energy equals -sqrt(2 a/pi) - 1/pi (independent closed form)
+    ret = hp.rs_retrieval(a_th)
+    e_ret = hp.rs_free_energy(ret.m, ret.C, ret.r, a_th)
+    assert abs(e_ret - (-math.sqrt(2 * a_th / math.pi) - 1 / math.pi)) < 1e-11
+    assert a_th < hp.hopfield_capacity()
+
+
+def test_thermodynamic_temperature_line():
+    alphas = [1e-4, 0.005, 0.02, 0.04, 0.05]
+    tc = [hp.thermodynamic_temperature(a) for a in alphas]
+    tm = [hp.retrieval_temperature(a) for a in alphas]
+    assert tc[0] > 0.95                       # T_c -> 1 as alpha -> 0
+    assert all(x > y for x, y in zip(tc, tc[1:]))
+    assert all(0 < c < m for c, m in zip(tc, tm))  # global minima below T_M
+    # on the line the two free energies are equal, off it the sign is as stated
+    a, T = 0.02, tc[2]
+    for dT, sign in ((-0.02, -1), (0.02, 1)):
+        ret, sg = hp.rs_retrieval(a, T + dT), hp.spin_glass_solution(a, T + dT)
+        gap = hp.rs_free_energy(ret.m, ret.q, ret.r, a, T + dT) - hp.rs_free_energy(0.0, sg.q, sg.r, a, T + dT)
+        assert np.sign(gap) == sign
+
+
+def test_free_energy_bad_input():
+    with pytest.raises(ValueError, match="alpha"):
+        hp.thermodynamic_temperature(0.06)
+    with pytest.raises(ValueError, match="temperature must be < T_g"):
+        hp.spin_glass_solution(0.04, 1.3)
+    with pytest.raises(ValueError, match="beta"):
+        hp.rs_free_energy(0.5, 0.1, 1.0, 0.05, 0.5)
+    with pytest.raises(ValueError, match="m"):
+        hp.rs_free_energy(1.5, 0.9, 1.0, 0.05, 0.5)

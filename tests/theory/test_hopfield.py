@@ -158,3 +158,25 @@ def test_derivation_steps_are_named_and_render(deriv):
         assert key in names
     assert "computed: 0" in [s.text for s in deriv if s.name == "collapse_is_alpha_c"][0]
     assert deriv.to_markdown().count("$$") == 2 * len(deriv)
+
+
+def test_zero_temperature_energy_is_the_limit_of_the_free_energy():
+    # algebraic part: hand-derived limit; the average: <|m + s z|> in closed form, compared
+    # with the numerics (T = 0 branch of rs_free_energy) at the retrieval solution
+    from diffphase.numerics import hopfield as hp
+
+    E = th.zero_temperature_energy()
+    alg, integral = E.as_independent(sp.Integral)
+    C = th._C
+    hand = th.alpha / 2 + th.m**2 / 2 + th.alpha * C / (2 * (1 - C) ** 2) - th.alpha / (2 * (1 - C))
+    assert sp.simplify(alg - hand) == 0
+    sol = hp.rs_retrieval(0.1)
+    s = (0.1 * sol.r) ** 0.5
+    val = float(E.subs({th.m: sol.m, th._s: s, C: sol.C, th.alpha: 0.1}).doit().evalf(20))
+    assert abs(val - hp.rs_free_energy(sol.m, sol.C, sol.r, 0.1)) < 1e-12
+
+
+def test_spin_glass_energy_closed_form():
+    E = th.spin_glass_energy()
+    assert sp.simplify(E - (-sp.sqrt(2 * th.alpha / sp.pi) - 1 / sp.pi)) == 0
+    assert "E_SG" in [st.name for st in th.derivation().steps]
