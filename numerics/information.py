@@ -70,6 +70,9 @@ __all__ = [
     "OnlinePosterior",
     "online_posterior",
     "KERNELS",
+    "GuidedSamples",
+    "mixture_denoisers",
+    "negative_guidance_sample",
 ]
 
 KERNELS = ("exponential", "euler_maruyama", "exact")
@@ -717,8 +720,12 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     trajectory : sequence of (t, x) or dict {t: x}
         OU times strictly decreasing; ``x`` of shape (B, d) or (d,). The ``saved`` dict of
         :func:`diffphase.numerics.sde.sample` with ``save_times=times`` works as is.
-    model : GaussianClasses or LabelledPoints
-        Supplies ``class_denoisers`` (or ``class_scores``) and the posterior at the first time.
+    model : GaussianClasses, LabelledPoints, or a class model
+        Supplies ``K``, ``d``, ``class_denoisers(x, t)`` (shape (B, K, d)) and, unless
+        ``initial`` is given, ``posterior(x, t)`` at the first time. A trained class-conditional
+        network wrapped this way (see :mod:`diffphase.validation.information`) runs the same
+        classifier on its own predictions (``kernel="euler_maruyama"`` additionally needs
+        ``class_scores``).
     kernel : {"exponential", "euler_maruyama", "exact"}
         ``"exponential"``: the Gaussian bridge with the class-conditional denoiser held fixed
         (the DDPM ancestral step of :mod:`diffphase.numerics.sde`); ``"euler_maruyama"``:
@@ -747,8 +754,11 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    if not isinstance(model, (GaussianClasses, LabelledPoints)):
-        raise ValueError("model must be a GaussianClasses or a LabelledPoints")
+    if not all(hasattr(model, a) for a in ("K", "d", "class_denoisers")):
+        raise ValueError("model must be a GaussianClasses, a LabelledPoints, or an object with K, d and "
+                         "class_denoisers(x, t) -> (B, K, d) (a trained class-conditional denoiser)")
+    if initial is None and not hasattr(model, "posterior"):
+        raise ValueError("initial is required when the model has no posterior(x, t)")
     if kernel == "exact" and not isinstance(model, GaussianClasses):
         raise ValueError("kernel='exact' needs a GaussianClasses model")
     times, xs = _trajectory(trajectory)
@@ -775,3 +785,146 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     with np.errstate(divide="ignore", invalid="ignore"):
         ent = -np.where(out > 0, out * np.log(out), 0.0).sum(-1)
     return OnlinePosterior(times, out, ent)
+
+
+# ---------------------------------------------------------------------------------------
+# dynamic negative guidance
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GuidedSamples:
+    r"""Result of :func:`negative_guidance_sample`.
+
+    Attributes
+    ----------
+    x : ndarray, shape (B, d)
+        Samples at the last grid time.
+    times : ndarray, shape (T,)
+        The OU grid (decreasing).
+    p : ndarray, shape (T, B)
+        Tracked posterior of the unwanted class at each grid time (constant for
+        ``mode="constant"``: the tracker still runs, for diagnostics).
+    weight : ndarray, shape (T - 1, B)
+        Guidance weight applied at each step.
+    """
+
+    x: np.ndarray
+    times: np.ndarray
+    p: np.ndarray
+    weight: np.ndarray
+
+
+def mixture_denoisers(model: GaussianClasses, unwanted: int):
+    r"""Exact denoisers of a :class:`GaussianClasses` mixture for :func:`negative_guidance_sample`:
+    ``f(x, t) -> (D(x, t), D_c(x, t))`` with the unconditional denoiser
+    :math:`D = \sum_y p(y\mid x_t)E[x_0\mid x_t,y]` and the unwanted class's
+    :math:`D_c = E[x_0\mid x_t, c]` (OU time)."""
+    if not isinstance(model, GaussianClasses):
+        raise ValueError("model must be a GaussianClasses")
+    c = check_int("unwanted", unwanted, minimum=0, maximum=model.K - 1)
+
+    def denoisers(x, t):
+        dy = model.class_denoisers(x, t)
+        post = model.posterior(x, t)
+        return np.einsum("bk,bkd->bd", post, dy), dy[:, c, :]
+
+    return denoisers
+
+
+def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic", prior=0.5, p_max=0.99,
+                             seed=None) -> GuidedSamples:
+    r"""Sample with negative guidance away from one class, dynamic (posterior-weighted) or
+    constant (plain negative prompting).
+
+    At each step of the exponential (DDPM-ancestral) sampler of :mod:`diffphase.numerics.sde`
+    the unconditional denoiser :math:`D` is replaced by
+
+    .. math:: \tilde D = D - w\,(D_c - D),\qquad
+              w = \lambda\,\frac{p_t}{1-p_t}\ \text{(dynamic)},\quad w = \lambda\ \text{(constant)},
+
+    i.e. :math:`\tilde\varepsilon = \varepsilon - w(\varepsilon_c-\varepsilon)` in noise
+    prediction (Koulischer et al., arXiv 2410.14398), with :math:`p_t` the posterior of the
+    unwanted class tracked online along the chain: after the step :math:`x_t\to x_s`,
+
+    .. math:: p_s = \min\Big(p_t\,\frac{q_c(x_s\mid x_t)}{q(x_s\mid x_t)},\ p_{\max}\Big),
+
+    with :math:`q_c`, :math:`q` the Gaussian bridge kernels of the sampler built from
+    :math:`D_c` and :math:`D` (the same means and variance as
+    :func:`online_posterior` with ``kernel="exponential"``; :math:`q` stands for the
+    unconditional mixture kernel, as in the authors' method). OU time throughout.
+
+    Parameters
+    ----------
+    denoisers : callable
+        ``denoisers(x, t) -> (D, D_c)``, each of shape (B, d) (numpy): the unconditional and the
+        unwanted-class denoisers, :math:`E[x_0\mid x_t]` and :math:`E[x_0\mid x_t, c]`. See
+        :func:`mixture_denoisers` (exact) and :mod:`diffphase.validation.guidance` (trained).
+    x_init : ndarray, shape (B, d)
+        States at ``times[0]``.
+    times : array_like
+        Strictly decreasing OU grid (:func:`diffphase.numerics.sde.time_grid`).
+    scale : float
+        :math:`\lambda \ge 0` (0: unguided sampling).
+    mode : {"dynamic", "constant"}
+    prior : float or array_like, shape (B,)
+        :math:`p` at ``times[0]``, in [0, p_max] (the unwanted class's weight: at large
+        :math:`t` the posterior equals the prior).
+    p_max : float
+        Clip of the tracked posterior, in (0, 1) (keeps :math:`p/(1-p)` finite).
+    seed : int, optional
+        Seed of the sampler noise.
+
+    Returns
+    -------
+    GuidedSamples
+
+    Examples
+    --------
+    >>> from diffphase.numerics import sde
+    >>> gc = GaussianClasses([[-2.0], [2.0]], 0.05)
+    >>> x0 = np.random.default_rng(0).standard_normal((400, 1))
+    >>> out = negative_guidance_sample(mixture_denoisers(gc, 1), x0, sde.time_grid(4.0, 1e-3, 60),
+    ...                                scale=2.0, seed=1)
+    >>> bool(np.mean(out.x[:, 0] > 0) < 0.05)       # the unwanted class (at +2) is avoided
+    True
+    """
+    from . import sde
+
+    if mode not in ("dynamic", "constant"):
+        raise ValueError(f"mode must be 'dynamic' or 'constant', got {mode!r}")
+    lam = check_real("scale", scale, low=0.0)
+    pmax = check_real("p_max", p_max, low=0.0, high=1.0, low_open=True, high_open=True)
+    g = sde._check_grid(times)
+    x = np.asarray(x_init, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x_init must have shape (B, d), got {x.shape}")
+    B = x.shape[0]
+    p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (B,)).copy()
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > pmax):
+        raise ValueError(f"prior must be in [0, p_max = {pmax}]")
+    noise = sde._Noise(seed, x)
+    ps = np.empty((g.size, B))
+    ws = np.empty((g.size - 1, B))
+    ps[0] = p
+    for k in range(g.size - 1):
+        t, s_ = float(g[k]), float(g[k + 1])
+        d_u, d_c = denoisers(x, t)
+        d_u, d_c = np.asarray(d_u, dtype=np.float64), np.asarray(d_c, dtype=np.float64)
+        w = lam * p / (1.0 - p) if mode == "dynamic" else np.full(B, lam)
+        guided = d_u - w[:, None] * (d_c - d_u)
+        delta_t = cv.delta(t)
+        score = (cv.theta(t) * guided - x) / delta_t       # the score whose Tweedie denoiser is `guided`
+        x_new = sde._step("exponential", lambda _x, _t: score, x, t, s_, noise)
+        # online update of p with the sampler's bridge kernels
+        one_minus, delta_s = cv.delta(t - s_), cv.delta(s_)
+        c_den = cv.theta(s_) * one_minus / delta_t
+        c_x = cv.theta(t - s_) * delta_s / delta_t
+        var = delta_s * one_minus / delta_t
+        if var > 0:
+            m_c, m_u = c_den * d_c + c_x * x, c_den * d_u + c_x * x
+            log_ratio = -(((x_new - m_c) ** 2).sum(1) - ((x_new - m_u) ** 2).sum(1)) / (2.0 * var)
+            with np.errstate(over="ignore"):
+                p = np.minimum(p * np.exp(np.minimum(log_ratio, 700.0)), pmax)
+        x = x_new
+        ps[k + 1] = p
+        ws[k] = w
+    return GuidedSamples(x, g, ps, ws)
