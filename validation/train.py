@@ -14,6 +14,25 @@ mapped to OU time, :math:`t_k = -\tfrac12\log\bar\alpha_k`
 (:class:`~diffphase.numerics.conventions.DiscreteSchedule`). The trained model's score is
 :math:`-\hat\varepsilon/\sqrt{\Delta_t}` (:func:`diffphase.validation.models.score_function`).
 
+Discrete objectives (``TrainConfig.objective``) train a
+:class:`~diffphase.validation.models.TreeDenoiser` on integer tokens ``(n, d)`` in ``[0, v)``
+with the same loop (optimizer, schedule, EMA, checkpoints, cache). The noise level of OU time
+``t`` is :math:`\varepsilon = 1-e^{-2t}` (:func:`diffphase.numerics.conventions.noise_level`,
+the probability that a token is not kept; :mod:`diffphase.numerics.rhm.noise`):
+
+* ``"masking"``: each token becomes the mask symbol ``v`` with probability
+  :math:`\varepsilon`; the loss is the plain cross-entropy of the clean tokens at the masked
+  positions, :math:`L = \sum_{i\,\rm masked} -\log\hat p(x_{0,i}\mid x_t, t)/\#\{\rm masked\}`
+  (not the ELBO weighting :math:`1/\varepsilon`, whose variance is larger; both have the
+  exact posterior marginals :math:`p(x_{0,i}\mid x_t)` as minimizer);
+* ``"uniform"``: each token is resampled uniformly over the ``v`` symbols with probability
+  :math:`\varepsilon`; the loss is the cross-entropy of the clean tokens at every position,
+  :math:`L = \tfrac1d\sum_i -\log\hat p(x_{0,i}\mid x_t, t)`.
+
+``t_distribution="noise_level"`` draws :math:`\varepsilon` uniformly between the levels of
+``t_min`` and ``t_max``, which suits discrete noise (uniform ``t`` would put most draws at
+:math:`\varepsilon\approx 1`).
+
 Optimizer AdamW; learning rate: linear warm-up then cosine decay to ``lr * min_lr_ratio``;
 exponential moving average (EMA) of the weights, which is the model returned. All randomness
 (initialization, minibatches, times, noise) is drawn from generators seeded by
@@ -82,12 +101,20 @@ __all__ = [
 #: alter the weights trained from a given configuration.
 ENGINE_VERSION = 2
 
-T_DISTRIBUTIONS = ("uniform", "log_uniform", "sqrt")
+T_DISTRIBUTIONS = ("uniform", "log_uniform", "sqrt", "noise_level")
+#: Training objectives: Gaussian noise prediction, and the discrete masking / uniform diffusions.
+OBJECTIVES = ("gaussian", "masking", "uniform")
 
 
 def _nohash(default, **kw):
     """A dataclass field excluded from the cache key (it does not change the weights)."""
     return field(default=default, metadata={"hash": False}, **kw)
+
+
+def _hash_if_changed(default, **kw):
+    """A field added after cache keys existed: in the key only when it differs from its
+    default, so that the keys of configurations that do not use it are unchanged."""
+    return field(default=default, metadata={"hash": "if_changed"}, **kw)
 
 
 @dataclass
@@ -96,12 +123,18 @@ class TrainConfig:
 
     Parameters
     ----------
-    model : {"mlp", "unet"}
-        Denoiser class (:class:`~diffphase.validation.models.MLPDenoiser` or
-        :class:`~diffphase.validation.models.UNetDenoiser`).
+    model : {"mlp", "unet", "tree"}
+        Denoiser class (:class:`~diffphase.validation.models.MLPDenoiser`,
+        :class:`~diffphase.validation.models.UNetDenoiser`, or
+        :class:`~diffphase.validation.models.TreeDenoiser` for the discrete objectives).
     model_kwargs : dict
         Extra constructor arguments (e.g. ``{"hidden": 64, "depth": 2}``); the data dimension
-        and image shape come from the data.
+        and image shape come from the data (the vocabulary of ``"tree"`` from
+        ``model_kwargs["vocab"]`` or the dataset's ``meta["vocab"]``).
+    objective : {"gaussian", "masking", "uniform"}
+        ``"gaussian"`` (default): noise prediction on real data; ``"masking"``/``"uniform"``:
+        discrete diffusion on integer tokens (module docstring). In the cache key only when
+        not ``"gaussian"``.
     steps : int
         Optimizer steps (>= 1).
     batch_size : int
@@ -125,11 +158,12 @@ class TrainConfig:
         Continuous OU times in ``[t_min, t_max]``, or steps of a discrete β schedule.
     t_min, t_max : float
         Range of continuous OU times, :math:`0 < t_{\min} < t_{\max}`.
-    t_distribution : {"uniform", "log_uniform", "sqrt"}
+    t_distribution : {"uniform", "log_uniform", "sqrt", "noise_level"}
         Density of continuous times: uniform in ``t``; uniform in :math:`\log t`; or
         :math:`t = t_{\min} + (t_{\max}-t_{\min})u^2`, :math:`u\sim U(0,1)`, i.e. density
         :math:`\propto (t-t_{\min})^{-1/2}`, which like DDPM's linear schedule spends more
-        steps at small ``t`` without neglecting large ``t`` (default).
+        steps at small ``t`` without neglecting large ``t`` (default); or ``"noise_level"``:
+        :math:`\varepsilon = 1-e^{-2t}` uniform between its values at ``t_min`` and ``t_max``.
     schedule : {"linear", "cosine"}
         Discrete β schedule (``time_sampling="discrete"``); steps ``k = 1..T`` are drawn
         uniformly and mapped to OU time :math:`t_k = -\tfrac12\log\bar\alpha_k`.
@@ -148,6 +182,7 @@ class TrainConfig:
 
     model: str = "mlp"
     model_kwargs: dict = field(default_factory=dict)
+    objective: str = _hash_if_changed("gaussian")
     steps: int = 2000
     batch_size: int = 256
     lr: float = 2e-3
@@ -172,8 +207,13 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Check every field; raise ``ValueError`` naming the field and its valid range."""
-        if self.model not in ("mlp", "unet"):
-            raise ValueError(f"model must be 'mlp' or 'unet', got {self.model!r}")
+        if self.model not in ("mlp", "unet", "tree"):
+            raise ValueError(f"model must be 'mlp', 'unet' or 'tree', got {self.model!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if (self.model == "tree") != self.discrete:
+            raise ValueError(f"model 'tree' goes with the discrete objectives ('masking', 'uniform') and "
+                             f"'mlp'/'unet' with 'gaussian'; got model={self.model!r}, objective={self.objective!r}")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError("model_kwargs must be a dict")
         check_int("steps", self.steps, minimum=1)
@@ -201,6 +241,11 @@ class TrainConfig:
         check_int("checkpoint_every", self.checkpoint_every, minimum=1)
         return self
 
+    @property
+    def discrete(self) -> bool:
+        """True for the discrete objectives (``"masking"``, ``"uniform"``)."""
+        return self.objective != "gaussian"
+
     def discrete_schedule(self) -> DiscreteSchedule:
         """The :class:`DiscreteSchedule` of ``schedule`` / ``schedule_steps`` / ``beta_*``."""
         if self.schedule == "linear":
@@ -208,8 +253,15 @@ class TrainConfig:
         return DiscreteSchedule.cosine(self.schedule_steps)
 
     def hashed_dict(self) -> dict:
-        """The fields that determine the weights (those entering the cache key)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("hash", True)}
+        """The fields that determine the weights (those entering the cache key); a field added
+        later enters only when it differs from its default (existing keys are unchanged)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            h = f.metadata.get("hash", True)
+            value = getattr(self, f.name)
+            if h is True or (h == "if_changed" and value != f.default):
+                out[f.name] = value
+        return out
 
 
 @dataclass
@@ -437,8 +489,10 @@ def sample_times(n: int, config: TrainConfig, generator: torch.Generator,
     r"""Draw OU training times as configured.
 
     Continuous sampling: :math:`t = a + (b-a)u` (``"uniform"``), :math:`t = a(b/a)^u`
-    (``"log_uniform"``) or :math:`t = a + (b-a)u^2` (``"sqrt"``), :math:`u\sim U(0,1)`,
-    :math:`[a, b]` = ``[t_min, t_max]``. Discrete sampling: :math:`k` uniform in
+    (``"log_uniform"``), :math:`t = a + (b-a)u^2` (``"sqrt"``), or
+    :math:`t = -\tfrac12\log(1-\varepsilon)` with :math:`\varepsilon = \varepsilon_a +
+    (\varepsilon_b-\varepsilon_a)u`, :math:`\varepsilon_a = 1-e^{-2a}` (``"noise_level"``);
+    :math:`u\sim U(0,1)`, :math:`[a, b]` = ``[t_min, t_max]``. Discrete sampling: :math:`k` uniform in
     :math:`\{1..T\}` and :math:`t = t_k = -\tfrac12\log\bar\alpha_k`.
 
     Parameters
@@ -465,6 +519,9 @@ def sample_times(n: int, config: TrainConfig, generator: torch.Generator,
         return a + (b - a) * u
     if config.t_distribution == "log_uniform":
         return torch.exp(math.log(a) + (math.log(b) - math.log(a)) * u)
+    if config.t_distribution == "noise_level":  # eps = 1 - e^{-2t} uniform, t = -1/2 log(1 - eps)
+        ea, eb = -math.expm1(-2.0 * a), -math.expm1(-2.0 * b)
+        return -0.5 * torch.log1p(-(ea + (eb - ea) * u))
     return a + (b - a) * u * u
 
 
@@ -504,7 +561,9 @@ class _Progress:
 # --------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------
-def _as_dataset(data) -> Dataset:
+def _as_dataset(data, discrete: bool = False) -> Dataset:
+    if discrete:
+        return _as_token_dataset(data)
     if isinstance(data, Dataset):
         return data
     x = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data).float()
@@ -512,6 +571,41 @@ def _as_dataset(data) -> Dataset:
         raise ValueError(f"data must be a Dataset or an array of shape (n, d), got shape {tuple(x.shape)}")
     d = x.shape[1]
     return Dataset(x.contiguous(), None, torch.zeros(d), torch.ones(d), None, "array")
+
+
+def _as_token_dataset(data) -> Dataset:
+    """Integer tokens ``(n, d)`` as a :class:`Dataset` with int64 ``data`` (discrete objectives)."""
+    if isinstance(data, Dataset):
+        x = data.data
+    else:
+        x = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data)
+    if x.is_floating_point() or x.is_complex() or x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"data of a discrete objective must be integer tokens of shape (n, d), got "
+                         f"{x.dtype} of shape {tuple(x.shape)}")
+    if x.min() < 0:
+        raise ValueError("data of a discrete objective must be tokens >= 0")
+    if isinstance(data, Dataset):
+        return data if data.data.dtype == torch.int64 else dataclasses.replace(data, data=x.long())
+    d = x.shape[1]
+    return Dataset(x.long().contiguous(), None, torch.zeros(d), torch.ones(d), None, "tokens")
+
+
+def _discrete_loss(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, gen: torch.Generator, objective: str,
+                   vocab: int, device: torch.device) -> torch.Tensor:
+    """Cross-entropy of the clean tokens ``x0`` (B, d) after noising at OU times ``t`` (see the
+    module docstring; the draws come from the CPU generator ``gen``)."""
+    eps = -torch.expm1(-2.0 * t)[:, None]  # noise level 1 - e^{-2t} (conventions.noise_level)
+    hit = torch.rand(x0.shape, generator=gen, dtype=torch.float64) < eps
+    x0c = x0.cpu()
+    if objective == "masking":
+        xt, weight = torch.where(hit, torch.full_like(x0c, vocab), x0c), hit.float()
+    else:
+        fresh = torch.randint(0, vocab, x0.shape, generator=gen)
+        xt, weight = torch.where(hit, fresh, x0c), torch.ones(x0.shape)
+    logits = model(xt.to(device), t.float().to(device))
+    ce = nn.functional.cross_entropy(logits.float().reshape(-1, vocab), x0.reshape(-1), reduction="none")
+    weight = weight.to(device).reshape(-1)
+    return (ce * weight).sum() / weight.sum().clamp_min(1.0)
 
 
 def model_spec(config: TrainConfig, data: Dataset) -> dict:
@@ -531,6 +625,12 @@ def model_spec(config: TrainConfig, data: Dataset) -> dict:
     kw = dict(config.model_kwargs)
     if config.model == "mlp":
         return {"name": "mlp", "dim": data.dim, "skip": True, **kw}
+    if config.model == "tree":
+        vocab = kw.pop("vocab", None) or (getattr(data, "meta", None) or {}).get("vocab")
+        if vocab is None:
+            raise ValueError("model='tree' needs the vocabulary: model_kwargs['vocab'] or Dataset.meta['vocab']")
+        return {"name": "tree", "vocab": int(vocab), "length": data.dim,
+                "mask": config.objective == "masking", **kw}
     shape = kw.pop("image_shape", None) or data.image_shape
     if shape is None:
         raise ValueError("model='unet' needs image data (Dataset.image_shape) or model_kwargs['image_shape']")
@@ -568,7 +668,8 @@ def load_model(path, device=None) -> tuple[nn.Module, dict]:
 
 def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: bool = True,
           resume: bool = True, progress: bool = True, desc: str | None = None) -> tuple[nn.Module, TrainHistory]:
-    r"""Train a noise-predicting denoiser on ``data`` in OU time and return its EMA weights.
+    r"""Train a noise-predicting denoiser on ``data`` in OU time and return its EMA weights
+    (or, for a discrete ``config.objective``, a clean-token predictor on integer tokens).
 
     See the module docstring for the loss, time sampling, schedules and cache layout.
 
@@ -578,7 +679,7 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
         The configuration (validated here).
     data : Dataset or array_like of shape (n, d)
         Training data in normalized coordinates (a :class:`~diffphase.validation.data.Dataset`
-        or a float array/tensor).
+        or a float array/tensor); integer tokens for the discrete objectives.
     device : str or torch.device, optional
         Default :func:`default_device` (CUDA when available, else CPU). Not part of the cache
         key; all random draws happen on the CPU, so the draws do not depend on the device.
@@ -604,7 +705,7 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
         from the cache or resumed from a checkpoint.
     """
     config.validate()
-    ds = _as_dataset(data)
+    ds = _as_dataset(data, config.discrete)
     device = torch.device(device if device is not None else default_device())
     spec = model_spec(config, ds)
     key = config_key({"kind": "denoiser", "config": config, "spec": spec, "data": ds.fingerprint()})
@@ -690,7 +791,7 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
             gen.set_state(ck["rng"])
             losses, lrs, start = list(ck["losses"]), list(ck["lrs"]), int(ck["step"])
 
-    x_all = ds.data.to(device=device, dtype=torch.float32)
+    x_all = ds.data.to(device=device, dtype=torch.int64 if config.discrete else torch.float32)
     n = x_all.shape[0]
     sched = config.discrete_schedule() if config.time_sampling == "discrete" else None
     bar = _Progress(config.steps, start, progress, desc or f"train {config.model} {key[:8]}")
@@ -702,14 +803,19 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
                 g["lr"] = lr
             idx = torch.randint(n, (config.batch_size,), generator=gen)
             t = sample_times(config.batch_size, config, gen, sched)
-            z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen)
-            a = torch.exp(-t).float()[:, None].to(device)
-            s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
-            z = z.to(device)
-            xt = a * x_all[idx.to(device)] + s * z
-            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-                pred = model(xt, t.float().to(device))
-            loss = torch.mean((pred.float() - z) ** 2)
+            if config.discrete:
+                with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+                    loss = _discrete_loss(model, x_all[idx.to(device)], t, gen, config.objective, spec["vocab"],
+                                          device)
+            else:
+                z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen)
+                a = torch.exp(-t).float()[:, None].to(device)
+                s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
+                z = z.to(device)
+                xt = a * x_all[idx.to(device)] + s * z
+                with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+                    pred = model(xt, t.float().to(device))
+                loss = torch.mean((pred.float() - z) ** 2)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.grad_clip > 0:
