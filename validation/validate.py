@@ -19,7 +19,7 @@ data) do not fail it.
 Examples
 --------
 >>> from diffphase.validation.validate import EXPERIMENTS, default_names
->>> default_names("quick")
+>>> default_names("quick")[:3]          # the modules of BUILTIN_MODULES, in order
 ['speciation_gm', 'speciation_digits', 'collapse']
 """
 
@@ -60,6 +60,9 @@ def register(exp: Experiment) -> Experiment:
 #: report order (one line each).
 BUILTIN_MODULES = (
     "regimes",
+    "manifold",
+    "memorization",
+    "symmetry",
 )
 
 
