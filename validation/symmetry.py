@@ -24,9 +24,11 @@ without the late start, and where the best start time falls relative to the inst
   distance in a learned feature space, in the spirit of KID), and the class balance of the
   classifier's labels.
 
-Samplers are :func:`diffphase.numerics.sde.sample` (exponential integrator) on a
-``time_grid(t0, t_end, N, "log")`` grid, from :math:`t_0` (late start) or :math:`t_{max}`
-(pure noise). All times are OU times (:mod:`diffphase.numerics.conventions`).
+Samplers are :func:`diffphase.numerics.sde.sample` (exponential integrator, the DDPM
+ancestral step) on the strided grid of a linear-:math:`\beta` DDPM schedule
+(:func:`strided_grid`: :math:`N` equal strides of the step index, the fast-sampler protocol of
+the paper), from :math:`t_0` (late start) or from :math:`t_{max} = t_T` of the schedule (pure
+noise). All times are OU times (:mod:`diffphase.numerics.conventions`).
 
 What "best" should be. Above :math:`t_U` the generative drift is linear around one stable
 centre: the noised law is close to the Gaussian with its first two moments, and deviations of
@@ -78,8 +80,9 @@ __all__ = [
 #:     distance like MMD²). The late MMD² is floored at its standard error.
 #: ``improvement_digits``  (min) the same on digits in classifier-feature space: at least 1.5
 #:     (real data is not a two-cluster mixture; the paper's gains on images ranged 1.2-3x).
-#: ``balance.se``  (abs, in standard errors) fraction of late-start samples in class
-#:     :math:`+m` (exact posterior) vs 1/2: 4 binomial standard errors (false failure 6e-5).
+#: ``balance.se``  (abs, in standard errors) fraction of late-start samples (at :math:`t_0^*`,
+#:     smallest budget, fresh) in class :math:`+m` (exact posterior) vs the mixture weight
+#:     :math:`w`: 4 binomial standard errors (false failure 6e-5 for an unbiased sampler).
 #: ``balance.model``  additional absolute allowance for the trained model's asymmetry: 0.03.
 #: ``balance_digits``  (max) largest |class fraction - held-out fraction| of the classifier's
 #:     labels of late-start digits: 4 binomial standard errors of a class of 10 % plus 0.03
@@ -93,3 +96,557 @@ TOLERANCES = {
     "balance.model": 0.03,
     "balance_digits": 0.03,
 }
+
+
+# ======================================================================================
+# measurement
+# ======================================================================================
+def best_start_time(t0s, mmd2, stderr, n_boot: int = 400, seed=0) -> tuple[float, float]:
+    r"""Best start time :math:`t_0^* = \arg\min_{t_0}\widehat{\mathrm{MMD}}{}^2(t_0)` on a grid,
+    with a bootstrap standard error.
+
+    The grid minimum is refined by the vertex of the parabola through it and its two
+    neighbours (clipped to the neighbours; the grid point itself at an end of the grid or when
+    the three points are not convex). The error is the standard deviation of the refined
+    argmin over ``n_boot`` parametric resamples :math:`\mathrm{MMD}^2_k + s_k\xi_k`
+    (independent samplers per start time, so independent :math:`\xi_k`). OU time.
+
+    Parameters
+    ----------
+    t0s : array_like, shape (K,)
+        Start times, strictly increasing, ``K >= 2``.
+    mmd2, stderr : array_like, shape (K,)
+        Estimates and their standard errors (``>= 0``).
+    n_boot : int
+        Bootstrap resamples (``>= 2``).
+    seed : int
+
+    Returns
+    -------
+    (float, float)
+        :math:`t_0^*` and its bootstrap standard error.
+
+    Examples
+    --------
+    >>> t, se = best_start_time([1.0, 2.0, 3.0, 4.0], [0.5, 0.1, 0.2, 0.6], [0.0, 0.0, 0.0, 0.0])
+    >>> round(t, 6), round(se, 9)          # vertex of the parabola through the three lowest
+    (2.3, 0.0)
+    """
+    from diffphase.numerics._checks import check_int
+
+    t = np.asarray(t0s, dtype=np.float64)
+    y = np.asarray(mmd2, dtype=np.float64)
+    s = np.asarray(stderr, dtype=np.float64)
+    if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
+        raise ValueError("t0s must be a strictly increasing 1-d grid of at least 2 finite OU times")
+    if y.shape != t.shape or s.shape != t.shape or not np.all(np.isfinite(y)) or np.any(~(s >= 0)):
+        raise ValueError(f"mmd2 and stderr must be finite arrays of shape {t.shape}, stderr >= 0")
+    n_boot = check_int("n_boot", n_boot, minimum=2)
+
+    def argmin(v):
+        k = int(np.argmin(v))
+        if k == 0 or k == v.size - 1:
+            return float(t[k])
+        a, b, _ = np.polyfit(t[k - 1:k + 2], v[k - 1:k + 2], 2)
+        if a <= 0:
+            return float(t[k])
+        return float(np.clip(-b / (2 * a), t[k - 1], t[k + 1]))
+
+    rng = np.random.default_rng(seed)
+    boot = [argmin(y + s * rng.standard_normal(y.size)) for _ in range(n_boot)]
+    return argmin(y), float(np.std(boot, ddof=1))
+
+
+def _schedule(schedule: dict):
+    from diffphase.numerics.conventions import DiscreteSchedule
+
+    return DiscreteSchedule.linear(int(schedule["T"]), float(schedule["beta_min"]), float(schedule["beta_max"]))
+
+
+def strided_grid(t_start: float, n_steps: int, schedule: dict) -> np.ndarray:
+    r"""The strided DDPM grid of a fast sampler, in OU time: ``n_steps`` equal strides of the
+    step index of a linear-:math:`\beta` schedule from the (fractional) index of ``t_start``
+    down to step 0 (:math:`t = 0`), mapped to OU time by interpolating :math:`\log\bar\alpha`
+    (:class:`~diffphase.numerics.conventions.DiscreteSchedule`). This is the grid of
+    DDPM/DDIM samplers with few steps that Raya & Ambrogioni start late.
+
+    Parameters
+    ----------
+    t_start : float
+        OU time ``> 0`` and ``<= t_T`` of the schedule.
+    n_steps : int
+        ``>= 1``.
+    schedule : dict
+        ``{"T", "beta_min", "beta_max"}`` of :meth:`DiscreteSchedule.linear`.
+
+    Returns
+    -------
+    ndarray, shape (n_steps + 1,)
+        Strictly decreasing OU times from ``t_start`` to 0.
+
+    Examples
+    --------
+    >>> g = strided_grid(1.0, 4, {"T": 1000, "beta_min": 1e-4, "beta_max": 2e-2})
+    >>> g.shape, float(g[0]), float(g[-1])
+    ((5,), 1.0, 0.0)
+    """
+    from diffphase.numerics._checks import check_int, check_real
+
+    sch = _schedule(schedule)
+    t_start = check_real("t_start", t_start, low=0.0, high=float(sch.times[-1]), low_open=True)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    k = sch.fractional_step(t_start) * (1.0 - np.arange(n_steps + 1) / n_steps)
+    g = np.interp(k, np.arange(sch.T + 1, dtype=np.float64), sch.times)
+    g[0], g[-1] = t_start, 0.0
+    return g
+
+
+def _run_sampler(score, x_init, t_start, n_steps, schedule, seed):
+    from diffphase.numerics import sde
+
+    return np.asarray(sde.sample(score, x_init, strided_grid(t_start, n_steps, schedule), seed=seed),
+                      dtype=np.float64)
+
+
+def _start_states(kind, n, t_start, mean, cov, dtype, rng):
+    from diffphase.numerics import symmetry as sb
+
+    if kind == "noise":
+        x = rng.standard_normal((n, mean.size))
+    else:
+        x = sb.sample_late_gaussian(n, t_start, mean, cov, seed=rng)
+    return x.astype(dtype)
+
+
+def _evaluate(samples, features, reference, bandwidth, labels, n_classes):
+    from diffphase.numerics import two_sample
+
+    r = two_sample.mmd2(features(samples), reference, bandwidth)
+    counts = np.bincount(labels(samples), minlength=n_classes)[:n_classes]
+    return r.mmd2, r.stderr, counts / samples.shape[0]
+
+
+def quality_curves(score, *, mean, cov, t0s, budgets, schedule: dict, n_samples: int, reference,
+                   bandwidth: float, features, labels, n_classes: int, dtype=np.float64, seed: int = 0) -> dict:
+    r"""Sample quality of a sampler against the step budget, from pure noise and late starts.
+
+    For every budget :math:`N` in ``budgets``: ``n_samples`` states drawn from
+    :math:`\mathcal N(0, I)` at :math:`t_{max} = t_T` of the schedule (pure noise), and for
+    every :math:`t_0` in ``t0s`` from the late Gaussian at :math:`t_0` (moments ``mean``,
+    ``cov`` of the clean data, :func:`~diffphase.numerics.symmetry.sample_late_gaussian`),
+    integrated with :func:`~diffphase.numerics.sde.sample` (exponential integrator, the DDPM
+    ancestral step) on :func:`strided_grid` of :math:`N` steps down to :math:`t = 0`.
+    Each run has its own seed (independent runs). OU time.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x, t)``.
+    mean, cov : ndarray
+        Data mean (d,) and covariance (d, d).
+    t0s : array_like
+        Late start times, increasing, in ``(0, t_T]``.
+    budgets : list of int
+        Numbers of sampler steps.
+    schedule : dict
+        Linear-:math:`\beta` schedule of :func:`strided_grid`.
+    n_samples : int
+    reference : ndarray (n_ref, f)
+        Held-out data in feature space.
+    bandwidth : float
+        Gaussian-kernel width (e.g. median heuristic of ``reference``).
+    features : callable
+        Samples (n, d) → feature vectors (n, f) where the MMD is taken (identity for vectors).
+    labels : callable
+        Samples → integer class labels in ``[0, n_classes)``.
+    n_classes : int
+    dtype : numpy dtype
+        Dtype of the sampler states (float32 for networks).
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``t0s``, ``budgets``; ``late_mmd2``/``late_se`` (B, K); ``late_fractions`` (B, K, C);
+        ``noise_mmd2``/``noise_se`` (B,); ``noise_fractions`` (B, C).
+    """
+    t0s = [float(t) for t in t0s]
+    t_max = float(_schedule(schedule).times[-1])
+    if any(not (0.0 < t <= t_max) for t in t0s):
+        raise ValueError(f"t0s must lie in (0, t_T] = (0, {t_max:.4g}], got {t0s}")
+    B, K = len(budgets), len(t0s)
+    late = np.zeros((B, K)), np.zeros((B, K)), np.zeros((B, K, n_classes))
+    noise = np.zeros(B), np.zeros(B), np.zeros((B, n_classes))
+    seeds = iter(np.random.SeedSequence(seed).spawn(B * (K + 1)))
+    for b, n_steps in enumerate(budgets):
+        for k, t0 in enumerate([t_max] + t0s):
+            init_ss, noise_ss = next(seeds).spawn(2)
+            kind = "noise" if k == 0 else "late"
+            x0 = _start_states(kind, n_samples, t0, mean, cov, dtype, np.random.default_rng(init_ss))
+            xs = _run_sampler(score, x0, t0, int(n_steps), schedule, noise_ss)
+            m, s, f = _evaluate(xs, features, reference, bandwidth, labels, n_classes)
+            if k == 0:
+                noise[0][b], noise[1][b], noise[2][b] = m, s, f
+            else:
+                late[0][b, k - 1], late[1][b, k - 1], late[2][b, k - 1] = m, s, f
+    return {"t0s": t0s, "t_max": t_max, "budgets": [int(n) for n in budgets], "late_mmd2": late[0], "late_se": late[1],
+            "late_fractions": late[2], "noise_mmd2": noise[0], "noise_se": noise[1], "noise_fractions": noise[2]}
+
+
+def _best_and_fresh(score, curves, *, mean, cov, schedule, n_samples, reference2, bandwidth, features, labels,
+                    n_classes, dtype, seed) -> dict:
+    """Best start time per budget; then fresh late (at t0* of the smallest budget) and pure-noise
+    runs at the smallest budget, measured against a second held-out set."""
+    best = [best_start_time(curves["t0s"], curves["late_mmd2"][b], curves["late_se"][b], seed=seed + b)
+            for b in range(len(curves["budgets"]))]
+    t_best = best[0][0]
+    n_min = curves["budgets"][0]
+    fresh = {}
+    for kind, t0, ss in zip(("late", "noise"), (t_best, curves["t_max"]), np.random.SeedSequence(seed + 1000).spawn(2)):
+        init_ss, noise_ss = ss.spawn(2)
+        x0 = _start_states(kind, n_samples, t0, mean, cov, dtype, np.random.default_rng(init_ss))
+        xs = _run_sampler(score, x0, t0, n_min, schedule, noise_ss)
+        m, s, f = _evaluate(xs, features, reference2, bandwidth, labels, n_classes)
+        fresh[kind] = {"t0": t0, "mmd2": m, "se": s, "fractions": f}
+    late_floor = max(fresh["late"]["mmd2"], fresh["late"]["se"])
+    return {"t_best": [b[0] for b in best], "t_best_se": [b[1] for b in best], "fresh": fresh,
+            "improvement": fresh["noise"]["mmd2"] / late_floor if late_floor > 0 else math.nan}
+
+
+def _train_model(ds, train_cfg, seed, device, cache_dir, progress, desc):
+    from .models import score_function
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig(**{**train_cfg, "seed": int(seed)})
+    model, hist = train(cfg, ds, device=device, cache_dir=cache_dir, progress=progress, desc=desc)
+    return score_function(model, device=device), hist
+
+
+def _moments(X):
+    from diffphase.numerics import empirical
+
+    mean = X.mean(axis=0)
+    cov = np.cov(X, rowvar=False)
+    return mean, cov, float(empirical.top_eigenvalue(X))
+
+
+def mixture_point(*, d: int, lam: float, sigma: float, weight: float, n_train: int, n_ref: int, n_samples: int,
+                  train: dict, budgets: list, t0_factors: list, schedule: dict, seed: int, device: str,
+                  cache_dir: str, progress: bool = False) -> dict:
+    r"""The mixture leg of ``late_start``.
+
+    Two-class mixture :math:`(1-w)\,\mathcal N(-m, \sigma^2I_d) + w\,\mathcal N(m, \sigma^2I_d)`,
+    :math:`m = |m|(1,\dots,1)/\sqrt d`, with :math:`|m|^2 = (\Lambda - \sigma^2)/4w(1-w)` so that
+    its top covariance eigenvalue is ``lam`` (:func:`~diffphase.validation.data.gaussian_mixture`,
+    ``n_train`` points; unequal weights so that class balance is not fixed by symmetry); two
+    independent held-out sets of ``n_ref`` points from the population. The late Gaussian's
+    mean and covariance and :math:`\Lambda` are the training set's. Start times
+    ``t0_factors`` × :math:`t_U`, :math:`t_U` = :func:`~diffphase.numerics.symmetry.instability_time`
+    of the training set's :math:`\Lambda`. :func:`quality_curves` for the exact mixture score and
+    for an MLP DDPM trained on the points; best start times and fresh comparisons at the
+    smallest budget. Class of a sample: argmax of the exact posterior at :math:`t = 0`
+    (1 = :math:`+m`, population fraction :math:`w`).
+    """
+    from diffphase.numerics import gaussian_mixture as gm
+    from diffphase.numerics import symmetry as sb
+    from diffphase.numerics import two_sample
+    from diffphase.numerics._checks import check_real
+
+    from .data import gaussian_mixture
+
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    weight = check_real("weight", weight, low=0.0, high=1.0, low_open=True, high_open=True)
+    lam = check_real("lam", lam, low=sigma * sigma, low_open=True)
+    m_norm = math.sqrt((lam - sigma * sigma) / (4.0 * weight * (1.0 - weight)))
+    m = np.full(d, m_norm / math.sqrt(d))
+    ds = gaussian_mixture(n_train, np.stack([-m, m]), sigma=sigma, weights=[1.0 - weight, weight], seed=seed)
+    mix = gm.IsotropicMixture(ds.meta["means"], sigma, ds.meta["weights"])
+    ref1, _ = mix.sample(n_ref, seed=seed + 1)
+    ref2, _ = mix.sample(n_ref, seed=seed + 2)
+    X = ds.data.numpy().astype(np.float64)
+    mean, cov, lam_hat = _moments(X)
+    t_u, t_s = sb.instability_time(lam_hat), 0.5 * math.log(lam_hat)
+    t0s = sorted(t_u * float(f) for f in t0_factors)
+    h = two_sample.median_bandwidth(ref1, seed=seed)
+
+    def labels(x):
+        return np.argmax(mix.posterior(np.asarray(x, dtype=np.float64), 0.0), axis=1)
+
+    common = dict(mean=mean, cov=cov, schedule=schedule, n_samples=n_samples, bandwidth=h,
+                  features=lambda x: np.asarray(x, dtype=np.float64), labels=labels, n_classes=2)
+    out = {"d": d, "Lambda_population": lam, "Lambda": lam_hat, "sigma": sigma, "weight": weight, "m_norm": m_norm,
+           "t_U": t_u, "t_S": t_s, "bandwidth": h, "n_samples": n_samples,
+           "train_fraction": float(np.mean(ds.labels.numpy() == 1))}
+    rows = [("exact", mix.score, np.float64, None)]
+    score, hist = _train_model(ds, train, seed, device, cache_dir, progress, f"late_start mixture d={d}")
+    rows.append(("model", score, np.float32, hist))
+    for i, (name, fn, dtype, hist) in enumerate(rows):
+        curves = quality_curves(fn, t0s=t0s, budgets=budgets, reference=ref1, dtype=dtype, seed=seed + 10 * (i + 1),
+                                **common)
+        curves.update(_best_and_fresh(fn, curves, reference2=ref2, dtype=dtype, seed=seed + 10 * (i + 1) + 5,
+                                      **common))
+        if hist is not None:
+            curves.update(final_loss=float(hist.smoothed()[-1]), train_seconds=hist.seconds)
+        out[name] = curves
+    return out
+
+
+def classifier_features(clf, x, batch_size: int = 4096) -> np.ndarray:
+    r"""Penultimate-layer features of a :class:`~diffphase.validation.classifier.Classifier`:
+    the activations that enter its last linear layer (``head[:-1]`` after ``features``), for
+    normalized data ``x`` of shape (n, d). The feature space of the digits MMD statistic.
+
+    Returns
+    -------
+    ndarray, shape (n, hidden), float64
+    """
+    import torch
+
+    xt = torch.as_tensor(np.ascontiguousarray(np.asarray(x), dtype=np.float32))
+    dev = next(clf.parameters()).device
+    clf.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, xt.shape[0], batch_size):
+            xb = xt[i:i + batch_size].to(dev)
+            xb = xb.reshape(xb.shape[0], *clf.image_shape) if clf.arch == "cnn" else xb.reshape(xb.shape[0], -1)
+            outs.append(clf.head[:-1](clf.features(xb)).cpu())
+    return torch.cat(outs).numpy().astype(np.float64)
+
+
+def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_samples: int, budgets: list,
+                 t0_factors: list, schedule: dict, seed: int, device: str, cache_dir: str,
+                 progress: bool = False) -> dict:
+    r"""The digits leg of ``late_start``.
+
+    scikit-learn digits (normalized to [-1, 1]) split into a training set and a held-out
+    ``test_fraction`` (stratified). A classifier (:func:`~diffphase.validation.classifier.train_classifier`)
+    and a DDPM are trained on the training set. Quality of generated images: unbiased MMD²
+    between the classifier's penultimate features (:func:`classifier_features`) of the samples
+    and of the held-out images, Gaussian kernel with the median-heuristic bandwidth of the
+    held-out features; class balance: fractions of the classifier's labels vs the training
+    set's. :math:`\Lambda`, mean and covariance from the training set; :math:`t_U =
+    \tfrac12\operatorname{arsinh}\Lambda` (an approximation here: digits are not equal-norm
+    clusters). The fresh comparison reuses the held-out set (it is small).
+    """
+    from diffphase.numerics import symmetry as sb
+    from diffphase.numerics import two_sample
+
+    from .classifier import ClassifierConfig, predict, train_classifier
+    from .data import digits
+
+    tr, te = digits().split(test_fraction, seed=seed)
+    clf, info = train_classifier(ClassifierConfig(**{**classifier, "seed": int(seed)}), tr, te, device=device,
+                                 cache_dir=cache_dir, progress=progress)
+    score, hist = _train_model(tr, train, seed, device, cache_dir, progress, "late_start digits")
+    X = tr.data.numpy().astype(np.float64)
+    mean, cov, lam = _moments(X)
+    t_u, t_s = sb.instability_time(lam), 0.5 * math.log(lam)
+    t0s = sorted(t_u * float(f) for f in t0_factors)
+    ref = classifier_features(clf, te.data.numpy())
+    h = two_sample.median_bandwidth(ref, seed=seed)
+    n_classes = 10
+
+    def labels(x):
+        return np.asarray(predict(clf, np.asarray(x, dtype=np.float32)))
+
+    common = dict(mean=mean, cov=cov, schedule=schedule, n_samples=n_samples, bandwidth=h,
+                  features=lambda x: classifier_features(clf, x), labels=labels, n_classes=n_classes)
+    curves = quality_curves(score, t0s=t0s, budgets=budgets, reference=ref, dtype=np.float32, seed=seed + 10,
+                            **common)
+    curves.update(_best_and_fresh(score, curves, reference2=ref, dtype=np.float32, seed=seed + 15, **common))
+    train_frac = np.bincount(tr.labels.numpy(), minlength=n_classes) / len(tr)
+    return {"d": tr.dim, "n_train": len(tr), "n_test": len(te), "Lambda": lam, "t_U": t_u, "t_S": t_s,
+            "bandwidth": h, "n_samples": n_samples, "classifier_accuracy": info.test_accuracy,
+            "train_fractions": train_frac, "model": dict(curves, final_loss=float(hist.smoothed()[-1]),
+                                                         train_seconds=hist.seconds)}
+
+
+# ======================================================================================
+# verdicts, figure, cost, configurations
+# ======================================================================================
+def _window_verdict(Verdict, what, p, c):
+    t_u, t_s = p["t_U"], p["t_S"]
+    tol = TOLERANCES["t0.window"] * (t_u - t_s)
+    return Verdict.check(
+        f"best start time t0* at {c['budgets'][0]} steps, {what}, vs t_U", c["t_best"][0], t_u, tol, "abs",
+        stderr=c["t_best_se"][0], unit="OU time",
+        note=f"window [t_S, 2 t_U - t_S] = [{t_s:.3f}, {2 * t_u - t_s:.3f}]; Lambda = {p['Lambda']:.4g}; "
+             f"t0* per budget {dict(zip(c['budgets'], np.round(c['t_best'], 3).tolist()))}")
+
+
+def _improvement_verdict(Verdict, what, c, tol):
+    f = c["fresh"]
+    return Verdict.check(
+        f"MMD² pure noise / MMD² late start at t0*, {c['budgets'][0]} steps, {what}", c["improvement"], None,
+        tol, "min",
+        note=f"fresh samples: pure noise {f['noise']['mmd2']:.3g} ± {f['noise']['se']:.2g}, late start at "
+             f"t0 = {f['late']['t0']:.3f}: {f['late']['mmd2']:.3g} ± {f['late']['se']:.2g} (floored at its s.e.)")
+
+
+def run_late_start(config: dict, ctx) -> "ExperimentResult":
+    r"""``late_start``: the mixture leg (:func:`mixture_point`) and, when ``config["digits"]``
+    is set, the digits leg (:func:`digits_point`); verdicts with :data:`TOLERANCES`."""
+    from .report import ExperimentResult, Verdict
+
+    tol = TOLERANCES
+    common = {"budgets": config["budgets"], "t0_factors": config["t0_factors"], "schedule": config["schedule"],
+              "seed": int(config["seed"]), "device": ctx.device, "cache_dir": str(ctx.cache_dir),
+              "progress": ctx.progress}
+    p = ctx.stage("mixture", mixture_point, **config["mixture"], **common)
+    ex, mo = p["exact"], p["model"]
+    w, n = p["weight"], p["n_samples"]
+    se_w = math.sqrt(w * (1 - w) / n)
+    verdicts = [
+        _window_verdict(Verdict, "exact mixture score", p, ex),
+        _window_verdict(Verdict, "trained model", p, mo),
+        Verdict.check("smallest best start time over budgets, exact score (>= t_S)", float(np.min(ex["t_best"])),
+                      None, tol["t0.floor"] * p["t_S"], "min", unit="OU time",
+                      note=f"t_S = 1/2 log Lambda = {p['t_S']:.3f}"),
+        _improvement_verdict(Verdict, "exact score", ex, tol["improvement"]),
+        _improvement_verdict(Verdict, "trained model", mo, tol["improvement"]),
+        Verdict.check(f"class +m fraction, late start at t0*, {ex['budgets'][0]} steps, exact score",
+                      ex["fresh"]["late"]["fractions"][1], w, tol["balance.se"] * se_w, "abs", stderr=se_w,
+                      note=f"mixture weight {w}; pure-noise start: {ex['fresh']['noise']['fractions'][1]:.3f}"),
+        Verdict.check(f"class +m fraction, late start at t0*, {mo['budgets'][0]} steps, trained model",
+                      mo["fresh"]["late"]["fractions"][1], w, tol["balance.se"] * se_w + tol["balance.model"], "abs",
+                      stderr=se_w, note=f"mixture weight {w}; pure-noise start: "
+                                        f"{mo['fresh']['noise']['fractions'][1]:.3f}"),
+    ]
+    numbers = {"mixture": p}
+    q = None
+    if config.get("digits"):
+        q = ctx.stage("digits", digits_point, **config["digits"], **common)
+        c = q["model"]
+        pi = np.asarray(q["train_fractions"])
+        f = np.asarray(c["fresh"]["late"]["fractions"])
+        n_d = q["n_samples"]
+        verdicts += [
+            _window_verdict(Verdict, "digits, trained model", q, c),
+            _improvement_verdict(Verdict, "digits (classifier features)", c, tol["improvement_digits"]),
+            Verdict.check("max |class fraction - training fraction|, digits late start at t0*",
+                          float(np.max(np.abs(f - pi))), None,
+                          tol["balance.se"] * math.sqrt(0.1 * 0.9 / n_d) + tol["balance_digits"], "max",
+                          note=f"classifier test accuracy {q['classifier_accuracy']:.3f}"),
+        ]
+        numbers["digits"] = q
+    fig = _plot(p, q, ctx.figure_path())
+    return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers=numbers,
+                            figures=[fig.name])
+
+
+def _plot(p: dict, q: dict | None, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    legs = [("mixture", p, [("model", "-"), ("exact", "--")])]
+    if q is not None:
+        legs.append(("digits", q, [("model", "-")]))
+    fig, axes = plt.subplots(len(legs), 3, figsize=(15, 4.2 * len(legs)), squeeze=False)
+    for row, (label, pt, curves) in zip(axes, legs):
+        a1, a2, a3 = row
+        budgets = pt["model"]["budgets"]
+        for b, n_steps in enumerate(budgets):
+            col = f"C{b}"
+            for name, ls in curves:
+                c = pt[name]
+                a1.errorbar(c["t0s"], c["late_mmd2"][b], yerr=c["late_se"][b], color=col, ls=ls, marker=".",
+                            ms=4, capsize=0, lw=1.2, label=f"{n_steps} steps, {name}")
+                a1.plot([c["t_max"]], [c["noise_mmd2"][b]], marker="*" if name == "model" else "x", color=col,
+                        ms=8)
+                a3.plot(c["t0s"], np.asarray(c["late_fractions"])[b, :, -1 if label == "mixture" else 0],
+                        color=col, ls=ls, marker=".", ms=4, lw=1.0)
+        for ax in (a1, a3):
+            ax.axvline(pt["t_U"], color="k", ls=":", lw=1.2, label=rf"$t_U={pt['t_U']:.3f}$")
+            ax.axvline(pt["t_S"], color="gray", ls="-.", lw=1.2, label=rf"$t_S={pt['t_S']:.3f}$")
+            ax.set_xlabel(r"late start time $t_0$ (OU time)")
+        a1.set_yscale("symlog", linthresh=1e-3)
+        a1.set_ylim(bottom=-1e-3)
+        a1.set_ylabel(r"MMD$^2$ to held-out data")
+        a1.set_title(f"{label}: MMD² vs start time (model solid, exact dashed; stars/crosses: pure noise at "
+                     r"$t_{max}$)", fontsize=8)
+        a1.legend(fontsize=6, ncol=2)
+        if label == "mixture":
+            a3.axhline(pt["weight"], color="k", lw=0.8)
+            band = 2 * math.sqrt(pt["weight"] * (1 - pt["weight"]) / pt["n_samples"])
+            a3.axhspan(pt["weight"] - band, pt["weight"] + band, color="gray", alpha=0.2, lw=0,
+                       label="weight ± 2 binomial s.e.")
+            a3.legend(fontsize=6)
+            a3.set_ylabel("fraction of samples in class +m (exact posterior)")
+        else:
+            a3.axhline(pt["train_fractions"][0], color="k", lw=0.8)
+            a3.set_ylabel("fraction of samples labelled 0 (classifier)")
+        a3.set_title(f"{label}: class balance vs start time", fontsize=8)
+        for name, ls in curves:
+            c = pt[name]
+            t0s = np.asarray(c["t0s"])
+            k_u = int(np.argmin(np.abs(t0s - pt["t_U"])))
+            late = np.asarray(c["late_mmd2"])
+            a2.errorbar(budgets, c["noise_mmd2"], yerr=c["noise_se"], color="C3", ls=ls, marker="o", ms=4,
+                        label=f"pure noise, {name}")
+            a2.errorbar(budgets, late[:, k_u], yerr=np.asarray(c["late_se"])[:, k_u], color="C0", ls=ls, marker="s",
+                        ms=4, label=rf"late start at $t_0={t0s[k_u]:.2f}\approx t_U$, {name}")
+            a2.plot(budgets, late.min(axis=1), color="C2", ls=ls, marker="^", ms=4,
+                    label=rf"late start, min over the $t_0$ grid (biased low), {name}")
+        a2.set_xscale("log")
+        a2.set_xticks(budgets, [str(b) for b in budgets])
+        a2.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        a2.set_yscale("symlog", linthresh=1e-3)
+        a2.set_ylim(bottom=-1e-3)
+        a2.set_xlabel("sampler steps")
+        a2.set_ylabel(r"MMD$^2$")
+        a2.set_title(f"{label}: MMD² vs steps with and without late start", fontsize=8)
+        a2.legend(fontsize=6)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def cost_late_start(config: dict) -> dict:
+    """FLOPs of :func:`run_late_start` (see :func:`~diffphase.validation.validate.plan`): training,
+    and one network evaluation per sample and step for every start (pure noise and each
+    :math:`t_0`) and budget, plus the fresh runs; the classifier and the exact score are not
+    counted."""
+    from .regimes import _denoiser_cost
+
+    legs = [(config["mixture"], int(config["mixture"]["d"]), None)]
+    if config.get("digits"):
+        legs.append((config["digits"], 64, (1, 8, 8)))
+    steps_per_sample = (len(config["t0_factors"]) + 1) * sum(config["budgets"]) + 2 * min(config["budgets"])
+    calls = (len(config["t0_factors"]) + 1) * sum(config["budgets"]) + 2 * min(config["budgets"])
+    out = {"train_flops": 0.0, "sample_flops": 0.0, "train_steps": 0, "sampler_calls": 0}
+    for leg, dim, shape in legs:
+        f, t = _denoiser_cost(leg["train"], dim, shape if leg["train"]["model"] == "unet" else None)
+        out["train_flops"] += f["train"] * t["steps"] * t["batch"]
+        out["sample_flops"] += leg["n_samples"] * steps_per_sample * f["forward"]
+        out["train_steps"] += t["steps"]
+        out["sampler_calls"] += calls
+    return out
+
+
+_SCHEDULE = {"T": 1000, "beta_min": 1e-4, "beta_max": 2e-2}
+_T0_FACTORS = [0.25, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 2.75]
+_MLP_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 128, "depth": 3}, "steps": 1500, "batch_size": 256,
+              "lr": 2e-3, "t_max": 6.0, "t_min": 1e-3, "checkpoint_every": 500}
+_MLP_FULL = {"model": "mlp", "model_kwargs": {"hidden": 512, "depth": 4}, "steps": 40000, "batch_size": 512,
+             "lr": 1e-3, "t_max": 6.0, "t_min": 1e-4, "checkpoint_every": 2000}
+
+#: The experiments of this module, registered by :mod:`diffphase.validation.validate`.
+EXPERIMENTS = [
+    Experiment(
+        name="late_start",
+        title="Gaussian late initialization vs the instability time (mixture; digits in full)",
+        run=run_late_start,
+        cost=cost_late_start,
+        quick={"mixture": {"d": 8, "lam": 16.0, "sigma": 1.0, "weight": 0.7, "n_train": 20000, "n_ref": 2000,
+                           "n_samples": 1000, "train": _MLP_QUICK},
+               "digits": None, "budgets": [5, 10, 20, 50], "t0_factors": _T0_FACTORS, "schedule": _SCHEDULE,
+               "seed": 0},
+        full={"mixture": {"d": 32, "lam": 16.0, "sigma": 1.0, "weight": 0.7, "n_train": 100000, "n_ref": 5000,
+                          "n_samples": 5000, "train": _MLP_FULL},
+              "digits": {"train": dict(_MLP_FULL, steps=30000, batch_size=256), "classifier": {"steps": 1500},
+                         "test_fraction": 0.3, "n_samples": 2000},
+              "budgets": [5, 10, 20, 50, 100], "t0_factors": _T0_FACTORS, "schedule": _SCHEDULE, "seed": 0},
+    ),
+]
