@@ -44,6 +44,7 @@ __all__ = [
     "TreeDenoiser",
     "build_model",
     "score_function",
+    "ClassConditional",
     "noise_feature",
     "denoiser_flops",
 ]
@@ -129,6 +130,21 @@ def _broadcast_t(t, batch: int, device) -> torch.Tensor:
     return t
 
 
+def _labels(y, batch: int, num_classes: int, device) -> torch.Tensor:
+    """Labels as a (B,) int64 tensor in [0, num_classes] (None: the null label ``num_classes``)."""
+    if y is None:
+        return torch.full((batch,), num_classes, dtype=torch.int64, device=device)
+    yy = torch.as_tensor(y, device=device)
+    if yy.is_floating_point():
+        raise ValueError("y must hold integer labels")
+    yy = yy.long().expand(batch) if yy.ndim == 0 else yy.long()
+    if yy.shape != (batch,):
+        raise ValueError(f"y must be an int or have shape ({batch},), got shape {tuple(yy.shape)}")
+    if torch.any(yy < 0) or torch.any(yy > num_classes):
+        raise ValueError(f"y must be in [0, {num_classes}] ({num_classes} = unconditional)")
+    return yy
+
+
 class _ResMLPBlock(nn.Module):
     def __init__(self, hidden: int, emb: int):
         super().__init__()
@@ -173,9 +189,17 @@ class MLPDenoiser(nn.Module):
         Size of the sinusoidal time features (even, default 64).
     skip : bool
         Add the standard-normal prediction :math:`\sqrt{\Delta_t}\,x_t` (default True).
+    num_classes : int
+        ``K >= 0``. With ``K > 0`` the network is class-conditional: a learned embedding of the
+        label :math:`y\in\{0,\dots,K-1\}`, or of the null label ``K`` (unconditional), is added
+        to the time embedding, :math:`e = e(t) + E_y`; trained with label dropout
+        (:attr:`~diffphase.validation.train.TrainConfig.label_dropout`) the same network
+        predicts :math:`\hat\varepsilon(x_t,t\mid y)` and :math:`\hat\varepsilon(x_t,t)`
+        (see :class:`ClassConditional`). Default 0 (unconditional; not in the ``spec``).
     """
 
-    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 64, skip: bool = True):
+    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, time_dim: int = 64, skip: bool = True,
+                 num_classes: int = 0):
         super().__init__()
         if not isinstance(skip, bool):
             raise ValueError(f"skip must be True or False, got {skip!r}")
@@ -183,6 +207,10 @@ class MLPDenoiser(nn.Module):
                      "hidden": check_int("hidden", hidden, minimum=1),
                      "depth": check_int("depth", depth, minimum=1),
                      "time_dim": check_int("time_dim", time_dim, minimum=2), "skip": skip}
+        self.num_classes = check_int("num_classes", num_classes, minimum=0)
+        if self.num_classes:
+            self.spec["num_classes"] = self.num_classes
+            self.label = nn.Embedding(self.num_classes + 1, hidden)
         self.dim = dim
         self.skip = skip
         self.embed = TimeEmbedding(time_dim, hidden)
@@ -191,8 +219,8 @@ class MLPDenoiser(nn.Module):
         self.out_norm = nn.LayerNorm(hidden)
         self.out = nn.Linear(hidden, dim)
 
-    def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        """Predicted noise :math:`\\hat\\varepsilon(x, t)`.
+    def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:
+        """Predicted noise :math:`\\hat\\varepsilon(x, t)` (or :math:`\\hat\\varepsilon(x, t\\mid y)`).
 
         Parameters
         ----------
@@ -200,6 +228,10 @@ class MLPDenoiser(nn.Module):
             Noised data :math:`x_t`.
         t : float or torch.Tensor of shape (B,)
             OU time(s) > 0.
+        y : int or torch.Tensor of shape (B,), optional
+            Labels in ``[0, num_classes]`` (``num_classes``: unconditional) of a
+            class-conditional network; default unconditional. Not accepted by an
+            unconditional network.
 
         Returns
         -------
@@ -209,6 +241,10 @@ class MLPDenoiser(nn.Module):
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
         tt = _broadcast_t(t, x.shape[0], x.device)
         e = self.embed(tt)
+        if self.num_classes:
+            e = e + self.label(_labels(y, x.shape[0], self.num_classes, x.device))
+        elif y is not None:
+            raise ValueError("y given to an unconditional network (num_classes = 0)")
         h = self.inp(x)
         for blk in self.blocks:
             h = blk(h, e)
@@ -533,7 +569,7 @@ def build_model(spec: dict) -> nn.Module:
     return _MODELS[name](**spec)
 
 
-def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Callable:
+def score_function(model: nn.Module, device=None, batch_size: int = 8192, label=None) -> Callable:
     r"""Wrap a noise-predicting denoiser as a score :math:`s(x, t) = -\hat\varepsilon(x,t)/\sqrt{\Delta_t}`.
 
     The returned callable ``score(x, t)`` uses the package's OU time ``t``
@@ -558,6 +594,9 @@ def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Cal
         moved there.
     batch_size : int
         Rows per forward pass (>= 1).
+    label : int, optional
+        For a class-conditional network (``num_classes > 0``): the class :math:`y` of the
+        conditional score :math:`\nabla\log p_t(x\mid y)`; default the unconditional score.
 
     Returns
     -------
@@ -570,6 +609,11 @@ def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Cal
         (from the callable) if ``t <= 0``, non-finite, or of the wrong shape.
     """
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    n_classes = int(getattr(model, "num_classes", 0) or 0)
+    if label is not None:
+        if not n_classes:
+            raise ValueError("label is only for class-conditional networks (num_classes > 0)")
+        label = check_int("label", label, minimum=0, maximum=n_classes - 1)
     if device is None:
         try:
             device = next(model.parameters()).device
@@ -603,7 +647,8 @@ def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Cal
         with torch.no_grad():
             for i in range(0, B, batch_size):
                 xb = xt[i: i + batch_size].to(device=device, dtype=torch.float32)
-                eps = model(xb, t_all[i: i + batch_size].to(device=device, dtype=torch.float32))
+                tb = t_all[i: i + batch_size].to(device=device, dtype=torch.float32)
+                eps = model(xb, tb) if label is None else model(xb, tb, label)
                 inv = (1.0 / torch.sqrt(delta[i: i + batch_size])).to(device=device, dtype=torch.float32)
                 shape = (-1,) + (1,) * (eps.ndim - 1)
                 out[i: i + batch_size] = -eps.float() * inv.reshape(shape)
@@ -615,6 +660,90 @@ def score_function(model: nn.Module, device=None, batch_size: int = 8192) -> Cal
 
     score.model = model
     return score
+
+
+class ClassConditional:
+    r"""A trained class-conditional noise predictor seen as denoisers and scores (OU time).
+
+    With :math:`\hat\varepsilon(x,t\mid y)` the network at label :math:`y` (the null label
+    ``K`` for the unconditional prediction), :math:`\theta = e^{-t}`,
+    :math:`\Delta_t = 1-e^{-2t}`:
+
+    .. math:: \hat D(x,t\mid y) = \frac{x - \sqrt{\Delta_t}\,\hat\varepsilon(x,t\mid y)}{\theta},
+              \qquad \hat s(x,t) = -\frac{\hat\varepsilon(x,t)}{\sqrt{\Delta_t}} .
+
+    It has the interface of :class:`diffphase.numerics.information.GaussianClasses` that the
+    online classifier (:func:`~diffphase.numerics.information.online_posterior`) and the
+    negative-guidance sampler (:func:`~diffphase.numerics.information.negative_guidance_sample`)
+    use: ``K``, ``d``, ``class_denoisers(x, t)`` (B, K, d), ``score(x, t)``, plus
+    ``denoise(x, t, y=None)`` and ``guidance_denoisers(c)``. Inputs and outputs are numpy
+    float64 arrays; evaluation in chunks of ``batch_size`` rows under ``torch.no_grad()``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network with ``num_classes > 0`` (e.g. :class:`MLPDenoiser` trained by
+        :func:`~diffphase.validation.train.train` on labelled data).
+    device : str or torch.device, optional
+        Default: the device of the model's parameters.
+    batch_size : int
+        Rows per forward pass (>= 1).
+    """
+
+    def __init__(self, model: nn.Module, device=None, batch_size: int = 8192):
+        self.K = int(getattr(model, "num_classes", 0) or 0)
+        if self.K < 1:
+            raise ValueError("model must be class-conditional (num_classes > 0)")
+        self.d = int(model.dim)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        if device is None:
+            device = next(model.parameters()).device
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+
+    def _eps(self, x, t: float, y: int) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.d:
+            raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
+        out = np.empty_like(x)
+        with torch.no_grad():
+            for i in range(0, x.shape[0], self.batch_size):
+                xb = torch.from_numpy(np.ascontiguousarray(x[i: i + self.batch_size], dtype=np.float32)).to(self.device)
+                out[i: i + self.batch_size] = self.model(xb, float(t), int(y)).double().cpu().numpy()
+        return out
+
+    def _time(self, t) -> float:
+        t_arr = check_times(t, positive=True)
+        if t_arr.ndim != 0:
+            raise ValueError("t must be a single OU time")
+        return float(t_arr)
+
+    def denoise(self, x, t, y=None) -> np.ndarray:
+        r""":math:`\hat D(x,t\mid y)` (unconditional for ``y=None``), shape (B, d)."""
+        t = self._time(t)
+        yy = self.K if y is None else check_int("y", y, minimum=0, maximum=self.K - 1)
+        eps = self._eps(x, t, yy)
+        delta = -math.expm1(-2.0 * t)
+        return (np.asarray(x, dtype=np.float64) - math.sqrt(delta) * eps) * math.exp(t)
+
+    def class_denoisers(self, x, t) -> np.ndarray:
+        r""":math:`\hat D(x,t\mid y)` for every class, shape (B, K, d)."""
+        return np.stack([self.denoise(x, t, y) for y in range(self.K)], axis=1)
+
+    def score(self, x, t) -> np.ndarray:
+        r"""Unconditional score :math:`-\hat\varepsilon(x,t)/\sqrt{\Delta_t}`, shape (B, d)."""
+        t = self._time(t)
+        return -self._eps(x, t, self.K) / math.sqrt(-math.expm1(-2.0 * t))
+
+    def guidance_denoisers(self, unwanted: int) -> Callable:
+        """``f(x, t) -> (D(x, t), D(x, t | unwanted))`` for
+        :func:`~diffphase.numerics.information.negative_guidance_sample`."""
+        c = check_int("unwanted", unwanted, minimum=0, maximum=self.K - 1)
+
+        def denoisers(x, t):
+            return self.denoise(x, t), self.denoise(x, t, c)
+
+        return denoisers
 
 
 def denoiser_flops(spec: dict, batch: int = 8) -> dict:

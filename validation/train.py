@@ -135,6 +135,12 @@ class TrainConfig:
         ``"gaussian"`` (default): noise prediction on real data; ``"masking"``/``"uniform"``:
         discrete diffusion on integer tokens (module docstring). In the cache key only when
         not ``"gaussian"``.
+    label_dropout : float
+        Class-conditional networks only (``model_kwargs["num_classes"] = K > 0``, labelled data):
+        probability in [0, 1) that a training label is replaced by the null label ``K``, so that
+        one network learns :math:`\hat\varepsilon(x_t,t\mid y)` and the unconditional
+        :math:`\hat\varepsilon(x_t,t)` (classifier-free training). Default 0.1; in the cache
+        key only when changed.
     steps : int
         Optimizer steps (>= 1).
     batch_size : int
@@ -183,6 +189,7 @@ class TrainConfig:
     model: str = "mlp"
     model_kwargs: dict = field(default_factory=dict)
     objective: str = _hash_if_changed("gaussian")
+    label_dropout: float = _hash_if_changed(0.1)
     steps: int = 2000
     batch_size: int = 256
     lr: float = 2e-3
@@ -216,6 +223,7 @@ class TrainConfig:
                              f"'mlp'/'unet' with 'gaussian'; got model={self.model!r}, objective={self.objective!r}")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError("model_kwargs must be a dict")
+        check_real("label_dropout", self.label_dropout, low=0, high=1, high_open=True)
         check_int("steps", self.steps, minimum=1)
         check_int("batch_size", self.batch_size, minimum=1)
         check_real("lr", self.lr, low=0, low_open=True)
@@ -793,6 +801,14 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
 
     x_all = ds.data.to(device=device, dtype=torch.int64 if config.discrete else torch.float32)
     n = x_all.shape[0]
+    n_classes = int(spec.get("num_classes", 0) or 0)
+    if n_classes:
+        if ds.labels is None:
+            raise ValueError("a class-conditional model (model_kwargs['num_classes'] > 0) needs labelled data")
+        y_all = ds.labels.to(device=device, dtype=torch.int64)
+        if int(y_all.min()) < 0 or int(y_all.max()) >= n_classes:
+            raise ValueError(f"labels must be in [0, num_classes = {n_classes}), got range "
+                             f"[{int(y_all.min())}, {int(y_all.max())}]")
     sched = config.discrete_schedule() if config.time_sampling == "discrete" else None
     bar = _Progress(config.steps, start, progress, desc or f"train {config.model} {key[:8]}")
     t0 = time.time()
@@ -813,8 +829,11 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
                 s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
                 z = z.to(device)
                 xt = a * x_all[idx.to(device)] + s * z
+                if n_classes:  # labels, a fraction label_dropout replaced by the null label
+                    drop = torch.rand(config.batch_size, generator=gen) < config.label_dropout
+                    y = torch.where(drop.to(device), torch.full_like(y_all[:1], n_classes), y_all[idx.to(device)])
                 with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-                    pred = model(xt, t.float().to(device))
+                    pred = model(xt, t.float().to(device)) if not n_classes else model(xt, t.float().to(device), y)
                 loss = torch.mean((pred.float() - z) ** 2)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
