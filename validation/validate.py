@@ -63,6 +63,8 @@ BUILTIN_MODULES = (
     "manifold",
     "memorization",
     "symmetry",
+    "information",
+    "guidance",
 )
 
 

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from diffphase.numerics import information as info
 from diffphase.validation.data import gaussian_mixture
@@ -14,32 +13,14 @@ from diffphase.validation.models import ClassConditional, MLPDenoiser, score_fun
 from diffphase.validation.train import TrainConfig, train
 
 
-class _ExactEps(nn.Module):
-    """The exact noise predictor of a GaussianClasses mixture, as a conditional network:
-    eps(x, t | y) = sqrt(Delta_t) (x - theta mu_y) / Gamma_y; label K: the mixture's."""
-
-    def __init__(self, gc):
-        super().__init__()
-        self.gc, self.num_classes, self.dim = gc, gc.K, gc.d
-        self.dummy = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x, t, y=None):
-        t = float(t)
-        xn = x.double().numpy()
-        delta = 1 - math.exp(-2 * t)
-        y = self.num_classes if y is None else int(y)
-        s = self.gc.score(xn, t) if y == self.num_classes else self.gc.class_scores(xn, t)[:, y]
-        return torch.from_numpy(-math.sqrt(delta) * s).float()
-
-
 def _gc():
     return info.GaussianClasses([[2.0, 0.0, 0.5], [-1.0, 1.5, 0.0], [0.0, -2.0, -0.5]], [0.3, 0.1, 0.05],
                                 [0.5, 0.3, 0.2])
 
 
-def test_wrapper_reproduces_exact_denoisers_and_score():
+def test_wrapper_reproduces_exact_denoisers_and_score(exact_eps_net):
     gc = _gc()
-    cc = ClassConditional(_ExactEps(gc), batch_size=7)
+    cc = ClassConditional(exact_eps_net(gc), batch_size=7)
     x = np.random.default_rng(0).standard_normal((20, 3))
     for t in (0.05, 0.5, 2.0):
         np.testing.assert_allclose(cc.class_denoisers(x, t), gc.class_denoisers(x, t), atol=2e-5 * math.exp(t))

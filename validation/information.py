@@ -1,0 +1,338 @@
+r"""Class information along the generative trajectories of a trained class-conditional DDPM.
+
+The experiment ``class_information`` of ``diffphase validate`` (Handke, Koulischer, Raya &
+Ambrogioni, arXiv 2506.10433; theory in :mod:`diffphase.theory.information`, numerics in
+:mod:`diffphase.numerics.information`):
+
+1. a class-conditional MLP denoiser (label embedding, label dropout so that the same network
+   is also the unconditional model; :class:`~diffphase.validation.models.ClassConditional`)
+   is trained on a K-class isotropic Gaussian mixture whose classes differ in weight and in
+   spread;
+2. ``n_paths`` trajectories are generated with the network's *unconditional* score (the
+   exponential sampler of :mod:`diffphase.numerics.sde`, states kept at every grid time);
+3. along each trajectory the **online Bayes classifier** runs on the network's own
+   class-conditional predictions (:func:`~diffphase.numerics.information.online_posterior`,
+   exponential kernel), giving :math:`\hat p(y\mid x_t)` — what a practitioner can compute;
+4. the same states are classified by the **exact posterior** of the mixture
+   (:meth:`~diffphase.numerics.information.GaussianClasses.posterior`), and the
+   distribution-level theory gives :math:`H(Y\mid X_t)`, its rate :math:`dH/dt` and the
+   per-class profiles (:func:`~diffphase.numerics.information.class_entropy`,
+   :func:`~diffphase.numerics.information.entropy_rate`,
+   :func:`~diffphase.numerics.information.class_profiles`, Monte Carlo).
+
+Measured: the conditional entropy of the online classifier along the model's paths vs the
+theory curve, the time of maximal information transfer (peak of :math:`dH/dt`) vs theory, the
+agreement of the online classifier's final decision with the exact posterior's, and the
+per-class entropy-rate profiles (trajectories grouped by their final class) with bootstrap
+error bars. All times are OU times.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from diffphase.numerics import information as info
+
+from .experiment import Experiment
+from .report import save_figure
+
+__all__ = [
+    "TOLERANCES",
+    "EXPERIMENTS",
+    "mixture_classes",
+    "information_point",
+    "run_class_information",
+    "cost_class_information",
+]
+
+#: Tolerances of the verdicts, fixed before measuring:
+#:
+#: ``information.entropy``  (max) :math:`\max_t|\hat H(t) - H(t)|` in nats between the mean
+#:     entropy of the online classifier along the model's paths and the theory
+#:     :math:`H(Y\mid X_t)`: Monte Carlo error of the path average (~0.02 nats at 1000 paths,
+#:     3 s.e. 0.06) plus model error; 0.10 nats (:math:`\log 3 = 1.10`).
+#: ``information.peak``  (rel) time of the maximum of :math:`dH/dt` (online classifier on the
+#:     model's paths, finite differences on the sampler grid) vs the theory's: the rate is
+#:     broad and the grid step is ~3 % of :math:`t`; 20 %.
+#: ``information.class_entropy``  (max) :math:`\max_{y,t}|\hat H_y(t) - H_y(t)|`, the
+#:     per-class profiles (paths grouped by their final exact class, a few hundred each, s.e.
+#:     ~0.03): 0.15 nats.
+#: ``information.decision``  (min) fraction of paths whose final online decision (argmax of
+#:     :math:`\hat p(y\mid x_{t_{end}})`) equals the exact posterior's at the same state: at
+#:     least 0.95.
+TOLERANCES = {
+    "information.class_entropy": 0.15,
+    "information.entropy": 0.10,
+    "information.peak": 0.20,
+    "information.decision": 0.95,
+}
+
+
+def mixture_classes(mixture: dict) -> info.GaussianClasses:
+    r"""The :class:`~diffphase.numerics.information.GaussianClasses` of a configuration's
+    ``mixture`` block: ``K`` means on a circle of radius ``radius`` in the first two of ``d``
+    coordinates (class :math:`k` at angle :math:`2\pi k/K`), class standard deviations
+    ``sigmas`` and weights ``weights``."""
+    K, d, R = int(mixture["K"]), int(mixture["d"]), float(mixture["radius"])
+    if d < 2 or K < 2:
+        raise ValueError(f"mixture needs d >= 2 and K >= 2, got d={d}, K={K}")
+    ang = 2 * math.pi * np.arange(K) / K
+    means = np.zeros((K, d))
+    means[:, 0], means[:, 1] = R * np.cos(ang), R * np.sin(ang)
+    sig = np.asarray(mixture["sigmas"], dtype=np.float64)
+    return info.GaussianClasses(means, sig**2, mixture.get("weights"))
+
+
+def train_class_conditional(gc: info.GaussianClasses, n_train: int, train: dict, seed: int, device, cache_dir,
+                       progress: bool, desc: str):
+    """Train (or load from the cache) the class-conditional denoiser of a mixture."""
+    from .data import gaussian_mixture
+    from .models import ClassConditional
+    from .train import TrainConfig, train as train_fn
+
+    ds = gaussian_mixture(n_train, gc.means, np.sqrt(gc.variances), gc.weights, seed=seed)
+    kw = dict(train)
+    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=gc.K)
+    cfg = TrainConfig(**{**kw, "seed": int(seed)})
+    model, hist = train_fn(cfg, ds, device=device, cache_dir=cache_dir, progress=progress, desc=desc)
+    return ClassConditional(model, device=device), hist
+
+
+def _rate(times: np.ndarray, H: np.ndarray):
+    """dH/dt at the (geometric) midpoints of a decreasing grid (H along axis 0)."""
+    dt = times[:-1] - times[1:]
+    return np.sqrt(times[:-1] * times[1:]), (H[:-1] - H[1:]) / dt[(...,) + (None,) * (H.ndim - 1)]
+
+
+def _nodes(times: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Indices of ``n_nodes`` grid times spread uniformly in log t (the rate is estimated by
+    differences between them: on the sampler's own grid the path average is too noisy)."""
+    target = np.exp(np.linspace(math.log(times[0]), math.log(times[-1]), n_nodes))
+    idx = np.unique([int(np.argmin(np.abs(np.log(times) - math.log(v)))) for v in target])
+    return np.sort(idx)
+
+
+def _peak_time(mid: np.ndarray, rate: np.ndarray) -> float:
+    """Time of the maximum of a rate curve, refined by a parabola through the top three points
+    (in log t, where the grid is uniform)."""
+    k = int(np.argmax(rate))
+    if 0 < k < rate.size - 1:
+        x = np.log(mid[k - 1:k + 2])
+        y = rate[k - 1:k + 2]
+        den = (x[0] - x[1]) * (x[0] - x[2]) * (x[1] - x[2])
+        a = (x[2] * (y[1] - y[0]) + x[1] * (y[0] - y[2]) + x[0] * (y[2] - y[1])) / den
+        b = (x[2] ** 2 * (y[0] - y[1]) + x[1] ** 2 * (y[2] - y[0]) + x[0] ** 2 * (y[1] - y[2])) / den
+        if a < 0:
+            return float(math.exp(-b / (2 * a)))
+    return float(mid[k])
+
+
+def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int, grid: dict, theory_samples: int,
+                      n_boot: int, rate_nodes: int, seed: int, device: str, cache_dir: str,
+                      progress: bool = False) -> dict:
+    r"""The ``class_information`` measurement (module docstring); JSON-able.
+
+    Returns
+    -------
+    dict
+        ``times`` (sampler grid, decreasing), ``H_online`` / ``H_online_se`` (mean entropy of the
+        online classifier on the model's paths, bootstrap s.e.), ``H_exact_path`` (exact
+        posterior on the same states), ``H_exact_online`` (online classifier with the exact
+        class denoisers on the same paths), ``H_theory``; rates at the midpoints ``mid``;
+        ``peak_model`` (± bootstrap s.e.) and ``peak_theory``; per-class entropy and rate
+        profiles (model, grouped by final exact class; theory); ``decision_agreement``.
+    """
+    from diffphase.numerics import sde
+
+    gc = mixture_classes(mixture)
+    net, hist = train_class_conditional(gc, n_train, train, seed, device, cache_dir, progress,
+                                   f"class-conditional K={gc.K}")
+    times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
+    rng = np.random.default_rng(seed + 1)
+    x0 = rng.standard_normal((n_paths, gc.d))
+    _, saved = sde.sample(net.score, x0, times, seed=seed + 2, save_times=times)
+    xs = np.stack([np.asarray(saved[float(t)], dtype=np.float64) for t in times])      # (T, B, d)
+    online = info.online_posterior(saved, net, initial=gc.weights)
+    exact_online = info.online_posterior(saved, gc, initial=gc.weights)
+    p_exact = np.stack([gc.posterior(x, float(t)) for x, t in zip(xs, times)])          # (T, B, K)
+
+    def ent(p):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -np.where(p > 0, p * np.log(p), 0.0).sum(-1)
+
+    e_online = online.entropy                                                          # (T, B)
+    H_online = e_online.mean(1)
+    boot_idx = [rng.integers(0, n_paths, n_paths) for _ in range(n_boot)]
+    H_online_se = np.std([e_online[:, i].mean(1) for i in boot_idx], axis=0, ddof=1)
+    H_theory = np.asarray(info.class_entropy(times, gc.means, gc.variances, gc.weights,
+                                             n_samples=theory_samples, seed=seed + 4))
+    # rates: differences between rate_nodes log-spaced grid times
+    nodes = _nodes(times, rate_nodes)
+    tn = times[nodes]
+    mid, rate_online = _rate(tn, H_online[nodes])
+    boot_rates = np.array([_rate(tn, e_online[nodes][:, i].mean(1))[1] for i in boot_idx])
+    rate_online_se = boot_rates.std(0, ddof=1)
+    theory_fine = np.exp(np.linspace(math.log(times[0]), math.log(times[-1]), 100))
+    rate_fine = np.asarray(info.entropy_rate(theory_fine, gc.means, gc.variances, gc.weights,
+                                             n_samples=theory_samples, seed=seed + 5))
+    peak_theory = _peak_time(theory_fine[::-1], rate_fine[::-1])
+    peak_model = _peak_time(mid[::-1], rate_online[::-1])
+    boot_peaks = np.array([_peak_time(mid[::-1], b[::-1]) for b in boot_rates])
+    final_exact = p_exact[-1].argmax(1)
+    agreement = float(np.mean(online.posterior[-1].argmax(1) == final_exact))
+    # per-class profiles H_y(t): paths of the unconditional sampler that end in class y are
+    # distributed as p_t(. | y) at every t, so their mean online entropy estimates H_y(t)
+    Hy_theory, _ = info.class_profiles(times, gc.means, gc.variances, gc.weights,
+                                       n_samples=theory_samples, seed=seed + 6)
+    Hy_theory = np.asarray(Hy_theory).T                                               # (K, T)
+    Hy_model, Hy_model_se, counts, class_err = [], [], [], []
+    for y in range(gc.K):
+        sel = np.nonzero(final_exact == y)[0]
+        counts.append(int(sel.size))
+        if sel.size < 10:
+            Hy_model.append(np.full(times.size, math.nan))
+            Hy_model_se.append(np.full(times.size, math.nan))
+            class_err.append(math.nan)
+            continue
+        ey = e_online[:, sel]
+        Hy_model.append(ey.mean(1))
+        Hy_model_se.append(np.std([ey[:, rng.integers(0, sel.size, sel.size)].mean(1) for _ in range(n_boot)],
+                                  axis=0, ddof=1))
+        class_err.append(float(np.max(np.abs(Hy_model[-1] - Hy_theory[y]))))
+    return {
+        "K": gc.K, "d": gc.d, "weights": gc.weights, "variances": gc.variances, "radius": float(mixture["radius"]),
+        "times": times, "mid": mid,
+        "H_online": H_online, "H_online_se": H_online_se, "H_exact_path": ent(p_exact).mean(1),
+        "H_exact_online": exact_online.entropy.mean(1), "H_theory": H_theory,
+        "rate_online": rate_online, "rate_online_se": rate_online_se,
+        "theory_fine": theory_fine, "rate_theory": rate_fine,
+        "peak_model": peak_model, "peak_model_se": float(np.nanstd(boot_peaks, ddof=1)), "peak_theory": peak_theory,
+        "max_entropy_error": float(np.max(np.abs(H_online - H_theory))),
+        "decision_agreement": agreement, "decision_se": math.sqrt(max(agreement * (1 - agreement), 1e-12) / n_paths),
+        "class_counts": counts, "class_fractions_exact": [c / n_paths for c in counts],
+        "Hy_model": Hy_model, "Hy_model_se": Hy_model_se, "Hy_theory": Hy_theory,
+        "max_class_entropy_error": float(np.nanmax(class_err)) if np.any(np.isfinite(class_err)) else math.nan,
+        "class_entropy_errors": class_err,
+        "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds, "from_cache": hist.from_cache,
+    }
+
+
+def _plot(p: dict, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.asarray(p["times"])
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 3.8))
+    a1.plot(t, p["H_theory"], "k-", lw=1.5, label=r"theory $H(Y\mid X_t)$")
+    a1.fill_between(t, np.asarray(p["H_online"]) - 3 * np.asarray(p["H_online_se"]),
+                    np.asarray(p["H_online"]) + 3 * np.asarray(p["H_online_se"]), color="C0", alpha=0.3)
+    a1.plot(t, p["H_online"], "C0-", label="online classifier, trained model")
+    a1.plot(t, p["H_exact_path"], "C2--", lw=1, label="exact posterior on the model's paths")
+    a1.plot(t, p["H_exact_online"], "C1:", lw=1, label="online classifier, exact denoisers")
+    a1.set_xscale("log")
+    a1.set_xlabel("OU time $t$")
+    a1.set_ylabel("nats")
+    a1.set_title("conditional entropy (band: 3 s.e.)", fontsize=9)
+    a1.legend(fontsize=7)
+    a2.plot(p["theory_fine"], p["rate_theory"], "k-", lw=1.5, label="theory $dH/dt$")
+    a2.errorbar(p["mid"], p["rate_online"], yerr=3 * np.asarray(p["rate_online_se"]), fmt="o", ms=3, color="C0",
+                label="online classifier, trained model (3 s.e.)")
+    a2.axvline(p["peak_theory"], color="k", ls="--", lw=1)
+    a2.axvline(p["peak_model"], color="C0", ls="-.", lw=1,
+               label=rf"peaks: model {p['peak_model']:.3f}, theory {p['peak_theory']:.3f}")
+    a2.set_xscale("log")
+    a2.set_xlabel("OU time $t$")
+    a2.set_ylabel("entropy rate (nats / unit t)")
+    a2.legend(fontsize=7)
+    for y in range(p["K"]):
+        hm = np.asarray(p["Hy_model"][y], dtype=np.float64)
+        se = np.asarray(p["Hy_model_se"][y], dtype=np.float64)
+        a3.fill_between(t, hm - 3 * se, hm + 3 * se, color=f"C{y}", alpha=0.3)
+        a3.plot(t, hm, "-", color=f"C{y}", lw=1,
+                label=rf"class {y} ($\pi$={p['weights'][y]:.2f}, $v$={p['variances'][y]:.2g}): model")
+        a3.plot(t, p["Hy_theory"][y], "--", color="k", lw=0.8)
+    a3.set_xscale("log")
+    a3.set_xlabel("OU time $t$")
+    a3.set_ylabel(r"$H_y(t)$ (nats)")
+    a3.set_title("per-class entropy (paths grouped by final class; dashed: theory)", fontsize=8)
+    a3.legend(fontsize=6)
+    fig.suptitle(f"Class information, K={p['K']} mixture in d={p['d']}", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def run_class_information(config: dict, ctx) -> "ExperimentResult":
+    r"""``class_information``: :func:`information_point` with verdicts from :data:`TOLERANCES`."""
+    from .report import ExperimentResult, Verdict
+
+    kw = {k: config[k] for k in ("mixture", "n_train", "train", "n_paths", "grid", "theory_samples", "n_boot",
+                                 "rate_nodes")}
+    p = ctx.stage("point", information_point, **kw, seed=int(config["seed"]), device=ctx.device,
+                  cache_dir=str(ctx.cache_dir), progress=ctx.progress)
+    tol = TOLERANCES
+    verdicts = [
+        Verdict.check("max_t |H_online(t) - H(Y|X_t)| (online classifier on the trained model's paths vs theory)",
+                      p["max_entropy_error"], None, tol["information.entropy"], "max", unit="nats",
+                      note=f"{config['n_paths']} paths; theory by Monte Carlo ({config['theory_samples']} draws)"),
+        Verdict.check("time of maximal information transfer (peak of dH/dt), trained model vs theory",
+                      p["peak_model"], p["peak_theory"], tol["information.peak"], "rel", stderr=p["peak_model_se"],
+                      unit="OU time"),
+        Verdict.check("max over classes and t of |H_y model - H_y theory| (per-class entropy profiles)",
+                      p["max_class_entropy_error"], None, tol["information.class_entropy"], "max", unit="nats",
+                      note=f"paths per final class {p['class_counts']}; errors "
+                           f"{np.round(p['class_entropy_errors'], 3).tolist()}"),
+        Verdict.check("final decisions: online classifier (trained model) = exact posterior",
+                      p["decision_agreement"], None, tol["information.decision"], "min", stderr=p["decision_se"]),
+    ]
+    fig = _plot(p, ctx.figure_path())
+    return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
+                            figures=[fig.name])
+
+
+def cost_class_information(config: dict) -> dict:
+    """FLOPs of :func:`run_class_information` (training, the sampler, and the K class
+    predictions per step of the online classifier)."""
+    from types import SimpleNamespace
+
+    from .models import denoiser_flops
+    from .train import TrainConfig, model_spec
+
+    K = int(config["mixture"]["K"])
+    kw = dict(config["train"])
+    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=K)
+    cfg = TrainConfig(**kw).validate()
+    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(config["mixture"]["d"]), image_shape=None)))
+    steps = int(config["grid"]["n_steps"])
+    rows = config["n_paths"] * steps * (1 + K)
+    return {"train_flops": f["train"] * cfg.steps * cfg.batch_size, "sample_flops": rows * f["forward"],
+            "train_steps": cfg.steps, "sampler_calls": steps * (1 + K)}
+
+
+#: The mixture of ``--quick``: three classes with different weights and spreads, in d = 8.
+MIXTURE_QUICK = {"K": 3, "d": 8, "radius": 2.0, "sigmas": [0.6, 0.35, 0.2], "weights": [0.5, 0.3, 0.2]}
+#: Training of the class-conditional MLP in ``--quick`` (shared with :mod:`.guidance`: the same
+#: configuration and data give the same cached network).
+TRAIN_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 256, "depth": 3}, "steps": 3000, "batch_size": 256,
+               "lr": 2e-3, "t_max": 6.0, "label_dropout": 0.15, "checkpoint_every": 1000}
+TRAIN_FULL = {"model": "mlp", "model_kwargs": {"hidden": 512, "depth": 4}, "steps": 40000, "batch_size": 512,
+              "lr": 1e-3, "t_max": 8.0, "label_dropout": 0.15, "checkpoint_every": 2000}
+MIXTURE_FULL = {"K": 4, "d": 32, "radius": 2.5, "sigmas": [0.8, 0.5, 0.3, 0.2], "weights": [0.4, 0.3, 0.2, 0.1]}
+
+EXPERIMENTS = [
+    Experiment(
+        name="class_information",
+        title="Class information along trained-model trajectories: online classifier vs exact posterior and theory",
+        run=run_class_information,
+        cost=cost_class_information,
+        quick={"mixture": MIXTURE_QUICK, "n_train": 20000, "train": TRAIN_QUICK, "n_paths": 1000,
+               "grid": {"t_max": 6.0, "t_end": 0.01, "n_steps": 120, "kind": "log"}, "theory_samples": 20000,
+               "n_boot": 200, "rate_nodes": 25, "seed": 0},
+        full={"mixture": MIXTURE_FULL, "n_train": 100000, "train": TRAIN_FULL, "n_paths": 10000,
+              "grid": {"t_max": 8.0, "t_end": 0.005, "n_steps": 400, "kind": "log"}, "theory_samples": 400000,
+              "n_boot": 500, "rate_nodes": 40, "seed": 0},
+    ),
+]
