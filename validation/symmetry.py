@@ -83,10 +83,12 @@ __all__ = [
 #: ``balance.se``  (abs, in standard errors) fraction of late-start samples (at :math:`t_0^*`,
 #:     smallest budget, fresh) in class :math:`+m` (exact posterior) vs the mixture weight
 #:     :math:`w`: 4 binomial standard errors (false failure 6e-5 for an unbiased sampler).
-#: ``balance.model``  additional absolute allowance for the trained model's asymmetry: 0.03.
-#: ``balance_digits``  (max) largest |class fraction - held-out fraction| of the classifier's
-#:     labels of late-start digits: 4 binomial standard errors of a class of 10 % plus 0.03
-#:     (classifier errors and model error), evaluated at run time.
+#: ``balance.model``  (abs) additional allowance for the trained model's asymmetry, added to
+#:     ``balance.se``: 0.03.
+#: ``balance_digits``  (max) largest deviation :math:`\max_k|f_k - \pi_k|` of the class
+#:     fractions of the classifier's labels of late-start digits from the training fractions:
+#:     4 binomial standard errors of a class of 10 % plus 0.03 (classifier and model error),
+#:     evaluated at run time.
 TOLERANCES = {
     "t0.window": 1.0,
     "t0.floor": 1.0,

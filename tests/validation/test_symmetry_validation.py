@@ -1,0 +1,150 @@
+"""The ``late_start`` experiment (Gaussian late initialization) in tiny configurations.
+
+References: the DDPM schedule's own step times (strided grid), a hand-computed parabola
+vertex (best start time), the classifier's logits (penultimate features), the exact mixture
+score sampled with many steps (quality curves: statistically at the data), and binomial
+errors (class balance). Statistical checks state their false-failure rate.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from diffphase.numerics import gaussian_mixture as gm
+from diffphase.numerics import symmetry as sb
+from diffphase.numerics import two_sample
+from diffphase.numerics.conventions import DiscreteSchedule
+from diffphase.validation import symmetry as S
+from diffphase.validation import validate as V
+
+SCHED = {"T": 1000, "beta_min": 1e-4, "beta_max": 2e-2}
+
+
+def test_strided_grid_hits_the_schedule_steps():
+    sch = DiscreteSchedule.linear(1000, 1e-4, 2e-2)
+    g = S.strided_grid(float(sch.times[800]), 4, SCHED)
+    assert np.allclose(g, sch.time(np.array([800, 600, 400, 200, 0])), rtol=1e-12, atol=1e-14)
+    g = S.strided_grid(1.234, 7, SCHED)
+    assert g[0] == 1.234 and g[-1] == 0.0 and np.all(np.diff(g) < 0) and g.size == 8
+    # equal strides of the fractional step index
+    k = sch.fractional_step(g)
+    assert np.allclose(np.diff(k), -k[0] / 7, rtol=1e-9)
+    with pytest.raises(ValueError, match="t_start"):
+        S.strided_grid(6.0, 4, SCHED)  # beyond t_T of the schedule (5.03)
+    with pytest.raises(ValueError, match="n_steps"):
+        S.strided_grid(1.0, 0, SCHED)
+
+
+def test_best_start_time_vertex_edges_and_bootstrap():
+    t = [0.5, 1.0, 1.5, 2.0, 3.0]
+    # exact parabola 1e-3 + (t - 1.2)^2 sampled on the grid: the vertex is recovered
+    y = [1e-3 + (x - 1.2) ** 2 for x in t]
+    best, se = S.best_start_time(t, y, np.zeros(5))
+    assert best == pytest.approx(1.2, abs=1e-12) and se < 1e-12
+    # minimum at the end of the grid: the grid point, no extrapolation
+    assert S.best_start_time(t, [0.1, 0.2, 0.3, 0.4, 0.5], np.zeros(5))[0] == 0.5
+    # noisy estimates: the bootstrap error grows with the errors
+    _, se_small = S.best_start_time(t, y, np.full(5, 0.01), seed=1)
+    _, se_big = S.best_start_time(t, y, np.full(5, 0.3), seed=1)
+    assert 0 < se_small < se_big
+    with pytest.raises(ValueError, match="t0s"):
+        S.best_start_time([1.0, 1.0], [0.0, 0.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="stderr"):
+        S.best_start_time([1.0, 2.0], [0.0, 0.0], [-1.0, 0.0])
+
+
+def test_quality_curves_with_the_exact_score():
+    """Exact score of a d=2 two-class mixture (weight 0.7). With 60 steps from a late start at
+    1.5 t_U the sampler is at the data: |MMD²| within 4 s.e. plus 1e-3 of discretization, and
+    the class fraction within 4 binomial s.e. of 0.7 (false failure < 1e-4); two steps from pure
+    noise are far off (the statistic resolves a bad sampler)."""
+    m = np.array([2.0, 1.0])
+    mix = gm.IsotropicMixture(np.stack([-m, m]), 0.5, [0.3, 0.7])
+    X, _ = mix.sample(20000, seed=0)
+    ref, _ = mix.sample(600, seed=1)
+    mean, cov = X.mean(0), np.cov(X, rowvar=False)
+    t_u = sb.instability_time(np.linalg.eigvalsh(cov)[-1])
+    h = two_sample.median_bandwidth(ref)
+    labels = lambda x: np.argmax(mix.posterior(x, 0.0), axis=1)  # noqa: E731
+    c = S.quality_curves(mix.score, mean=mean, cov=cov, t0s=[0.5 * t_u, 1.5 * t_u], budgets=[2, 60], schedule=SCHED,
+                         n_samples=600, reference=ref, bandwidth=h, features=lambda x: x, labels=labels, n_classes=2,
+                         seed=3)
+    assert np.shape(c["late_mmd2"]) == (2, 2) and np.shape(c["late_fractions"]) == (2, 2, 2)
+    assert c["t_max"] == pytest.approx(DiscreteSchedule.linear().times[-1])
+    good, se = c["late_mmd2"][1][1], c["late_se"][1][1]
+    assert abs(good) <= 4 * se + 1e-3
+    assert abs(c["late_fractions"][1][1][1] - 0.7) <= 4 * math.sqrt(0.21 / 600)
+    assert c["noise_mmd2"][0] > good + 5 * c["noise_se"][0]
+    with pytest.raises(ValueError, match="t0s"):
+        S.quality_curves(mix.score, mean=mean, cov=cov, t0s=[6.0], budgets=[2], schedule=SCHED, n_samples=10,
+                         reference=ref, bandwidth=h, features=lambda x: x, labels=labels, n_classes=2)
+
+
+def test_classifier_features_feed_the_last_layer(tmp_path):
+    from diffphase.validation.classifier import ClassifierConfig, train_classifier
+    from diffphase.validation.data import digits
+
+    ds = digits(limit=200)
+    clf, _ = train_classifier(ClassifierConfig(steps=5, channels=4, hidden=16), ds, device="cpu",
+                              cache_dir=tmp_path)
+    x = ds.data[:17].numpy()
+    f = S.classifier_features(clf, x, batch_size=5)
+    assert f.shape == (17, 16)
+    with torch.no_grad():
+        logits = clf(torch.from_numpy(x)).numpy()
+        again = clf.head[-1](torch.from_numpy(f).float()).numpy()
+    assert np.allclose(again, logits, atol=1e-5)
+
+
+_TINY_MLP = {"model": "mlp", "model_kwargs": {"hidden": 32, "depth": 1}, "steps": 60, "batch_size": 64, "lr": 2e-3,
+             "t_max": 6.0, "checkpoint_every": 60}
+
+
+def _tiny_config(digits=False):
+    return {"mixture": {"d": 2, "lam": 5.0, "sigma": 0.5, "weight": 0.7, "n_train": 500, "n_ref": 150,
+                        "n_samples": 150, "train": _TINY_MLP},
+            "digits": ({"train": _TINY_MLP, "classifier": {"steps": 10, "channels": 4, "hidden": 16},
+                        "test_fraction": 0.3, "n_samples": 60} if digits else None),
+            "budgets": [2, 4], "t0_factors": [0.5, 1.0, 2.0], "schedule": SCHED, "seed": 0}
+
+
+def test_tiny_run_writes_verdicts_numbers_and_figure(tmp_path):
+    run = V.run_validation("quick", only=["late_start"], out=tmp_path, cache_dir=tmp_path / "cache",
+                           progress=False, configs={"late_start": _tiny_config(digits=True)})
+    (res,) = run.results
+    assert res.status == "done" and len(res.verdicts) == 10
+    assert (tmp_path / "late_start.png").exists()
+    saved = json.loads((tmp_path / "late_start" / "result.json").read_text())
+    p, q = saved["numbers"]["mixture"], saved["numbers"]["digits"]
+    assert p["t_U"] == pytest.approx(sb.instability_time(p["Lambda"]))
+    assert p["t_S"] == pytest.approx(0.5 * math.log(p["Lambda"]))
+    assert abs(p["Lambda"] - 5.0) < 0.5  # training-set eigenvalue near the chosen one
+    for c in (p["exact"], p["model"], q["model"]):
+        assert len(c["t_best"]) == 2 and np.shape(c["late_mmd2"]) == (2, 3)
+        assert min(c["t0s"]) <= c["t_best"][0] <= max(c["t0s"])
+    assert q["d"] == 64 and len(q["train_fractions"]) == 10
+    # rerun: the finished result is reused
+    again = V.run_validation("quick", only=["late_start"], out=tmp_path, cache_dir=tmp_path / "cache",
+                             progress=False, configs={"late_start": _tiny_config(digits=True)})
+    assert again.reused == ["late_start"]
+
+
+def test_plan_and_bad_config():
+    rows = V.plan("full", only=["late_start"])
+    assert rows[0]["train_flops"] > 0 and rows[0]["sample_flops"] > 0
+    with pytest.raises(ValueError, match="weight"):
+        S.mixture_point(d=2, lam=5.0, sigma=0.5, weight=1.0, n_train=10, n_ref=10, n_samples=10, train=_TINY_MLP,
+                        budgets=[2], t0_factors=[1.0], schedule=SCHED, seed=0, device="cpu", cache_dir=None)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured in the quick run: the MMD-best start time at 5 steps is "
+                   "0.71 (exact score) and 0.87 (model), below t_S = 1.38, outside the window [t_S, 2 t_U - t_S] "
+                   "fixed before measuring (docs/models/symmetry.md)")
+def test_quick_configuration_passes(tmp_path):
+    run = V.run_validation("quick", only=["late_start"], out=tmp_path, cache_dir=tmp_path, progress=False)
+    failed = [v.name for r in run.results for v in r.verdicts if not v.passed]
+    assert not failed, failed
