@@ -22,7 +22,8 @@ same points for the model and for the empirical score: they are the exact margin
 has learned the empirical score has the same marginal, and a model that generalizes has a
 nearly constant Jacobian on the manifold (the population score of Gaussian data is linear),
 so the location matters little there; the comparison is paired (same points, same data) and
-free of sampler error.
+free of sampler error. As a check, the model's Jacobian is also read at its own samples at
+time ``t`` (``sample_steps`` of the backward SDE); those counts are reported, not judged.
 
 All times are OU times (:mod:`diffphase.numerics.conventions`). Tolerances are the
 module-level :data:`TOLERANCES`, fixed before measuring.
@@ -217,7 +218,7 @@ def _summary(scaled, counts, overlaps) -> dict:
 
 def manifold_point(*, n_train: int, dim: int, variances: list, t: float, train: dict, n_queries: int,
                    n_sets: int, level: float, seed: int, device: str, cache_dir: str | None,
-                   progress: bool = False) -> dict:
+                   sample_steps: int = 0, progress: bool = False) -> dict:
     r"""One training-set size of the ``manifold`` experiment (a sweep item; module-level so
     that it pickles for process pools and Dask).
 
@@ -228,12 +229,17 @@ def manifold_point(*, n_train: int, dim: int, variances: list, t: float, train: 
     score's (:func:`~diffphase.numerics.manifold.jacobian_spectrum`) with
     :func:`surviving_subspace`. The empirical score is also measured on ``n_sets - 1`` further
     independent training sets of the same size (cheap; the reference's data-set spread).
+    With ``sample_steps > 0`` the model's Jacobian is also read at ``n_queries`` of its own
+    samples at time ``t`` (backward SDE from the training ``t_max``, standard-normal start,
+    :func:`~diffphase.numerics.sde.sample` on a log grid of ``sample_steps`` steps): a check
+    that the choice of evaluation points does not decide the count.
 
     Returns
     -------
     dict
         ``model``, ``empirical`` (same set, same queries) and ``empirical_sets`` (all
-        ``n_sets`` sets pooled) summaries: mean/median count and its standard error, the
+        ``n_sets`` sets pooled) summaries, and ``model_generated`` when ``sample_steps > 0``:
+        mean/median count and its standard error, the
         fraction of queries with at least ``m`` surviving directions (``at_least``, m = 1..d)
         with binomial errors, mean tangent projections ``overlap`` (k,) with errors, quartiles
         of :math:`\Delta_t\lambda` (``spectrum_q``, (3, d)); the training loss and time, and
@@ -265,6 +271,16 @@ def manifold_point(*, n_train: int, dim: int, variances: list, t: float, train: 
     Jm = score_jacobian(model, x, t, device=device)
     asym = np.linalg.norm(Jm - Jm.transpose(0, 2, 1), axis=(1, 2)) / np.linalg.norm(Jm, axis=(1, 2))
     model_sum = _summary(*surviving_subspace(Jm, t, U, level=level))
+    generated = None
+    if check_int("sample_steps", sample_steps, minimum=0) > 0:
+        from diffphase.numerics import sde
+
+        from .models import score_function
+
+        x0 = np.random.default_rng([seed, 2]).standard_normal((n_queries, dim)).astype(np.float32)
+        grid = sde.time_grid(float(cfg.t_max), t, sample_steps, "log")
+        xg = np.asarray(sde.sample(score_function(model, device=device), x0, grid, seed=seed + 3), dtype=np.float64)
+        generated = _summary(*surviving_subspace(score_jacobian(model, xg, t, device=device), t, U, level=level))
     emp = surviving_subspace(_empirical_jacobians(X, x, t), t, U, level=level)
     pooled = [emp]
     for j in range(1, n_sets):
@@ -276,7 +292,7 @@ def manifold_point(*, n_train: int, dim: int, variances: list, t: float, train: 
     pooled = [np.concatenate([p[i] for p in pooled]) for i in range(3)]
     return {
         "n_train": n_train, "t": t, "model": model_sum, "empirical": _summary(*emp),
-        "empirical_sets": _summary(*pooled), "n_sets": n_sets,
+        "empirical_sets": _summary(*pooled), "n_sets": n_sets, "model_generated": generated,
         "asymmetry": float(np.median(asym)), "final_loss": float(hist.smoothed()[-1]),
         "train_seconds": hist.seconds, "from_cache": hist.from_cache,
     }
@@ -336,6 +352,10 @@ def _plot(points: list, a: dict, config: dict, path):
                                    ("model", "o", "C0", "trained DDPM", 1.0)):
         a1.errorbar(ns * dx, [p[key]["count_mean"] for p in points], yerr=[2 * p[key]["count_se"] for p in points],
                     fmt=fmt + "-", ms=4, color=col, label=lab + " (mean)")
+    if all(p.get("model_generated") for p in points):
+        a1.errorbar(ns / 1.04, [p["model_generated"]["count_mean"] for p in points],
+                    yerr=[2 * p["model_generated"]["count_se"] for p in points], fmt="^:", ms=4, color="C1",
+                    label="trained DDPM at its own samples (mean)")
     a1.plot(ns, [p["model"]["count_median"] for p in points], "o", mfc="none", ms=9, color="C0", label="model median")
     a1.plot(ns * 1.04, [p["empirical"]["count_median"] for p in points], "s", mfc="none", ms=9, color="C2",
             label="empirical median (same set)")
@@ -391,7 +411,7 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
 
     sizes = [int(n) for n in config["sizes"]]
     seeds = spawn_seeds(int(config["seed"]), len(sizes))
-    common = {key: config[key] for key in ("dim", "variances", "t", "train", "n_queries", "n_sets")}
+    common = {key: config[key] for key in ("dim", "variances", "t", "train", "n_queries", "n_sets", "sample_steps")}
     items = [dict(common, n_train=n, level=LEVEL, seed=s % (2**31 - 1), device=ctx.device,
                   cache_dir=str(ctx.cache_dir) if ctx.cache_dir is not None else None,
                   progress=ctx.progress and ctx.executor == "serial") for n, s in zip(sizes, seeds)]
@@ -437,14 +457,17 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
 
 def cost_manifold(config: dict) -> dict:
     """FLOPs of :func:`run_manifold`: one training per size; the Jacobians cost ``dim``
-    backward passes over ``n_queries`` points (counted as ``3 dim`` forward passes)."""
+    backward passes over ``n_queries`` points (counted as ``3 dim`` forward passes, twice when
+    the model's own samples are drawn), and the samples ``sample_steps`` forward passes."""
     from .regimes import _denoiser_cost
 
     f, t = _denoiser_cost(config["train"], int(config["dim"]))
-    n = len(config["sizes"])
+    n, q, d = len(config["sizes"]), int(config["n_queries"]), int(config["dim"])
+    steps = int(config.get("sample_steps", 0))
+    jac = (2 if steps else 1) * 3 * d * q
     return {"train_flops": n * f["train"] * t["steps"] * t["batch"],
-            "sample_flops": n * 3 * int(config["dim"]) * int(config["n_queries"]) * f["forward"],
-            "train_steps": n * t["steps"], "sampler_calls": n * int(config["dim"])}
+            "sample_flops": n * (jac + steps * q) * f["forward"],
+            "train_steps": n * t["steps"], "sampler_calls": n * ((2 if steps else 1) * d + steps)}
 
 
 _T_QUICK = float(cv.time_from_ve_variance(0.05))
@@ -462,10 +485,10 @@ EXPERIMENTS = [
         cost=cost_manifold,
         # k = 2 in D = 4, tau = 0.05: N_c = 81, 11 (a factor 7 apart), whole-data collapse N_C = 30
         quick={"dim": 4, "variances": [4.0, 0.5], "t": _T_QUICK, "sizes": [5, 15, 45, 135, 405],
-               "train": _MLP_QUICK, "n_queries": 256, "n_sets": 8, "seed": 0},
+               "train": _MLP_QUICK, "n_queries": 256, "n_sets": 8, "sample_steps": 100, "seed": 0},
         # the numerics leg's problem: k = 4 in D = 7, tau = 0.05, N_c = 6561, 441, 36 (0.01 < tau: normal)
         full={"dim": 7, "variances": [4.0, 1.0, 0.25, 0.01], "t": _T_QUICK,
               "sizes": [4, 12, 36, 108, 324, 1000, 3000, 9000, 27000], "train": _MLP_FULL,
-              "n_queries": 1024, "n_sets": 16, "seed": 0},
+              "n_queries": 1024, "n_sets": 16, "sample_steps": 400, "seed": 0},
     ),
 ]

@@ -129,7 +129,7 @@ def test_bad_input():
                           level=0.5, seed=0, device="cpu", cache_dir=None)
 
 
-_TINY = {"dim": 3, "variances": [4.0, 0.5], "sizes": [4, 40, 400], "n_queries": 32, "n_sets": 2,
+_TINY = {"dim": 3, "variances": [4.0, 0.5], "sizes": [4, 40, 400], "n_queries": 32, "n_sets": 2, "sample_steps": 10,
          "train": {"model": "mlp", "model_kwargs": {"hidden": 16, "depth": 1}, "steps": 60, "batch_size": 32,
                    "lr": 2e-3, "t_max": 3.0, "t_distribution": "log_uniform", "checkpoint_every": 1000}}
 
@@ -146,7 +146,7 @@ def test_tiny_end_to_end_run_writes_every_number_and_plans(tmp_path):
     pts = res.numbers["points"]
     assert [p["n_train"] for p in pts] == _TINY["sizes"]
     for p in pts:
-        for who in ("model", "empirical", "empirical_sets"):
+        for who in ("model", "empirical", "empirical_sets", "model_generated"):
             s = p[who]
             assert 0 <= s["count_mean"] <= _TINY["dim"]
             assert np.all(np.diff(s["at_least"]) <= 1e-12)      # P(count >= m) falls with m
