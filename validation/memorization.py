@@ -585,7 +585,7 @@ def cost_memorization(config: dict) -> dict:
     return _cost(parts)
 
 
-_TRAIN_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 64, "depth": 2}, "steps": 3000, "batch_size": 128,
+_TRAIN_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 64, "depth": 2}, "steps": 2000, "batch_size": 128,
                 "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0, "checkpoint_every": 1000}
 _TRAIN_FULL = {"model": "mlp", "model_kwargs": {"hidden": 256, "depth": 3}, "steps": 30000, "batch_size": 512,
                "lr": 1e-3, "t_min": 1e-4, "t_max": 8.0, "checkpoint_every": 5000}
