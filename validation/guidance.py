@@ -158,6 +158,11 @@ def _plot(p: dict, check_scale: float, path):
     a1.legend(fontsize=6)
     a2.axvline(check_scale, color="gray", ls=":", lw=1)
     a2.set_xscale("log")
+    for ax in (a2, a3):
+        ax.set_xscale("log")
+        ax.set_xticks(sc)
+        ax.set_xticklabels([f"{v:g}" for v in sc])
+        ax.minorticks_off()
     a2.set_xlabel(r"guidance scale $\lambda$")
     a2.set_ylabel("unwanted fraction")
     a2.legend(fontsize=6)
