@@ -46,6 +46,7 @@ __all__ = [
     "accuracy",
     "predict",
     "predict_proba",
+    "penultimate_features",
     "load_classifier",
 ]
 
@@ -81,6 +82,15 @@ class ClassifierConfig:
         Seed of the split (>= 0).
     seed : int
         Seed of initialization and minibatches (>= 0).
+    noisy : bool
+        Train a *noise-conditioned* classifier :math:`p(y\mid x_t, t)` instead: every
+        minibatch is noised to OU times :math:`t` drawn log-uniformly in ``[t_min, t_max]``,
+        :math:`x_t = e^{-t}x_0+\sqrt{1-e^{-2t}}\,z`, and the network receives ``t`` through a
+        :class:`~diffphase.validation.models.TimeEmbedding` added to its first head layer. The
+        reported accuracies are at ``t_min``. Default False (then the three fields below do not
+        enter the cache key).
+    t_min, t_max : float
+        OU time range of the noisy classifier, :math:`0 < t_{\min} < t_{\max}`.
     """
 
     arch: str = "cnn"
@@ -95,6 +105,18 @@ class ClassifierConfig:
     test_fraction: float = 0.2
     split_seed: int = 0
     seed: int = 0
+    noisy: bool = False
+    t_min: float = 1e-3
+    t_max: float = 6.0
+
+    def hashed_dict(self) -> dict:
+        """Fields entering the cache key (the noise fields only for a noisy classifier, so the
+        keys of clean classifiers are those they had before the fields existed)."""
+        out = dataclasses.asdict(self)
+        if not self.noisy:
+            for k in ("noisy", "t_min", "t_max"):
+                out.pop(k)
+        return out
 
     def validate(self) -> "ClassifierConfig":
         """Check every field; ``ValueError`` names the field and its valid range."""
@@ -111,6 +133,10 @@ class ClassifierConfig:
         check_real("test_fraction", self.test_fraction, low=0, high=1, low_open=True, high_open=True)
         check_int("split_seed", self.split_seed, minimum=0)
         check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.noisy, bool):
+            raise ValueError(f"noisy must be True or False, got {self.noisy!r}")
+        check_real("t_min", self.t_min, low=0, low_open=True)
+        check_real("t_max", self.t_max, low=self.t_min, low_open=True)
         return self
 
 
@@ -150,7 +176,7 @@ class ClassifierInfo:
 
 
 class Classifier(nn.Module):
-    """A small CNN or MLP mapping normalized data ``(B, d)`` (or images ``(B, C, H, W)``) to
+    r"""A small CNN or MLP mapping normalized data ``(B, d)`` (or images ``(B, C, H, W)``) to
     logits ``(B, num_classes)``.
 
     Parameters
@@ -165,10 +191,14 @@ class Classifier(nn.Module):
         ``(C, H, W)``; required for ``"cnn"``.
     hidden, channels : int
         Widths (see :class:`ClassifierConfig`).
+    time_dim : int
+        0 (default): a classifier of clean data. ``> 0`` (even): noise-conditioned,
+        :math:`p(y\mid x_t, t)`; the :class:`~diffphase.validation.models.TimeEmbedding` of the
+        OU time is added to the first head layer, and ``forward`` needs ``t``.
     """
 
     def __init__(self, dim: int, num_classes: int, arch: str = "cnn", image_shape=None,
-                 hidden: int = 128, channels: int = 32):
+                 hidden: int = 128, channels: int = 32, time_dim: int = 0):
         super().__init__()
         dim = check_int("dim", dim, minimum=1)
         num_classes = check_int("num_classes", num_classes, minimum=2)
@@ -181,6 +211,12 @@ class Classifier(nn.Module):
                      "hidden": hidden, "channels": channels}
         self.image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
         self.arch, self.dim = arch, dim
+        self.time_dim = check_int("time_dim", time_dim, minimum=0)
+        if self.time_dim:
+            from .models import TimeEmbedding
+
+            self.spec["time_dim"] = self.time_dim
+            self.embed = TimeEmbedding(self.time_dim, hidden)
         if arch == "cnn":
             c = channels
             self.features = nn.Sequential(
@@ -197,12 +233,15 @@ class Classifier(nn.Module):
             self.head = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
                                       nn.Linear(hidden, num_classes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t=None) -> torch.Tensor:
         """Logits.
 
         Parameters
         ----------
         x : torch.Tensor, shape (B, d) or (B, C, H, W)
+        t : float or torch.Tensor of shape (B,), optional
+            OU time(s) > 0 of a noise-conditioned classifier (required then; not accepted
+            otherwise).
 
         Returns
         -------
@@ -213,7 +252,16 @@ class Classifier(nn.Module):
                 x = x.reshape(x.shape[0], *self.image_shape)
         else:
             x = x.reshape(x.shape[0], -1)
-        return self.head(self.features(x))
+        if not self.time_dim:
+            if t is not None:
+                raise ValueError("t given to a classifier of clean data (time_dim = 0)")
+            return self.head(self.features(x))
+        if t is None:
+            raise ValueError("a noise-conditioned classifier needs the OU time t")
+        tt = torch.as_tensor(t, dtype=torch.float32, device=x.device)
+        tt = tt.expand(x.shape[0]) if tt.ndim == 0 else tt
+        h = self.head[0](self.features(x)) + self.embed(tt)
+        return self.head[1:](h)
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -223,8 +271,8 @@ def _device_of(model: nn.Module) -> torch.device:
         return torch.device("cpu")
 
 
-def predict_proba(model: nn.Module, x, batch_size: int = 4096):
-    """Class probabilities (softmax of the logits), computed under ``torch.no_grad()``.
+def predict_proba(model: nn.Module, x, batch_size: int = 4096, t=None):
+    r"""Class probabilities (softmax of the logits), computed under ``torch.no_grad()``.
 
     Parameters
     ----------
@@ -233,6 +281,8 @@ def predict_proba(model: nn.Module, x, batch_size: int = 4096):
         Normalized data (e.g. diffusion samples in the model's coordinates).
     batch_size : int
         Rows per forward pass (>= 1).
+    t : float, optional
+        OU time of ``x`` for a noise-conditioned classifier (:math:`p(y\mid x_t, t)`).
 
     Returns
     -------
@@ -247,9 +297,36 @@ def predict_proba(model: nn.Module, x, batch_size: int = 4096):
     outs = []
     with torch.no_grad():
         for i in range(0, xt.shape[0], batch_size):
-            outs.append(torch.softmax(model(xt[i: i + batch_size].to(dev, torch.float32)), dim=1))
+            xb = xt[i: i + batch_size].to(dev, torch.float32)
+            logits = model(xb) if t is None else model(xb, float(t))
+            outs.append(torch.softmax(logits, dim=1))
     p = torch.cat(outs) if outs else torch.empty(0, model.spec["num_classes"], device=dev)
     return p.cpu().numpy() if is_np else p.to(xt.device)
+
+
+def penultimate_features(model: nn.Module, x, batch_size: int = 4096) -> np.ndarray:
+    r"""Penultimate-layer features of a clean-data :class:`Classifier`: the activations that
+    enter its last linear layer (``head[:-1]`` after ``features``), for normalized data ``x``
+    of shape (n, d). The feature space of the classifier-feature MMD statistics (in the spirit
+    of KID) of the image experiments.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, hidden), float64
+    """
+    if getattr(model, "time_dim", 0):
+        raise ValueError("penultimate_features needs a classifier of clean data (time_dim = 0)")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    xt = torch.as_tensor(np.ascontiguousarray(np.asarray(x), dtype=np.float32))
+    dev = _device_of(model)
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, xt.shape[0], batch_size):
+            xb = xt[i:i + batch_size].to(dev)
+            xb = xb.reshape(xb.shape[0], *model.image_shape) if model.arch == "cnn" else xb.reshape(xb.shape[0], -1)
+            outs.append(model.head[:-1](model.features(xb)).cpu())
+    return torch.cat(outs).numpy().astype(np.float64) if outs else np.empty((0, model.spec["hidden"]))
 
 
 def predict(model: nn.Module, x, batch_size: int = 4096):
@@ -271,7 +348,7 @@ def predict(model: nn.Module, x, batch_size: int = 4096):
     return p.argmax(axis=1) if isinstance(p, np.ndarray) else p.argmax(dim=1)
 
 
-def accuracy(model: nn.Module, data: Dataset) -> float:
+def accuracy(model: nn.Module, data: Dataset, t=None) -> float:
     """Fraction of a labelled dataset that ``model`` classifies correctly.
 
     Parameters
@@ -279,6 +356,8 @@ def accuracy(model: nn.Module, data: Dataset) -> float:
     model : Classifier
     data : Dataset
         Labelled, normalized like the classifier's training data.
+    t : float, optional
+        OU time at which a noise-conditioned classifier is evaluated (on the clean data).
 
     Returns
     -------
@@ -287,7 +366,7 @@ def accuracy(model: nn.Module, data: Dataset) -> float:
     """
     if data.labels is None:
         raise ValueError("data must be labelled to measure accuracy")
-    pred = predict(model, data.data)
+    pred = predict_proba(model, data.data, t=t).argmax(dim=1)
     return float((pred.cpu() == data.labels).double().mean())
 
 
@@ -363,6 +442,8 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
     spec = {"dim": data.dim, "num_classes": num_classes, "arch": arch,
             "image_shape": None if data.image_shape is None else list(data.image_shape),
             "hidden": config.hidden, "channels": config.channels}
+    if config.noisy:
+        spec["time_dim"] = 32
     key = config_key({"kind": "classifier", "config": config, "spec": spec,
                       "train": train_ds.fingerprint(), "test": test_ds.fingerprint()})
     device = torch.device(device if device is not None else default_device())
@@ -391,7 +472,16 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = torch.randint(n, (config.batch_size,), generator=gen).to(device)
-            loss = F.cross_entropy(model(x_all[idx]), y_all[idx], label_smoothing=config.label_smoothing)
+            if config.noisy:  # x_t at log-uniform OU times
+                u = torch.rand(config.batch_size, generator=gen, dtype=torch.float64)
+                tb = config.t_min * (config.t_max / config.t_min) ** u
+                z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen).to(device)
+                a = torch.exp(-tb).float().to(device)[:, None]
+                sd = torch.sqrt(-torch.expm1(-2.0 * tb)).float().to(device)[:, None]
+                logits = model(a * x_all[idx] + sd * z, tb.float().to(device))
+            else:
+                logits = model(x_all[idx])
+            loss = F.cross_entropy(logits, y_all[idx], label_smoothing=config.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -402,7 +492,8 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
         bar.close()
     seconds = time.time() - t0
     model.eval()
-    info = ClassifierInfo(accuracy(model, test_ds), accuracy(model, train_ds), len(train_ds), len(test_ds),
+    t_acc = config.t_min if config.noisy else None
+    info = ClassifierInfo(accuracy(model, test_ds, t_acc), accuracy(model, train_ds, t_acc), len(train_ds), len(test_ds),
                           np.asarray(losses), key, run_dir, False, seconds)
     if final is not None:
         atomic_torch_save({"key": key, "spec": spec, "config": _jsonable(dataclasses.asdict(config)),

@@ -34,11 +34,12 @@ import numpy as np
 from diffphase.numerics import information as info
 
 from .experiment import Experiment
-from .information import MIXTURE_FULL, MIXTURE_QUICK, TRAIN_FULL, TRAIN_QUICK, train_class_conditional, mixture_classes
+from .information import (CLASSIFIER_DIGITS, MIXTURE_FULL, MIXTURE_QUICK, TRAIN_DIGITS, TRAIN_FULL, TRAIN_QUICK,
+                          mixture_classes, train_class_conditional, train_digits_conditional)
 from .report import save_figure
 
 __all__ = ["TOLERANCES", "EXPERIMENTS", "guidance_metrics", "guidance_point", "run_negative_guidance",
-           "cost_negative_guidance"]
+           "cost_negative_guidance", "digits_guidance_point", "run_negative_guidance_digits"]
 
 #: Tolerances of the verdicts, fixed before measuring:
 #:
@@ -51,9 +52,17 @@ __all__ = ["TOLERANCES", "EXPERIMENTS", "guidance_metrics", "guidance_point", "r
 #: ``guidance.balance``  (max) total-variation distance between the remaining classes' shares
 #:     under dynamic guidance (trained model, ``check_scale``) and their renormalized weights:
 #:     binomial noise ~0.01 at 2000 samples plus model error; 0.06.
+#: ``guidance_digits.*``  digits (labels and features from a clean classifier trained by the
+#:     package): unwanted fraction ≤ 0.05 (the classifier's own error is ~2 %); MMD² in
+#:     classifier-feature space of constant / dynamic guidance ≥ 2 (a feature space blurs
+#:     differences that the data space shows); TV of the other nine digits' shares vs their
+#:     training frequencies ≤ 0.10 (nine shares of ~200 samples each: ~0.05 of noise).
 #: ``guidance.model_vs_exact``  (abs) unwanted fraction, trained model vs exact denoisers,
 #:     dynamic guidance at ``check_scale``: 0.03.
 TOLERANCES = {
+    "guidance_digits.removal": 0.05,
+    "guidance_digits.quality_ratio": 2.0,
+    "guidance_digits.balance": 0.10,
     "guidance.removal": 0.03,
     "guidance.quality_ratio": 3.0,
     "guidance.balance": 0.06,
@@ -234,6 +243,147 @@ def cost_negative_guidance(config: dict) -> dict:
             "train_steps": cfg.steps, "sampler_calls": runs * steps * 2}
 
 
+# --------------------------------------------------------------------------------------
+# digits: classifier labels and classifier-feature MMD²
+# --------------------------------------------------------------------------------------
+def digits_guidance_point(*, train: dict, classifier: dict, unwanted: int, scales: list, n_samples: int, grid: dict,
+                          seed: int, device: str, cache_dir: str, progress: bool = False) -> dict:
+    r"""The digits leg of ``negative_guidance``: the class-conditional MLP DDPM of
+    :func:`~diffphase.validation.information.train_digits_conditional`, guided away from digit
+    ``unwanted``, dynamic and constant, over ``scales``. Labels from a clean classifier trained
+    by the package; quality is the unbiased MMD² between the classifier's penultimate features
+    (:func:`~diffphase.validation.classifier.penultimate_features`) of the samples and of the
+    held-out real digits of the other classes; balance is the total variation between the
+    other digits' shares and their training frequencies. OU time; JSON-able."""
+    from diffphase.numerics import sde, two_sample
+
+    from .classifier import ClassifierConfig, penultimate_features, predict, train_classifier
+
+    net, hist, ds = train_digits_conditional(train, seed, device, cache_dir, progress)
+    c = int(unwanted)
+    cfg = ClassifierConfig(**classifier)
+    clf, clf_info = train_classifier(cfg, ds, device=device, cache_dir=cache_dir, progress=progress)
+    _, test = ds.split(cfg.test_fraction, cfg.split_seed)
+    keep = test.labels.numpy() != c
+    ref = penultimate_features(clf, test.data.numpy()[keep])
+    h = two_sample.median_bandwidth(ref, seed=seed)
+    freq = np.bincount(ds.labels.numpy(), minlength=net.K) / len(ds)
+    others = [y for y in range(net.K) if y != c]
+    w = freq[others] / freq[others].sum()
+    times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
+    x0 = np.random.default_rng(seed + 1).standard_normal((n_samples, net.d))
+    den = net.guidance_denoisers(c)
+
+    def metrics(x):
+        lab = predict(clf, np.asarray(x, dtype=np.float32))
+        frac = float(np.mean(lab == c))
+        kept = lab[lab != c]
+        shares = np.array([np.mean(kept == y) for y in others]) if kept.size else np.full(len(others), np.nan)
+        r = two_sample.mmd2(penultimate_features(clf, x), ref, h)
+        return {"unwanted": frac, "unwanted_se": math.sqrt(max(frac * (1 - frac), 1.0 / lab.size) / lab.size),
+                "balance_tv": float(0.5 * np.abs(shares - w).sum()), "mmd2": float(r.mmd2),
+                "mmd2_se": float(r.stderr)}
+
+    out = {"scales": [float(v) for v in scales], "unwanted_class": c, "bandwidth": h,
+           "classifier_accuracy": clf_info.test_accuracy, "weights": freq}
+    base = info.negative_guidance_sample(den, x0, times, 0.0, prior=float(freq[c]), seed=seed + 2)
+    out["model_unguided"] = metrics(base.x)
+    for mode in ("dynamic", "constant"):
+        out[f"model_{mode}"] = [metrics(info.negative_guidance_sample(den, x0, times, float(v), mode=mode,
+                                                                       prior=float(freq[c]), seed=seed + 2).x)
+                                for v in scales]
+    out.update(final_loss=float(hist.smoothed()[-1]), train_seconds=hist.seconds, from_cache=hist.from_cache)
+    return out
+
+
+def run_negative_guidance_digits(config: dict, ctx) -> "ExperimentResult":
+    r"""``negative_guidance_digits``: :func:`digits_guidance_point` with verdicts from
+    :data:`TOLERANCES` at ``config["check_scale"]``."""
+    from .report import ExperimentResult, Verdict
+
+    kw = {k: config[k] for k in ("train", "classifier", "unwanted", "scales", "n_samples", "grid")}
+    p = ctx.stage("point", digits_guidance_point, **kw, seed=int(config["seed"]), device=ctx.device,
+                  cache_dir=str(ctx.cache_dir), progress=ctx.progress)
+    s = float(config["check_scale"])
+    if s not in p["scales"]:
+        raise ValueError(f"check_scale must be one of scales {p['scales']}, got {s}")
+    k = p["scales"].index(s)
+    dyn, const = p["model_dynamic"][k], p["model_constant"][k]
+    tol = TOLERANCES
+    ratio = const["mmd2"] / max(dyn["mmd2"], 1e-12)
+    ratio_se = ratio * math.hypot(const["mmd2_se"] / max(abs(const["mmd2"]), 1e-12),
+                                  dyn["mmd2_se"] / max(abs(dyn["mmd2"]), 1e-12))
+    verdicts = [
+        Verdict.check(f"fraction of digit {p['unwanted_class']}, dynamic guidance, lambda={s:g}", dyn["unwanted"],
+                      None, tol["guidance_digits.removal"], "max", stderr=dyn["unwanted_se"],
+                      note=f"unguided {p['model_unguided']['unwanted']:.3f}; constant scale {const['unwanted']:.3f}; "
+                           f"classifier accuracy {p['classifier_accuracy']:.3f}"),
+        Verdict.check(f"classifier-feature MMD², constant / dynamic guidance, lambda={s:g}", ratio, None,
+                      tol["guidance_digits.quality_ratio"], "min", stderr=ratio_se,
+                      note=f"dynamic {dyn['mmd2']:.3g} ± {dyn['mmd2_se']:.2g}, constant {const['mmd2']:.3g} ± "
+                           f"{const['mmd2_se']:.2g}, unguided {p['model_unguided']['mmd2']:.3g}"),
+        Verdict.check(f"balance of the other digits (TV), dynamic guidance, lambda={s:g}", dyn["balance_tv"], None,
+                      tol["guidance_digits.balance"], "max",
+                      note=f"unguided {p['model_unguided']['balance_tv']:.3f}"),
+    ]
+    fig = _plot_digits(p, s, ctx.figure_path())
+    return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
+                            figures=[fig.name])
+
+
+def _plot_digits(p: dict, check_scale: float, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    sc = np.asarray(p["scales"])
+    for mode, col in (("dynamic", "C0"), ("constant", "C3")):
+        rows = p[f"model_{mode}"]
+        u = np.array([r["unwanted"] for r in rows])
+        m = np.array([r["mmd2"] for r in rows])
+        a1.errorbar(u, m, xerr=3 * np.array([r["unwanted_se"] for r in rows]),
+                    yerr=3 * np.array([r["mmd2_se"] for r in rows]), fmt="o-", ms=3, color=col, label=mode)
+        a2.plot(sc, u, "o-", color=col, label=f"{mode}: unwanted fraction")
+        a2.plot(sc, [r["balance_tv"] for r in rows], "s--", color=col, label=f"{mode}: TV of the other digits")
+    ug = p["model_unguided"]
+    a1.plot([ug["unwanted"]], [ug["mmd2"]], "k*", ms=9, label="unguided")
+    a1.set_xlabel(f"fraction of digit {p['unwanted_class']}")
+    a1.set_ylabel("classifier-feature MMD² to the other digits")
+    a1.legend(fontsize=7)
+    a2.axvline(check_scale, color="gray", ls=":", lw=1)
+    a2.set_xscale("log")
+    a2.set_xticks(sc)
+    a2.set_xticklabels([f"{v:g}" for v in sc])
+    a2.minorticks_off()
+    a2.set_xlabel(r"guidance scale $\lambda$")
+    a2.legend(fontsize=7)
+    fig.suptitle(f"Negative guidance away from digit {p['unwanted_class']} (trained class-conditional DDPM)",
+                 fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def cost_negative_guidance_digits(config: dict) -> dict:
+    """FLOPs of :func:`run_negative_guidance_digits` (training shared with
+    ``class_information_digits``; classifier not counted)."""
+    from types import SimpleNamespace
+
+    from .models import denoiser_flops
+    from .train import TrainConfig, model_spec
+
+    kw = dict(config["train"])
+    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=10)
+    cfg = TrainConfig(**kw).validate()
+    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=64, image_shape=None)))
+    steps = int(config["grid"]["n_steps"])
+    runs = 1 + 2 * len(config["scales"])
+    return {"train_flops": f["train"] * cfg.steps * cfg.batch_size,
+            "sample_flops": runs * config["n_samples"] * steps * 2 * f["forward"],
+            "train_steps": cfg.steps, "sampler_calls": runs * steps * 2}
+
+
 EXPERIMENTS = [
     Experiment(
         name="negative_guidance",
@@ -246,5 +396,18 @@ EXPERIMENTS = [
         full={"mixture": MIXTURE_FULL, "n_train": 100000, "train": TRAIN_FULL, "unwanted": 0,
               "scales": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0], "check_scale": 4.0, "n_samples": 10000,
               "grid": {"t_max": 8.0, "t_end": 1e-3, "n_steps": 400, "kind": "log"}, "seed": 0},
+    ),
+    Experiment(
+        name="negative_guidance_digits",
+        title="Dynamic negative guidance on digits: classifier labels and classifier-feature MMD²",
+        run=run_negative_guidance_digits,
+        cost=cost_negative_guidance_digits,
+        quick={"train": dict(TRAIN_DIGITS, steps=6000), "classifier": CLASSIFIER_DIGITS, "unwanted": 8,
+               "scales": [1.0, 2.0, 4.0], "check_scale": 2.0, "n_samples": 1000,
+               "grid": {"t_max": 6.0, "t_end": 1e-3, "n_steps": 100, "kind": "log"}, "seed": 0},
+        full={"train": TRAIN_DIGITS, "classifier": CLASSIFIER_DIGITS, "unwanted": 8,
+              "scales": [0.5, 1.0, 2.0, 4.0, 8.0], "check_scale": 2.0, "n_samples": 5000,
+              "grid": {"t_max": 6.0, "t_end": 1e-3, "n_steps": 200, "kind": "log"}, "seed": 0},
+        modes=("full",),
     ),
 ]

@@ -89,3 +89,42 @@ def test_fashion_mnist_accuracy():
     model, info = C.train_classifier(C.ClassifierConfig(arch="mlp", steps=300), tr, te, use_cache=False)
     # measured 0.82 with 6000 training images and 300 steps; chance is 0.1
     assert info.test_accuracy > 0.72, info.test_accuracy
+
+
+def test_noisy_classifier_tracks_noise_level(tmp_path):
+    # a noise-conditioned classifier: accurate at small OU time, near chance at large t, and its
+    # accuracy decreases with t (the class information is destroyed by the noise)
+    ds = D.two_class_mixture(3000, 8, mu=1.0, sigma=1.0, seed=0)
+    cfg = C.ClassifierConfig(arch="mlp", steps=600, noisy=True, t_min=1e-3, t_max=4.0)
+    clf, info = C.train_classifier(cfg, ds, cache_dir=tmp_path)
+    assert info.test_accuracy > 0.97            # two classes 2*sqrt(8) = 5.7 s.d. apart
+    x = ds.data.numpy()
+    rng = np.random.default_rng(0)
+    accs = []
+    for t in (0.01, 0.5, 1.5, 3.5):
+        xt = np.exp(-t) * x + np.sqrt(1 - np.exp(-2 * t)) * rng.standard_normal(x.shape)
+        accs.append(float(np.mean(C.predict_proba(clf, xt.astype(np.float32), t=t).argmax(1) == ds.labels.numpy())))
+    assert all(a > b for a, b in zip(accs, accs[1:]))
+    # Bayes accuracy at t = 3.5: Phi(|m| e^{-t} / sqrt(Gamma)) with |m| = sqrt(8), Gamma ~ 1
+    import math
+
+    bayes = 0.5 * (1 + math.erf(math.sqrt(8) * math.exp(-3.5) / math.sqrt(2)))
+    assert abs(accs[-1] - bayes) < 0.05          # 3000 points: s.e. 0.009
+    with pytest.raises(ValueError, match="needs the OU time"):
+        C.predict_proba(clf, x[:2])
+    with pytest.raises(ValueError, match="clean data"):
+        C.penultimate_features(clf, x[:2])
+
+
+def test_noise_fields_not_in_clean_key():
+    assert "noisy" not in C.ClassifierConfig().hashed_dict()
+    assert C.ClassifierConfig(noisy=True).hashed_dict()["t_max"] == 6.0
+    with pytest.raises(ValueError, match="t_max"):
+        C.ClassifierConfig(noisy=True, t_min=1.0, t_max=0.5).validate()
+
+
+def test_penultimate_features_shape(tmp_path):
+    ds = D.digits(limit=200)
+    clf, _ = C.train_classifier(C.ClassifierConfig(steps=20, hidden=16), ds, cache_dir=tmp_path)
+    f = C.penultimate_features(clf, ds.data.numpy()[:7])
+    assert f.shape == (7, 16) and np.all(np.isfinite(f))

@@ -105,3 +105,20 @@ def test_quick_configuration_passes(tmp_path, name):
                          executor="serial", progress=False)
     failed = [v for r in run.results for v in r.verdicts if not v.passed]
     assert not failed, failed
+
+
+def test_digits_pipelines_run_and_report(tmp_path):
+    """Plumbing of the digits legs with tiny networks (their numbers are meaningless here; the
+    experiments' quick configurations are run by hand, see the information page)."""
+    tiny = dict(information.TRAIN_DIGITS, steps=60, model_kwargs={"hidden": 32, "depth": 1}, checkpoint_every=1000)
+    grid = {"t_max": 5.0, "t_end": 0.01, "n_steps": 12, "kind": "log"}
+    p = information.digits_information_point(train=tiny, classifier={"steps": 60}, n_paths=40, grid=grid, n_boot=5,
+                                             rate_nodes=6, seed=0, device="cpu", cache_dir=str(tmp_path))
+    T = len(p["times"])
+    assert np.asarray(p["H_online"]).shape == (T,) and np.asarray(p["tv"]).shape == (T,)
+    # at t_max both posteriors are near the class frequencies: entropy near log 10
+    assert abs(p["H_online"][0] - math.log(10)) < 0.05
+    assert 0 <= p["decision_agreement"] <= 1 and abs(sum(p["final_label_fractions"]) - 1) < 1e-12
+    g = guidance.digits_guidance_point(train=tiny, classifier={"steps": 60}, unwanted=8, scales=[2.0], n_samples=60,
+                                       grid=grid, seed=0, device="cpu", cache_dir=str(tmp_path))
+    assert set(g["model_dynamic"][0]) >= {"unwanted", "balance_tv", "mmd2", "mmd2_se"}
