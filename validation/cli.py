@@ -209,15 +209,16 @@ def _print_plan(mode: str, only) -> int:
     from diffphase.validation.validate import GPU_ASSUMPTIONS, plan
 
     rows = plan(mode, only=only)
-    print(f"{'experiment':<20} {'train FLOPs':>12} {'sample FLOPs':>13} {'train steps':>12} {'GPU estimate':>13}")
+    w = max([20] + [len(r["name"]) + 1 for r in rows])
+    print(f"{'experiment':<{w}} {'train FLOPs':>12} {'sample FLOPs':>13} {'train steps':>12} {'GPU estimate':>13}")
     for r in rows:
         if r["total_flops"] is None:
-            print(f"{r['name']:<20} {'(no cost model)':>40}")
+            print(f"{r['name']:<{w}} {'(no cost model)':>40}")
             continue
-        print(f"{r['name']:<20} {r['train_flops']:>12.3g} {r['sample_flops']:>13.3g} {r['train_steps']:>12d} "
+        print(f"{r['name']:<{w}} {r['train_flops']:>12.3g} {r['sample_flops']:>13.3g} {r['train_steps']:>12d} "
               f"{r['gpu_seconds'] / 60:>10.1f} min")
     known = [r for r in rows if r["total_flops"] is not None]
-    print(f"{'total':<20} {sum(r['total_flops'] for r in known):>26.3g} FLOPs, "
+    print(f"{'total':<{w}} {sum(r['total_flops'] for r in known):>26.3g} FLOPs, "
           f"{sum(r['gpu_seconds'] for r in known) / 3600:.2f} GPU-hours (estimate: "
           f"{GPU_ASSUMPTIONS['flops_per_second']:.0e} FLOP/s sustained, "
           f"{GPU_ASSUMPTIONS['seconds_per_train_step'] * 1e3:g} ms per training step, "

@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 from .report import read_json, write_json
 from .train import config_key
 
-__all__ = ["Experiment", "RunContext", "EXPERIMENT_VERSION"]
+__all__ = ["Experiment", "RunContext", "EXPERIMENT_VERSION", "denoiser_cost", "sum_costs"]
 
 #: Version of the experiment protocol; part of every result key. Bump it when a change to an
 #: experiment's code would change its results for an unchanged configuration.
@@ -179,3 +179,43 @@ class RunContext:
                 for i, out in zip(todo, outs):
                     write_json(out, paths[i])
         return [read_json(p) for p in paths]
+
+
+def denoiser_cost(train: dict, dim: int, image_shape=None, num_classes: int = 0) -> tuple[dict, dict]:
+    """FLOPs of one denoiser of an experiment's ``train`` block, for ``cost`` functions.
+
+    Parameters
+    ----------
+    train : dict
+        :class:`~diffphase.validation.train.TrainConfig` keyword arguments.
+    dim : int
+        Data dimension.
+    image_shape : tuple, optional
+        ``(C, H, W)`` for a U-Net.
+    num_classes : int
+        ``K > 0`` for a class-conditional network (added to ``model_kwargs``).
+
+    Returns
+    -------
+    flops : dict
+        :func:`~diffphase.validation.models.denoiser_flops` per row (``forward``, ``train``).
+    run : dict
+        ``steps``, ``batch`` and ``train_flops`` (= ``flops["train"] * steps * batch``).
+    """
+    from types import SimpleNamespace
+
+    from .models import denoiser_flops
+    from .train import TrainConfig, model_spec
+
+    kw = dict(train)
+    if num_classes:
+        kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=int(num_classes))
+    cfg = TrainConfig(**kw).validate()
+    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(dim), image_shape=image_shape)))
+    return f, {"steps": cfg.steps, "batch": cfg.batch_size, "train_flops": f["train"] * cfg.steps * cfg.batch_size}
+
+
+def sum_costs(parts: list) -> dict:
+    """Sum of ``cost`` dictionaries (``train_flops``, ``sample_flops``, ``train_steps``,
+    ``sampler_calls``)."""
+    return {k: sum(p[k] for p in parts) for k in ("train_flops", "sample_flops", "train_steps", "sampler_calls")}

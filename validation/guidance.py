@@ -33,7 +33,7 @@ import numpy as np
 
 from diffphase.numerics import information as info
 
-from .experiment import Experiment
+from .experiment import Experiment, denoiser_cost
 from .information import (CLASSIFIER_DIGITS, MIXTURE_FULL, MIXTURE_QUICK, TRAIN_DIGITS, TRAIN_FULL, TRAIN_QUICK,
                           mixture_classes, train_class_conditional, train_digits_conditional)
 from .report import save_figure
@@ -225,22 +225,13 @@ def run_negative_guidance(config: dict, ctx) -> "ExperimentResult":
 
 def cost_negative_guidance(config: dict) -> dict:
     """FLOPs of :func:`run_negative_guidance` (two network calls per step: unconditional and
-    unwanted-class; the training is shared with ``class_information`` and counted there only
-    if that experiment does not run)."""
-    from types import SimpleNamespace
-
-    from .models import denoiser_flops
-    from .train import TrainConfig, model_spec
-
-    kw = dict(config["train"])
-    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=int(config["mixture"]["K"]))
-    cfg = TrainConfig(**kw).validate()
-    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(config["mixture"]["d"]), image_shape=None)))
+    unwanted-class). The training is shared with ``class_information`` through the cache but
+    counted in both plans: the plan does not know what is cached."""
+    f, run = denoiser_cost(config["train"], int(config["mixture"]["d"]), num_classes=int(config["mixture"]["K"]))
     steps = int(config["grid"]["n_steps"])
     runs = 1 + 2 * len(config["scales"])
-    return {"train_flops": f["train"] * cfg.steps * cfg.batch_size,
-            "sample_flops": runs * config["n_samples"] * steps * 2 * f["forward"],
-            "train_steps": cfg.steps, "sampler_calls": runs * steps * 2}
+    return {"train_flops": run["train_flops"], "sample_flops": runs * config["n_samples"] * steps * 2 * f["forward"],
+            "train_steps": run["steps"], "sampler_calls": runs * steps * 2}
 
 
 # --------------------------------------------------------------------------------------
@@ -368,20 +359,11 @@ def _plot_digits(p: dict, check_scale: float, path):
 def cost_negative_guidance_digits(config: dict) -> dict:
     """FLOPs of :func:`run_negative_guidance_digits` (training shared with
     ``class_information_digits``; classifier not counted)."""
-    from types import SimpleNamespace
-
-    from .models import denoiser_flops
-    from .train import TrainConfig, model_spec
-
-    kw = dict(config["train"])
-    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=10)
-    cfg = TrainConfig(**kw).validate()
-    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=64, image_shape=None)))
+    f, run = denoiser_cost(config["train"], 64, num_classes=10)
     steps = int(config["grid"]["n_steps"])
     runs = 1 + 2 * len(config["scales"])
-    return {"train_flops": f["train"] * cfg.steps * cfg.batch_size,
-            "sample_flops": runs * config["n_samples"] * steps * 2 * f["forward"],
-            "train_steps": cfg.steps, "sampler_calls": runs * steps * 2}
+    return {"train_flops": run["train_flops"], "sample_flops": runs * config["n_samples"] * steps * 2 * f["forward"],
+            "train_steps": run["steps"], "sampler_calls": runs * steps * 2}
 
 
 EXPERIMENTS = [

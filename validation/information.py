@@ -35,7 +35,7 @@ import numpy as np
 
 from diffphase.numerics import information as info
 
-from .experiment import Experiment
+from .experiment import Experiment, denoiser_cost
 from .report import save_figure
 
 __all__ = [
@@ -313,20 +313,11 @@ def run_class_information(config: dict, ctx) -> "ExperimentResult":
 def cost_class_information(config: dict) -> dict:
     """FLOPs of :func:`run_class_information` (training, the sampler, and the K class
     predictions per step of the online classifier)."""
-    from types import SimpleNamespace
-
-    from .models import denoiser_flops
-    from .train import TrainConfig, model_spec
-
     K = int(config["mixture"]["K"])
-    kw = dict(config["train"])
-    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=K)
-    cfg = TrainConfig(**kw).validate()
-    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(config["mixture"]["d"]), image_shape=None)))
+    f, run = denoiser_cost(config["train"], int(config["mixture"]["d"]), num_classes=K)
     steps = int(config["grid"]["n_steps"])
-    rows = config["n_paths"] * steps * (1 + K)
-    return {"train_flops": f["train"] * cfg.steps * cfg.batch_size, "sample_flops": rows * f["forward"],
-            "train_steps": cfg.steps, "sampler_calls": steps * (1 + K)}
+    return {"train_flops": run["train_flops"], "sample_flops": config["n_paths"] * steps * (1 + K) * f["forward"],
+            "train_steps": run["steps"], "sampler_calls": steps * (1 + K)}
 
 
 # --------------------------------------------------------------------------------------
@@ -475,19 +466,10 @@ def run_class_information_digits(config: dict, ctx) -> "ExperimentResult":
 
 def cost_class_information_digits(config: dict) -> dict:
     """FLOPs of :func:`run_class_information_digits` (classifier training not counted)."""
-    from types import SimpleNamespace
-
-    from .models import denoiser_flops
-    from .train import TrainConfig, model_spec
-
-    kw = dict(config["train"])
-    kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=10)
-    cfg = TrainConfig(**kw).validate()
-    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=64, image_shape=None)))
+    f, run = denoiser_cost(config["train"], 64, num_classes=10)
     steps = int(config["grid"]["n_steps"])
-    return {"train_flops": f["train"] * cfg.steps * cfg.batch_size,
-            "sample_flops": config["n_paths"] * steps * 11 * f["forward"],
-            "train_steps": cfg.steps, "sampler_calls": steps * 11}
+    return {"train_flops": run["train_flops"], "sample_flops": config["n_paths"] * steps * 11 * f["forward"],
+            "train_steps": run["steps"], "sampler_calls": steps * 11}
 
 
 #: Class-conditional MLP on digits (``--full``; shared with the digits guidance experiment).

@@ -40,7 +40,7 @@ from diffphase.numerics import conventions as cv
 from diffphase.numerics import manifold as mf
 from diffphase.numerics._checks import check_int, check_real, check_times
 
-from .experiment import Experiment
+from .experiment import Experiment, denoiser_cost, sum_costs
 from .report import save_figure
 
 __all__ = [
@@ -459,9 +459,8 @@ def cost_manifold(config: dict) -> dict:
     """FLOPs of :func:`run_manifold`: one training per size; the Jacobians cost ``dim``
     backward passes over ``n_queries`` points (counted as ``3 dim`` forward passes, twice when
     the model's own samples are drawn), and the samples ``sample_steps`` forward passes."""
-    from .regimes import _denoiser_cost
 
-    f, t = _denoiser_cost(config["train"], int(config["dim"]))
+    f, t = denoiser_cost(config["train"], int(config["dim"]))
     n, q, d = len(config["sizes"]), int(config["n_queries"]), int(config["dim"])
     steps = int(config.get("sample_steps", 0))
     jac = (2 if steps else 1) * 3 * d * q

@@ -47,7 +47,7 @@ import numpy as np
 from diffphase.numerics import gaussian_mixture as gm
 from diffphase.numerics._checks import check_data, check_int, check_real
 
-from .experiment import Experiment
+from .experiment import Experiment, denoiser_cost, sum_costs
 from .report import save_figure
 
 __all__ = [
@@ -573,16 +573,15 @@ def cost_memorization(config: dict) -> dict:
     """FLOPs of :func:`run_memorization` (see :func:`~diffphase.validation.validate.plan`):
     one training per ``K`` and ``n_samples`` model samples of ``sampler["n_steps"] + 1`` score
     evaluations (the empirical-score runs and the excess entropy are not counted)."""
-    from .regimes import _cost, _denoiser_cost
 
     parts = []
     for _ in config["K"]:
-        f, t = _denoiser_cost(config["train"], int(config["d"]))
+        f, t = denoiser_cost(config["train"], int(config["d"]))
         steps = int(config["sampler"]["n_steps"]) + 1
         parts.append({"train_flops": f["train"] * t["steps"] * t["batch"],
                       "sample_flops": config["n_samples"] * steps * f["forward"],
                       "train_steps": t["steps"], "sampler_calls": steps})
-    return _cost(parts)
+    return sum_costs(parts)
 
 
 _TRAIN_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 64, "depth": 2}, "steps": 2000, "batch_size": 128,

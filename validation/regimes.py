@@ -34,7 +34,7 @@ import numpy as np
 
 from diffphase.numerics import gaussian_mixture as gm
 
-from .experiment import Experiment
+from .experiment import Experiment, denoiser_cost, sum_costs
 from .report import save_figure
 
 __all__ = [
@@ -556,17 +556,6 @@ def run_collapse(config: dict, ctx) -> "ExperimentResult":
                             figures=[fig.name])
 
 
-def _denoiser_cost(train_cfg: dict, dim: int, image_shape=None) -> tuple[dict, dict]:
-    from types import SimpleNamespace
-
-    from .models import denoiser_flops
-    from .train import TrainConfig, model_spec
-
-    cfg = TrainConfig(**train_cfg).validate()
-    spec = model_spec(cfg, SimpleNamespace(dim=dim, image_shape=image_shape))
-    return denoiser_flops(spec), {"steps": cfg.steps, "batch": cfg.batch_size}
-
-
 def _clone_cost(flops: dict, branch_times, n_pairs: int, clones: dict) -> tuple[float, int]:
     from diffphase.numerics.sde import clone_score_evaluations
 
@@ -576,20 +565,16 @@ def _clone_cost(flops: dict, branch_times, n_pairs: int, clones: dict) -> tuple[
     return rows * flops["forward"], batches * 2 * clones["n_steps"]
 
 
-def _cost(parts: list) -> dict:
-    return {k: sum(p[k] for p in parts) for k in ("train_flops", "sample_flops", "train_steps", "sampler_calls")}
-
-
 def cost_speciation_gm(config: dict) -> dict:
     """FLOPs of :func:`run_speciation_gm` (see :func:`~diffphase.validation.validate.plan`)."""
     parts = []
     for d in config["dims"]:
-        f, t = _denoiser_cost(config["train"], int(d))
+        f, t = denoiser_cost(config["train"], int(d))
         bt = gm.speciation_time(int(d), config["mu"], config["sigma"]) * np.asarray(config["branch"])
         sflops, calls = _clone_cost(f, bt, config["n_pairs"], config["clones"])
         parts.append({"train_flops": f["train"] * t["steps"] * t["batch"], "sample_flops": sflops,
                       "train_steps": t["steps"], "sampler_calls": calls})
-    return _cost(parts)
+    return sum_costs(parts)
 
 
 _IMAGE_SHAPES = {"digits": (1, 8, 8), "fashion_mnist": (1, 28, 28)}
@@ -602,16 +587,16 @@ def cost_speciation_images(config: dict) -> dict:
     dim = int(np.prod(shape))
     parts = []
     for _ in config["pairs"]:
-        f, t = _denoiser_cost(config["train"], dim, shape)
+        f, t = denoiser_cost(config["train"], dim, shape)
         sflops, calls = _clone_cost(f, np.asarray(config["branch"]), config["n_pairs"], config["clones"])
         parts.append({"train_flops": f["train"] * t["steps"] * t["batch"], "sample_flops": sflops,
                       "train_steps": t["steps"], "sampler_calls": calls})
-    return _cost(parts)
+    return sum_costs(parts)
 
 
 def cost_collapse(config: dict) -> dict:
     """FLOPs of :func:`run_collapse` (branching times taken at the large-``d`` :math:`t_C`)."""
-    f, t = _denoiser_cost(config["train"], int(config["d"]))
+    f, t = denoiser_cost(config["train"], int(config["d"]))
     t_c = gm.collapse_time(config["n_train"], config["d"], config["sigma"])
     sflops, calls = _clone_cost(f, t_c * np.asarray(config["branch"]), config["n_pairs"], config["clones"])
     sflops += config["n_samples"] * config["clones"]["n_steps"] * f["forward"]
