@@ -659,7 +659,7 @@ def cost_late_start(config: dict) -> dict:
     and one network evaluation per sample and step for every start (pure noise and each
     :math:`t_0`) and budget, plus the fresh runs; the classifier and the exact score are not
     counted."""
-    from .regimes import _denoiser_cost
+    from .experiment import denoiser_cost as _denoiser_cost
 
     legs = [(config["mixture"], int(config["mixture"]["d"]), None)]
     if config.get("digits"):
