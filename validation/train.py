@@ -104,6 +104,8 @@ ENGINE_VERSION = 2
 T_DISTRIBUTIONS = ("uniform", "log_uniform", "sqrt", "noise_level")
 #: Training objectives: Gaussian noise prediction, and the discrete masking / uniform diffusions.
 OBJECTIVES = ("gaussian", "masking", "uniform")
+#: Token denoisers (:class:`~diffphase.validation.models.TreeDenoiser`) of the discrete objectives.
+DISCRETE_MODELS = ("tree",)
 
 
 def _nohash(default, **kw):
@@ -125,12 +127,12 @@ class TrainConfig:
     ----------
     model : {"mlp", "unet", "tree"}
         Denoiser class (:class:`~diffphase.validation.models.MLPDenoiser`,
-        :class:`~diffphase.validation.models.UNetDenoiser`, or
-        :class:`~diffphase.validation.models.TreeDenoiser` for the discrete objectives).
+        :class:`~diffphase.validation.models.UNetDenoiser`; for the discrete objectives
+        :class:`~diffphase.validation.models.TreeDenoiser`).
     model_kwargs : dict
         Extra constructor arguments (e.g. ``{"hidden": 64, "depth": 2}``); the data dimension
         and image shape come from the data (the vocabulary of ``"tree"`` from
-        ``model_kwargs["vocab"]`` or the dataset's ``meta["vocab"]``).
+        ``model_kwargs["vocab"]`` or the dataset's ``meta["vocab"]``, for the token models).
     objective : {"gaussian", "masking", "uniform"}
         ``"gaussian"`` (default): noise prediction on real data; ``"masking"``/``"uniform"``:
         discrete diffusion on integer tokens (module docstring). In the cache key only when
@@ -214,12 +216,12 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Check every field; raise ``ValueError`` naming the field and its valid range."""
-        if self.model not in ("mlp", "unet", "tree"):
-            raise ValueError(f"model must be 'mlp', 'unet' or 'tree', got {self.model!r}")
+        if self.model not in ("mlp", "unet") + DISCRETE_MODELS:
+            raise ValueError(f"model must be one of {('mlp', 'unet') + DISCRETE_MODELS}, got {self.model!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        if (self.model == "tree") != self.discrete:
-            raise ValueError(f"model 'tree' goes with the discrete objectives ('masking', 'uniform') and "
+        if (self.model in DISCRETE_MODELS) != self.discrete:
+            raise ValueError(f"models {DISCRETE_MODELS} go with the discrete objectives ('masking', 'uniform') and "
                              f"'mlp'/'unet' with 'gaussian'; got model={self.model!r}, objective={self.objective!r}")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError("model_kwargs must be a dict")
@@ -633,11 +635,12 @@ def model_spec(config: TrainConfig, data: Dataset) -> dict:
     kw = dict(config.model_kwargs)
     if config.model == "mlp":
         return {"name": "mlp", "dim": data.dim, "skip": True, **kw}
-    if config.model == "tree":
+    if config.model in DISCRETE_MODELS:
         vocab = kw.pop("vocab", None) or (getattr(data, "meta", None) or {}).get("vocab")
         if vocab is None:
-            raise ValueError("model='tree' needs the vocabulary: model_kwargs['vocab'] or Dataset.meta['vocab']")
-        return {"name": "tree", "vocab": int(vocab), "length": data.dim,
+            raise ValueError(f"model={config.model!r} needs the vocabulary: model_kwargs['vocab'] or "
+                             "Dataset.meta['vocab']")
+        return {"name": config.model, "vocab": int(vocab), "length": data.dim,
                 "mask": config.objective == "masking", **kw}
     shape = kw.pop("image_shape", None) or data.image_shape
     if shape is None:

@@ -60,6 +60,7 @@ def register(exp: Experiment) -> Experiment:
 #: report order (one line each).
 BUILTIN_MODULES = (
     "regimes",
+    "rhm",
     "manifold",
     "memorization",
     "symmetry",
