@@ -11,7 +11,7 @@ K-class Gaussian mixture is unwanted. Sampling uses the guided denoiser
 with :math:`p_t` the posterior of :math:`c` tracked online along the chain. For every scale
 :math:`\lambda` of a grid and both modes, with the trained network
 (:class:`~diffphase.validation.models.ClassConditional`, the network of
-:mod:`.information`) and with the exact mixture denoisers
+:mod:`diffphase.validation.information`) and with the exact mixture denoisers
 (:func:`~diffphase.numerics.information.mixture_denoisers`, the reference of what the method
 does when the denoisers are perfect), it measures
 

@@ -479,7 +479,7 @@ CLASSIFIER_DIGITS = {"steps": 1500}
 
 #: The mixture of ``--quick``: three classes with different weights and spreads, in d = 8.
 MIXTURE_QUICK = {"K": 3, "d": 8, "radius": 2.0, "sigmas": [0.6, 0.35, 0.2], "weights": [0.5, 0.3, 0.2]}
-#: Training of the class-conditional MLP in ``--quick`` (shared with :mod:`.guidance`: the same
+#: Training of the class-conditional MLP in ``--quick`` (shared with :mod:`diffphase.validation.guidance`: the same
 #: configuration and data give the same cached network).
 TRAIN_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 256, "depth": 3}, "steps": 3000, "batch_size": 256,
                "lr": 2e-3, "t_max": 6.0, "label_dropout": 0.15, "checkpoint_every": 1000}

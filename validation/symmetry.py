@@ -55,7 +55,6 @@ __all__ = [
     "EXPERIMENTS",
     "best_start_time",
     "quality_curves",
-    "classifier_features",
     "late_start_class_balance",
     "mixture_point",
     "digits_point",
@@ -439,29 +438,6 @@ def mixture_point(*, d: int, lam: float, sigma: float, weight: float, n_train: i
     return out
 
 
-def classifier_features(clf, x, batch_size: int = 4096) -> np.ndarray:
-    r"""Penultimate-layer features of a :class:`~diffphase.validation.classifier.Classifier`:
-    the activations that enter its last linear layer (``head[:-1]`` after ``features``), for
-    normalized data ``x`` of shape (n, d). The feature space of the digits MMD statistic.
-
-    Returns
-    -------
-    ndarray, shape (n, hidden), float64
-    """
-    import torch
-
-    xt = torch.as_tensor(np.ascontiguousarray(np.asarray(x), dtype=np.float32))
-    dev = next(clf.parameters()).device
-    clf.eval()
-    outs = []
-    with torch.no_grad():
-        for i in range(0, xt.shape[0], batch_size):
-            xb = xt[i:i + batch_size].to(dev)
-            xb = xb.reshape(xb.shape[0], *clf.image_shape) if clf.arch == "cnn" else xb.reshape(xb.shape[0], -1)
-            outs.append(clf.head[:-1](clf.features(xb)).cpu())
-    return torch.cat(outs).numpy().astype(np.float64)
-
-
 def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_samples: int, budgets: list,
                  t0_factors: list, schedule: dict, seed: int, device: str, cache_dir: str,
                  progress: bool = False) -> dict:
@@ -470,7 +446,7 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
     scikit-learn digits (normalized to [-1, 1]) split into a training set and a held-out
     ``test_fraction`` (stratified). A classifier (:func:`~diffphase.validation.classifier.train_classifier`)
     and a DDPM are trained on the training set. Quality of generated images: unbiased MMD²
-    between the classifier's penultimate features (:func:`classifier_features`) of the samples
+    between the classifier's penultimate features (:func:`~diffphase.validation.classifier.penultimate_features`) of the samples
     and of the held-out images, Gaussian kernel with the median-heuristic bandwidth of the
     held-out features; class balance: fractions of the classifier's labels vs the training
     set's. :math:`\Lambda`, mean and covariance from the training set; :math:`t_U =
@@ -480,7 +456,7 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
     from diffphase.numerics import symmetry as sb
     from diffphase.numerics import two_sample
 
-    from .classifier import ClassifierConfig, predict, train_classifier
+    from .classifier import ClassifierConfig, penultimate_features, predict, train_classifier
     from .data import digits
 
     tr, te = digits().split(test_fraction, seed=seed)
@@ -491,7 +467,7 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
     mean, cov, lam = _moments(X)
     t_u, t_s = sb.instability_time(lam), 0.5 * math.log(lam)
     t0s = sorted(t_u * float(f) for f in t0_factors)
-    ref = classifier_features(clf, te.data.numpy())
+    ref = penultimate_features(clf, te.data.numpy())
     h = two_sample.median_bandwidth(ref, seed=seed)
     n_classes = 10
 
@@ -499,7 +475,7 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
         return np.asarray(predict(clf, np.asarray(x, dtype=np.float32)))
 
     common = dict(mean=mean, cov=cov, schedule=schedule, n_samples=n_samples, bandwidth=h,
-                  features=lambda x: classifier_features(clf, x), labels=labels, n_classes=n_classes)
+                  features=lambda x: penultimate_features(clf, x), labels=labels, n_classes=n_classes)
     curves = quality_curves(score, t0s=t0s, budgets=budgets, reference=ref, dtype=np.float32, seed=seed + 10,
                             **common)
     curves.update(_best_and_fresh(score, curves, reference2=ref, dtype=np.float32, seed=seed + 15, **common))

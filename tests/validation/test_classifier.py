@@ -123,8 +123,14 @@ def test_noise_fields_not_in_clean_key():
         C.ClassifierConfig(noisy=True, t_min=1.0, t_max=0.5).validate()
 
 
-def test_penultimate_features_shape(tmp_path):
+def test_penultimate_features_feed_the_last_layer(tmp_path):
     ds = D.digits(limit=200)
-    clf, _ = C.train_classifier(C.ClassifierConfig(steps=20, hidden=16), ds, cache_dir=tmp_path)
-    f = C.penultimate_features(clf, ds.data.numpy()[:7])
-    assert f.shape == (7, 16) and np.all(np.isfinite(f))
+    clf, _ = C.train_classifier(C.ClassifierConfig(steps=5, channels=4, hidden=16), ds, device="cpu",
+                                cache_dir=tmp_path)
+    x = ds.data[:17].numpy()
+    f = C.penultimate_features(clf, x, batch_size=5)
+    assert f.shape == (17, 16)
+    with torch.no_grad():
+        logits = clf(torch.from_numpy(x)).numpy()
+        again = clf.head[-1](torch.from_numpy(f).float()).numpy()
+    assert np.allclose(again, logits, atol=1e-5)

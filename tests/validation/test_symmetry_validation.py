@@ -105,22 +105,6 @@ def test_late_start_class_balance_against_quadrature():
     assert abs(b[2][1] - 0.7) < 0.01 and b[0][1] < 0.68
 
 
-def test_classifier_features_feed_the_last_layer(tmp_path):
-    from diffphase.validation.classifier import ClassifierConfig, train_classifier
-    from diffphase.validation.data import digits
-
-    ds = digits(limit=200)
-    clf, _ = train_classifier(ClassifierConfig(steps=5, channels=4, hidden=16), ds, device="cpu",
-                              cache_dir=tmp_path)
-    x = ds.data[:17].numpy()
-    f = S.classifier_features(clf, x, batch_size=5)
-    assert f.shape == (17, 16)
-    with torch.no_grad():
-        logits = clf(torch.from_numpy(x)).numpy()
-        again = clf.head[-1](torch.from_numpy(f).float()).numpy()
-    assert np.allclose(again, logits, atol=1e-5)
-
-
 _TINY_MLP = {"model": "mlp", "model_kwargs": {"hidden": 32, "depth": 1}, "steps": 60, "batch_size": 64, "lr": 2e-3,
              "t_max": 6.0, "checkpoint_every": 60}
 
