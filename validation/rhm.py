@@ -638,24 +638,20 @@ def cost_rhm_discrete(config: dict) -> dict:
     training, and the network calls of generation and forward--backward (masking: one call
     per revealed token, at most ``d``; uniform: one per schedule step, at most ``T = 200``).
     Exact BP is not counted (CPU, small)."""
-    from .models import denoiser_flops
-    from .train import TrainConfig
+    from .experiment import denoiser_cost, sum_costs
 
-    parts = {"train_flops": 0.0, "sample_flops": 0.0, "train_steps": 0, "sampler_calls": 0}
+    parts = []
     n_noise = len(config["noises"])
     for r in config["runs"]:
-        cfg = TrainConfig(**{"model": "tree", **config["train"], "objective": r["process"]}).validate()
         d = int(r["s"]) ** int(r["L"])
-        spec = {"name": cfg.model, "vocab": int(r["v"]), "length": d, "s": int(r["s"]),
-                "mask": r["process"] == "masking", **cfg.model_kwargs}
-        f = denoiser_flops(spec)
+        train = dict(config["train"], objective=r["process"])
+        train["model_kwargs"] = dict(train.get("model_kwargs", {}), vocab=int(r["v"]), s=int(r["s"]))
+        f, run = denoiser_cost(train, d)
         calls = d if r["process"] == "masking" else 200
-        rows = (config["n_gen"] + n_noise * config["n_fb"]) * calls
-        parts["train_flops"] += f["train"] * cfg.steps * cfg.batch_size
-        parts["sample_flops"] += f["forward"] * rows
-        parts["train_steps"] += cfg.steps
-        parts["sampler_calls"] += (1 + n_noise) * calls
-    return parts
+        parts.append({"train_flops": run["train_flops"],
+                      "sample_flops": f["forward"] * (config["n_gen"] + n_noise * config["n_fb"]) * calls,
+                      "train_steps": run["steps"], "sampler_calls": (1 + n_noise) * calls})
+    return sum_costs(parts)
 
 
 _TRAIN_QUICK = {"model": "tree", "model_kwargs": {"hidden": 32, "blocks": 2}, "steps": 1500, "batch_size": 256,
