@@ -138,9 +138,23 @@ def class_level(v: int) -> float:
 # data, denoisers as posteriors
 # --------------------------------------------------------------------------------------
 def rhm_dataset(rhm: RHM, n: int, seed: int):
-    """``n`` data of ``rhm`` (leaves, int64) as a :class:`~diffphase.validation.data.Dataset`
-    with the class as label and ``meta = {"vocab": v, ...}``, for the discrete objectives of
-    :func:`~diffphase.validation.train.train`."""
+    """``n`` data of ``rhm`` as a training set for the discrete objectives of
+    :func:`~diffphase.validation.train.train`.
+
+    Parameters
+    ----------
+    rhm : RHM
+    n : int
+        Number of data (``>= 1``), drawn by :meth:`~diffphase.numerics.rhm.RHM.sample`.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    Dataset
+        ``data``: the leaves, int64 ``(n, d)``; ``labels``: the classes; ``meta``:
+        ``{"vocab": v, "m", "s", "L", "rules_seed"}``.
+    """
     import torch
 
     from .data import Dataset
@@ -310,8 +324,24 @@ def regenerate(posterior, process, xt, eps, seed=None):
 
 
 def generate(posterior, process, n: int, d: int, seed=None):
-    """``n`` samples of length ``d`` from pure noise (level 1: every token masked, or uniform
-    tokens) by :func:`regenerate`."""
+    r"""Samples from pure noise by :func:`regenerate` from level :math:`\varepsilon = 1`
+    (OU time :math:`t=\infty`): every token masked, or uniform tokens.
+
+    Parameters
+    ----------
+    posterior : callable
+        As in :func:`regenerate`.
+    process : NoiseProcess
+        :class:`~diffphase.numerics.rhm.Masking` or :class:`~diffphase.numerics.rhm.UniformDiffusion`.
+    n, d : int
+        Number of samples and their length (``>= 1``).
+    seed : int or None
+        Seed of the numpy Generator.
+
+    Returns
+    -------
+    ndarray, shape (n, d), int64
+    """
     n = check_int("n", n, minimum=1)
     d = check_int("d", d, minimum=1)
     rng = np.random.default_rng(seed)
@@ -511,7 +541,7 @@ def rhm_discrete_point(*, process: str, v: int, m: int, s: int, L: int, n_train:
 
     out = {"process": proc.name, "v": v, "m": m, "s": s, "L": L, "d": rhm.d, "P_max": float(rhm.n_data),
            "n_train": n_train, "n_c_m_L": v * m**L, "level": level, "noises": noises,
-           "time": [rhm_time(proc, e) for e in noises],
+           "time": [float(proc.time(e)) for e in noises],
            "gen_valid": float(valid.mean()), "gen_valid_se": float(math.sqrt(valid.mean() * (1 - valid.mean()) / n_gen)),
            "gen_copies": copies, "gen_copies_se": float(math.sqrt(max(copies * (1 - copies), 1.0 / n_gen) / n_gen)),
            "copies_perfect": n_train / float(rhm.n_data),
@@ -529,11 +559,6 @@ def rhm_discrete_point(*, process: str, v: int, m: int, s: int, L: int, n_train:
     out["eps_chi_model"] = _peak(noises, model_fb["chi"])
     out["eps_chi_exact"] = _peak(noises, chi_exact)
     return out
-
-
-def rhm_time(proc, eps) -> float:
-    """OU time of noise level ``eps`` (``inf`` at 1), through the process's convention."""
-    return float(proc.time(eps))
 
 
 def _label(p: dict) -> str:
