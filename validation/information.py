@@ -68,8 +68,11 @@ __all__ = [
 #:     classifier :math:`p(y\mid x_t,t)` on the same states. Both are learned approximations
 #:     of the Bayes posterior (the classifier is itself only ~84 % accurate at :math:`t=0.3`);
 #:     0.20 nats, about 9 % of :math:`\log 10`.
-#: ``information_digits.peak``  (rel) peak of :math:`dH/dt`, online classifier vs noisy
-#:     classifier: 25 %.
+#: ``information_digits.half``  (rel) the time where :math:`H` falls to half of
+#:     :math:`H(t_{max})` (the middle of the transfer), online vs noisy classifier: 15 %. It
+#:     replaced a 25 % verdict on the peak of :math:`dH/dt` after the first CPU run: on digits
+#:     the rate is a broad plateau from :math:`t\approx0.01` to 0.5 and its argmax is noise
+#:     (0.016 vs 0.249 in that run); the peaks are still reported.
 #: ``information_digits.decision``  (min) final online decision = the clean classifier's
 #:     label of the generated image: 0.90 (the classifier is ~98 % accurate on real digits;
 #:     generated digits are less clean).
@@ -78,7 +81,7 @@ __all__ = [
 #:     least 0.95.
 TOLERANCES = {
     "information_digits.entropy": 0.20,
-    "information_digits.peak": 0.25,
+    "information_digits.half": 0.15,
     "information_digits.decision": 0.90,
     "information.class_entropy": 0.15,
     "information.entropy": 0.10,
@@ -129,6 +132,20 @@ def _nodes(times: np.ndarray, n_nodes: int) -> np.ndarray:
     target = np.exp(np.linspace(math.log(times[0]), math.log(times[-1]), n_nodes))
     idx = np.unique([int(np.argmin(np.abs(np.log(times) - math.log(v)))) for v in target])
     return np.sort(idx)
+
+
+def _half_time(times: np.ndarray, H: np.ndarray) -> float:
+    """OU time where a conditional-entropy curve crosses half of its value at the first grid
+    time (the middle of the information transfer), by linear interpolation in log t on a
+    decreasing grid; NaN if it does not cross."""
+    level = 0.5 * H[0]
+    below = np.nonzero(H <= level)[0]
+    if below.size == 0 or below[0] == 0:
+        return math.nan
+    k = int(below[0])
+    x0, x1 = math.log(times[k - 1]), math.log(times[k])
+    y0, y1 = H[k - 1] - level, H[k] - level
+    return float(math.exp(x0 + (x1 - x0) * y0 / (y0 - y1)))
 
 
 def _peak_time(mid: np.ndarray, rate: np.ndarray) -> float:
@@ -386,6 +403,8 @@ def digits_information_point(*, train: dict, classifier: dict, n_paths: int, gri
         out[f"rate_{name}"], out[f"rate_{name}_se"] = rate, boots.std(0, ddof=1)
         out[f"peak_{name}"] = _peak_time(mid[::-1], rate[::-1])
         out[f"peak_{name}_se"] = float(np.std([_peak_time(mid[::-1], b[::-1]) for b in boots], ddof=1))
+        out[f"half_{name}"] = _half_time(times, H)
+        out[f"half_{name}_se"] = float(np.nanstd([_half_time(times, e[:, i].mean(1)) for i in boot_idx], ddof=1))
     out["tv"] = 0.5 * np.abs(online.posterior - p_clf).sum(-1).mean(1)
     out["max_entropy_gap"] = float(np.max(np.abs(out["H_online"] - out["H_classifier"])))
     agree = float(np.mean(online.posterior[-1].argmax(1) == final))
@@ -417,6 +436,8 @@ def _plot_digits(p: dict, path):
         a2.errorbar(p["mid"], p[f"rate_{name}"], yerr=3 * np.asarray(p[f"rate_{name}_se"]), fmt="o-", ms=3,
                     color=col, label=f"{lab}: peak {p[f'peak_{name}']:.3f}")
     a1.plot(t, p["tv"], "k:", lw=1, label="mean TV between the two posteriors")
+    for name, col in (("online", "C0"), ("classifier", "C3")):
+        a1.axvline(p[f"half_{name}"], color=col, ls="--", lw=0.8)
     a1.set_xscale("log")
     a1.set_xlabel("OU time $t$")
     a1.set_ylabel("nats")
@@ -452,8 +473,11 @@ def run_class_information_digits(config: dict, ctx) -> "ExperimentResult":
         Verdict.check("max_t |H_online - H_noisy classifier| on the trained model's paths", p["max_entropy_gap"],
                       None, tol["information_digits.entropy"], "max", unit="nats",
                       note=f"noisy classifier held-out accuracy at t_min {p['noisy_classifier_accuracy']:.3f}"),
-        Verdict.check("peak of dH/dt, online classifier vs noisy classifier", p["peak_online"], p["peak_classifier"],
-                      tol["information_digits.peak"], "rel", stderr=p["peak_online_se"], unit="OU time"),
+        Verdict.check("middle of the information transfer (H = H(t_max)/2), online classifier vs noisy classifier",
+                      p["half_online"], p["half_classifier"], tol["information_digits.half"], "rel",
+                      stderr=p["half_online_se"], unit="OU time",
+                      note=f"peaks of dH/dt (reported, not judged: the rate is a broad plateau on digits): "
+                           f"online {p['peak_online']:.3f}, noisy classifier {p['peak_classifier']:.3f}"),
         Verdict.check("final online decision = clean classifier's label of the generated digit",
                       p["decision_agreement"], None, tol["information_digits.decision"], "min",
                       stderr=p["decision_se"],

@@ -42,17 +42,16 @@ kept, :math:`\varepsilon = 1-\bar\alpha = 1-e^{-2t}` at OU time ``t``
   with the uniform kernels :math:`q(b\mid a;\varepsilon) = (1-\varepsilon)\delta_{ab}+\varepsilon/v`
   (the per-token independence is the usual approximation of discrete diffusion).
 
-Training data. The quick run (``v = 8``, ``m = 3``, ``s = 2``, ``L = 4``) has
-:math:`P_{\max} = n_c m^{(s^L-1)/(s-1)} = 8\cdot 3^{15}\approx 1.1\cdot10^8` distinct data and
-trains on 32,768 of them (1 in 3,500): far too few to cover the grammar, so generating valid
-*new* data requires learning the rules. It is 50 times the supervised sample complexity of the
-RHM, :math:`P^*\approx n_c m^L = 648` (Cagnetta et al., PRX 14, 031001, 2024); diffusion
-models learn the rules level by level with a number of data polynomial in :math:`m^\ell`,
-higher levels needing more (Favero et al., ICML 2025). Data are not what limits the quick
-run: its 1,500 CPU steps are. The measured quick model copies nothing but breaks the rules of
-the *top* levels in about half of its samples (the lower levels are learned first, as in
-Favero et al.), and forgets the class too early; see ``docs/models/rhm.md``. The full runs
-(GPU) keep :math:`n \gtrsim 30\, n_c m^L`, :math:`n \ll P_{\max}`, and train 40 times longer.
+Training data. The quick run (``v = 8``, ``m = 2``, ``s = 2``, ``L = 4``) has
+:math:`P_{\max} = n_c m^{(s^L-1)/(s-1)} = 8\cdot 2^{15} = 262{,}144` distinct data and trains
+on 4,096 of them (1.6 %: a perfect generator copies a training datum 1.6 % of the time), 32
+times the supervised sample complexity of the RHM, :math:`P^*\approx n_c m^L = 128`
+(Cagnetta et al., PRX 14, 031001, 2024); diffusion models learn the rules level by level with
+a number of data polynomial in :math:`m^\ell`, higher levels needing more (Favero et al.,
+ICML 2025). What limits the quick run is training time: a first quick configuration
+(``m = 3``, 32,768 data, 1,500 steps) learned the low levels but broke the top-level rules in
+half of its samples (see ``docs/models/rhm.md``). The full runs (GPU) keep
+:math:`n \gtrsim 30\, n_c m^L`, :math:`n \ll P_{\max}`, and train 20 times longer.
 
 Tolerances are the module-level :data:`TOLERANCES`, fixed before measuring.
 """
@@ -679,7 +678,7 @@ def cost_rhm_discrete(config: dict) -> dict:
     return sum_costs(parts)
 
 
-_TRAIN_QUICK = {"model": "tree", "model_kwargs": {"hidden": 32, "blocks": 2}, "steps": 1500, "batch_size": 256,
+_TRAIN_QUICK = {"model": "tree", "model_kwargs": {"hidden": 32, "blocks": 2}, "steps": 3000, "batch_size": 256,
                 "lr": 1e-2, "t_min": 1e-3, "t_max": 4.0, "t_distribution": "noise_level", "warmup_steps": 100,
                 "ema_decay": 0.995, "checkpoint_every": 500}
 _TRAIN_FULL = {"model": "tree", "model_kwargs": {"hidden": 256, "blocks": 2}, "steps": 60000, "batch_size": 512, "lr": 1e-3,
@@ -693,7 +692,7 @@ EXPERIMENTS = [
         title="RHM: discrete diffusion (masking / uniform) trained on RHM leaves vs exact BP and mean field",
         run=run_rhm_discrete,
         cost=cost_rhm_discrete,
-        quick={"runs": [{"process": "masking", "v": 8, "m": 3, "s": 2, "L": 4, "n_train": 32768, "rules_seed": 0}],
+        quick={"runs": [{"process": "masking", "v": 8, "m": 2, "s": 2, "L": 4, "n_train": 4096, "rules_seed": 0}],
                "train": _TRAIN_QUICK, "noises": [round(0.1 + 0.05 * k, 2) for k in range(17)],
                "n_fb": 400, "n_exact": 1000, "n_gen": 1000, "seed": 0},
         full={"runs": [{"process": "masking", "v": 8, "m": 3, "s": 2, "L": 6, "n_train": 2**18, "rules_seed": 0},

@@ -287,19 +287,20 @@ def test_point_end_to_end_tiny(tmp_path):
 
 @pytest.mark.slow
 def test_quick_configuration(tmp_path):
-    # The quick run's model-quality verdicts (transition location, rule validity) FAIL at the
-    # quick budget (1500 CPU steps do not teach the tree denoiser the top-level rules; measured
-    # and reported in docs/models/rhm.md), so this test asserts the verdicts that check the
-    # protocol and the sampler, generalization (no copies) and the slope ratio, and that the
-    # failing ones are reported with finite measurements.
+    # Measured quick run (docs/models/rhm.md): the transition verdict passes (0.606 vs 0.649),
+    # rule validity misses its 0.9 by one standard error (0.899) and the slope ratio meets its
+    # 1.3 by 0.01 (exact BP itself gives 1.40 at L = 4, m = 2). This test asserts what is not
+    # marginal: the sampler and protocol check, the transition, no copies; and that every
+    # verdict reports a finite measurement.
     from diffphase.validation.validate import run_validation
 
     run = run_validation("quick", only=["rhm_discrete"], out=tmp_path / "out", cache_dir=tmp_path / "cache")
     verdicts = {v.name.split(" (")[0]: v for r in run.results for v in r.verdicts}
     assert len(verdicts) == 5
     for key in ("class transition, exact BP marginals through the sampler vs exact BP",
-                "root sharp, leaves smooth: slope ratio at the transition, trained model",
+                "class transition, trained model vs exact BP",
                 "generated samples equal to a training datum"):
         assert verdicts[key].passed, (key, verdicts[key].measured)
     assert all(math.isfinite(v.measured) for v in verdicts.values())
+    assert verdicts["generated samples obeying the rules at every level"].measured > 0.85
     assert (tmp_path / "out" / "rhm_discrete.png").exists()
