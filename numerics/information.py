@@ -685,6 +685,15 @@ def _trajectory(trajectory):
     return times, xs
 
 
+def _bridge(t: float, s: float) -> tuple[float, float, float]:
+    r"""Coefficients of the exponential sampler's Gaussian bridge from OU time ``t`` to ``s``:
+    :math:`x_s \sim \mathcal N(c_D\,D + c_x\,x_t,\ v)` with the denoiser :math:`D` held fixed
+    (the step of :func:`diffphase.numerics.sde.sample`)."""
+    delta_t, delta_s, one_minus = cv.delta(t), cv.delta(s), cv.delta(t - s)
+    return (cv.theta(s) * one_minus / delta_t, cv.theta(t - s) * delta_s / delta_t,
+            delta_s * one_minus / delta_t)
+
+
 def _kernel(kernel, model, x, t, s):
     """Class-conditional mean (B, K, d) and variance (K,) of x_s given x_t."""
     h = t - s
@@ -692,10 +701,7 @@ def _kernel(kernel, model, x, t, s):
         sy = model.class_scores(x, t)
         mean = x[:, None, :] + h * (x[:, None, :] + 2.0 * sy)
         return mean, np.full(model.K, 2.0 * h)
-    delta_t, delta_s, one_minus = cv.delta(t), cv.delta(s), cv.delta(h)
-    c_den = cv.theta(s) * one_minus / delta_t
-    c_x = cv.theta(h) * delta_s / delta_t
-    var = delta_s * one_minus / delta_t
+    c_den, c_x, var = _bridge(t, s)
     mean = c_den * model.class_denoisers(x, t) + c_x * x[:, None, :]
     v = np.full(model.K, var)
     if kernel == "exact":
@@ -915,10 +921,7 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
         score = (cv.theta(t) * guided - x) / delta_t       # the score whose Tweedie denoiser is `guided`
         x_new = sde._step("exponential", lambda _x, _t: score, x, t, s_, noise)
         # online update of p with the sampler's bridge kernels
-        one_minus, delta_s = cv.delta(t - s_), cv.delta(s_)
-        c_den = cv.theta(s_) * one_minus / delta_t
-        c_x = cv.theta(t - s_) * delta_s / delta_t
-        var = delta_s * one_minus / delta_t
+        c_den, c_x, var = _bridge(t, s_)
         if var > 0:
             m_c, m_u = c_den * d_c + c_x * x, c_den * d_u + c_x * x
             log_ratio = -(((x_new - m_c) ** 2).sum(1) - ((x_new - m_u) ** 2).sum(1)) / (2.0 * var)

@@ -70,6 +70,25 @@ TOLERANCES = {
 }
 
 
+def _metrics(labels, feats, unwanted: int, weights, reference, bandwidth: float) -> dict:
+    """Unwanted fraction (binomial s.e.), total variation of the other classes' shares against
+    ``weights`` renormalized over them, and the unbiased MMD² of ``feats`` to ``reference``."""
+    from diffphase.numerics import two_sample
+
+    labels = np.asarray(labels)
+    n = labels.size
+    frac = float(np.mean(labels == unwanted))
+    others = [y for y in range(len(weights)) if y != unwanted]
+    kept = labels[labels != unwanted]
+    w = np.asarray(weights, dtype=np.float64)[others]
+    w = w / w.sum()
+    shares = np.array([np.mean(kept == y) for y in others]) if kept.size else np.full(len(others), np.nan)
+    res = two_sample.mmd2(feats, reference, bandwidth)
+    return {"unwanted": frac, "unwanted_se": math.sqrt(max(frac * (1 - frac), 1.0 / n) / n),
+            "balance_tv": float(0.5 * np.abs(shares - w).sum()), "shares": shares,
+            "mmd2": float(res.mmd2), "mmd2_se": float(res.stderr)}
+
+
 def guidance_metrics(x, gc: info.GaussianClasses, unwanted: int, reference, bandwidth: float) -> dict:
     r"""Metrics of guided samples ``x`` (B, d) of the mixture ``gc``.
 
@@ -78,21 +97,10 @@ def guidance_metrics(x, gc: info.GaussianClasses, unwanted: int, reference, band
     other classes' shares and :math:`\pi_y/\sum_{y'\ne c}\pi_{y'}`), ``mmd2``/``mmd2_se``
     (unbiased :math:`\mathrm{MMD}^2` to ``reference``, samples of the remaining classes) and
     ``median_distance`` (median distance to the nearest class mean)."""
-    from diffphase.numerics import two_sample
-
     x = np.asarray(x, dtype=np.float64)
-    labels = gc.posterior(x, 1e-3).argmax(1)
-    n = labels.size
-    frac = float(np.mean(labels == unwanted))
-    others = [y for y in range(gc.K) if y != unwanted]
-    kept = labels[labels != unwanted]
-    w = gc.weights[others] / gc.weights[others].sum()
-    shares = np.array([np.mean(kept == y) for y in others]) if kept.size else np.full(len(others), np.nan)
-    res = two_sample.mmd2(x, reference, bandwidth)
-    dist = np.min(np.linalg.norm(x[:, None, :] - gc.means[None], axis=2), axis=1)
-    return {"unwanted": frac, "unwanted_se": math.sqrt(max(frac * (1 - frac), 1.0 / n) / n),
-            "balance_tv": float(0.5 * np.abs(shares - w).sum()), "shares": shares,
-            "mmd2": float(res.mmd2), "mmd2_se": float(res.stderr), "median_distance": float(np.median(dist))}
+    out = _metrics(gc.posterior(x, 1e-3).argmax(1), x, unwanted, gc.weights, reference, bandwidth)
+    out["median_distance"] = float(np.median(np.min(np.linalg.norm(x[:, None, :] - gc.means[None], axis=2), axis=1)))
+    return out
 
 
 def guidance_point(*, mixture: dict, n_train: int, train: dict, unwanted: int, scales: list, n_samples: int,
@@ -259,21 +267,13 @@ def digits_guidance_point(*, train: dict, classifier: dict, unwanted: int, scale
     ref = penultimate_features(clf, test.data.numpy()[keep])
     h = two_sample.median_bandwidth(ref, seed=seed)
     freq = np.bincount(ds.labels.numpy(), minlength=net.K) / len(ds)
-    others = [y for y in range(net.K) if y != c]
-    w = freq[others] / freq[others].sum()
     times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
     x0 = np.random.default_rng(seed + 1).standard_normal((n_samples, net.d))
     den = net.guidance_denoisers(c)
 
     def metrics(x):
-        lab = predict(clf, np.asarray(x, dtype=np.float32))
-        frac = float(np.mean(lab == c))
-        kept = lab[lab != c]
-        shares = np.array([np.mean(kept == y) for y in others]) if kept.size else np.full(len(others), np.nan)
-        r = two_sample.mmd2(penultimate_features(clf, x), ref, h)
-        return {"unwanted": frac, "unwanted_se": math.sqrt(max(frac * (1 - frac), 1.0 / lab.size) / lab.size),
-                "balance_tv": float(0.5 * np.abs(shares - w).sum()), "mmd2": float(r.mmd2),
-                "mmd2_se": float(r.stderr)}
+        x = np.asarray(x, dtype=np.float32)
+        return _metrics(predict(clf, x), penultimate_features(clf, x), c, freq, ref, h)
 
     out = {"scales": [float(v) for v in scales], "unwanted_class": c, "bandwidth": h,
            "classifier_accuracy": clf_info.test_accuracy, "weights": freq}

@@ -163,6 +163,11 @@ def _peak_time(mid: np.ndarray, rate: np.ndarray) -> float:
     return float(mid[k])
 
 
+def _entropy(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log(p), 0.0).sum(-1)
+
+
 def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int, grid: dict, theory_samples: int,
                       n_boot: int, rate_nodes: int, seed: int, device: str, cache_dir: str,
                       progress: bool = False) -> dict:
@@ -191,10 +196,6 @@ def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int,
     online = info.online_posterior(saved, net, initial=gc.weights)
     exact_online = info.online_posterior(saved, gc, initial=gc.weights)
     p_exact = np.stack([gc.posterior(x, float(t)) for x, t in zip(xs, times)])          # (T, B, K)
-
-    def ent(p):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return -np.where(p > 0, p * np.log(p), 0.0).sum(-1)
 
     e_online = online.entropy                                                          # (T, B)
     H_online = e_online.mean(1)
@@ -238,7 +239,7 @@ def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int,
     return {
         "K": gc.K, "d": gc.d, "weights": gc.weights, "variances": gc.variances, "radius": float(mixture["radius"]),
         "times": times, "mid": mid,
-        "H_online": H_online, "H_online_se": H_online_se, "H_exact_path": ent(p_exact).mean(1),
+        "H_online": H_online, "H_online_se": H_online_se, "H_exact_path": _entropy(p_exact).mean(1),
         "H_exact_online": exact_online.entropy.mean(1), "H_theory": H_theory,
         "rate_online": rate_online, "rate_online_se": rate_online_se,
         "theory_fine": theory_fine, "rate_theory": rate_fine,
@@ -354,11 +355,6 @@ def train_digits_conditional(train: dict, seed: int, device, cache_dir, progress
     model, hist = train_fn(cfg, ds, device=device, cache_dir=cache_dir, progress=progress,
                            desc="class-conditional digits")
     return ClassConditional(model, device=device), hist, ds
-
-
-def _entropy(p):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -np.where(p > 0, p * np.log(p), 0.0).sum(-1)
 
 
 def digits_information_point(*, train: dict, classifier: dict, n_paths: int, grid: dict, n_boot: int,
