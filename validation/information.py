@@ -400,7 +400,9 @@ def digits_information_point(*, train: dict, classifier: dict, n_paths: int, gri
         out[f"peak_{name}"] = _peak_time(mid[::-1], rate[::-1])
         out[f"peak_{name}_se"] = float(np.std([_peak_time(mid[::-1], b[::-1]) for b in boots], ddof=1))
         out[f"half_{name}"] = _half_time(times, H)
-        out[f"half_{name}_se"] = float(np.nanstd([_half_time(times, e[:, i].mean(1)) for i in boot_idx], ddof=1))
+        halves = np.array([_half_time(times, e[:, i].mean(1)) for i in boot_idx])
+        halves = halves[np.isfinite(halves)]
+        out[f"half_{name}_se"] = float(np.std(halves, ddof=1)) if halves.size > 1 else math.nan
     out["tv"] = 0.5 * np.abs(online.posterior - p_clf).sum(-1).mean(1)
     out["max_entropy_gap"] = float(np.max(np.abs(out["H_online"] - out["H_classifier"])))
     agree = float(np.mean(online.posterior[-1].argmax(1) == final))
