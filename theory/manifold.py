@@ -26,7 +26,8 @@ The empirical score weighs the training points by :math:`e^{-|y-a^\mu|^2/2\tau}`
   :math:`\log N_{c,i}(\tau) = k\,h_i(\tau)`. Higher-variance directions have the larger
   :math:`\tau_{c,i}`: in the backward dynamics they are lost first. The thresholds bracket
   the collapse, :math:`\min_i\tau_{c,i}\le\tau_C\le\max_i\tau_{c,i}`, and all equal it for
-  equal variances.
+  equal variances. (Measured in :mod:`diffphase.validation.manifold`: the count of surviving
+  directions follows the thresholds, the per-direction order does not.)
 
 Which of the two the exact empirical score follows is a question for the finite-size
 reference (:mod:`diffphase.numerics.manifold`): for Gaussian data the Jacobian spectrum loses
