@@ -192,6 +192,20 @@ def _plot(p: dict, check_scale: float, path):
     return save_figure(fig, path)
 
 
+def _at_scale(p: dict, config: dict):
+    """The trained model's dynamic and constant rows at ``config["check_scale"]`` and the MMD²
+    ratio constant / dynamic with its first-order standard error."""
+    s = float(config["check_scale"])
+    if s not in p["scales"]:
+        raise ValueError(f"check_scale must be one of scales {p['scales']}, got {s}")
+    k = p["scales"].index(s)
+    dyn, const = p["model_dynamic"][k], p["model_constant"][k]
+    ratio = const["mmd2"] / max(dyn["mmd2"], 1e-12)
+    ratio_se = ratio * math.hypot(const["mmd2_se"] / max(abs(const["mmd2"]), 1e-12),
+                                  dyn["mmd2_se"] / max(abs(dyn["mmd2"]), 1e-12))
+    return s, k, dyn, const, ratio, ratio_se
+
+
 def run_negative_guidance(config: dict, ctx) -> "ExperimentResult":
     r"""``negative_guidance``: :func:`guidance_point` with verdicts from :data:`TOLERANCES` at
     ``config["check_scale"]`` (one of ``config["scales"]``)."""
@@ -200,16 +214,9 @@ def run_negative_guidance(config: dict, ctx) -> "ExperimentResult":
     kw = {k: config[k] for k in ("mixture", "n_train", "train", "unwanted", "scales", "n_samples", "grid")}
     p = ctx.stage("point", guidance_point, **kw, seed=int(config["seed"]), device=ctx.device,
                   cache_dir=str(ctx.cache_dir), progress=ctx.progress)
-    s = float(config["check_scale"])
-    if s not in p["scales"]:
-        raise ValueError(f"check_scale must be one of scales {p['scales']}, got {s}")
-    k = p["scales"].index(s)
-    dyn, const = p["model_dynamic"][k], p["model_constant"][k]
+    s, k, dyn, const, ratio, ratio_se = _at_scale(p, config)
     exact_dyn = p["exact_dynamic"][k]
     tol = TOLERANCES
-    ratio = const["mmd2"] / max(dyn["mmd2"], 1e-12)
-    ratio_se = ratio * math.hypot(const["mmd2_se"] / max(abs(const["mmd2"]), 1e-12),
-                                  dyn["mmd2_se"] / max(abs(dyn["mmd2"]), 1e-12))
     verdicts = [
         Verdict.check(f"unwanted-class fraction, dynamic guidance, trained model, lambda={s:g}", dyn["unwanted"], None,
                       tol["guidance.removal"], "max", stderr=dyn["unwanted_se"],
@@ -295,15 +302,8 @@ def run_negative_guidance_digits(config: dict, ctx) -> "ExperimentResult":
     kw = {k: config[k] for k in ("train", "classifier", "unwanted", "scales", "n_samples", "grid")}
     p = ctx.stage("point", digits_guidance_point, **kw, seed=int(config["seed"]), device=ctx.device,
                   cache_dir=str(ctx.cache_dir), progress=ctx.progress)
-    s = float(config["check_scale"])
-    if s not in p["scales"]:
-        raise ValueError(f"check_scale must be one of scales {p['scales']}, got {s}")
-    k = p["scales"].index(s)
-    dyn, const = p["model_dynamic"][k], p["model_constant"][k]
+    s, _, dyn, const, ratio, ratio_se = _at_scale(p, config)
     tol = TOLERANCES
-    ratio = const["mmd2"] / max(dyn["mmd2"], 1e-12)
-    ratio_se = ratio * math.hypot(const["mmd2_se"] / max(abs(const["mmd2"]), 1e-12),
-                                  dyn["mmd2_se"] / max(abs(dyn["mmd2"]), 1e-12))
     verdicts = [
         Verdict.check(f"fraction of digit {p['unwanted_class']}, dynamic guidance, lambda={s:g}", dyn["unwanted"],
                       None, tol["guidance_digits.removal"], "max", stderr=dyn["unwanted_se"],
