@@ -173,8 +173,12 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
         description=(
             "Runs the validation experiments (quick: <= 10 minutes on 2 CPU cores; full: the "
             "configuration meant for one GPU), writes report.md, report.html, results.json and "
-            "one PNG per experiment into --out, and exits 0 only if every verdict passes. A rerun "
-            "with the same --out resumes after an interruption. Experiments: "
+            "one PNG per experiment into --out. Every verdict has a kind: a paper's claim (with its "
+            "arXiv id and place), an exact reference, a precondition on the trained model, or an "
+            "exploratory prediction of diffphase. The exit status is 0 only if every claim, reference "
+            "and precondition passes (a claim whose precondition failed is INCONCLUSIVE); exploratory "
+            "verdicts count with --strict. A rerun with the same --out resumes after an interruption. "
+            "Experiments: "
             + ", ".join(f"{n} ({'/'.join(e.modes)})" for n, e in EXPERIMENTS.items())
             + f". Default quick set: {', '.join(default_names('quick'))}."
         ),
@@ -200,6 +204,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                    help="torch threads per process (default 1: small networks gain nothing from more, and "
                         "threads contending for busy cores slow training down many times)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
+    p.add_argument("--strict", action="store_true",
+                   help="also fail when an exploratory prediction of diffphase (a formula not stated in the "
+                        "papers) disagrees with the measurement; by default only claim, reference and "
+                        "precondition verdicts decide the exit status")
     p.add_argument("--plan", action="store_true",
                    help="print the estimated FLOPs and one-GPU time of each experiment and exit")
     p.set_defaults(func=_run_validate)
@@ -235,16 +243,17 @@ def _run_validate(args: argparse.Namespace) -> int:
         _check_device(args.device)
     run = run_validation(args.mode, only=args.only, out=args.out, device=args.device, cache_dir=args.cache_dir,
                          executor=args.executor, max_workers=args.workers, threads=args.threads,
-                         threads_per_worker=args.threads, progress=args.progress)
-    n_v = sum(len(r.verdicts) for r in run.results)
-    n_pass = sum(v.passed for r in run.results for v in r.verdicts)
+                         threads_per_worker=args.threads, progress=args.progress, strict=args.strict)
+    from diffphase.validation.report import summary_line
+
     for r in run.results:
         for v in r.verdicts:
-            print(f"{'PASS' if v.passed else 'FAIL'}  {r.name}: {v.name}: measured {v.measured:.4g}"
+            print(f"{v.outcome:<12} {v.kind:<12} {r.name}: {v.name}: measured {v.measured:.4g}"
                   + ("" if v.predicted is None else f", predicted {v.predicted:.4g}") + f" ({v.tolerance_text()})")
         if r.status == "skipped":
-            print(f"SKIP  {r.name}: {r.message}")
-    print(f"{n_pass}/{n_v} verdicts pass; report: {run.files['report.md']} ({run.seconds:.0f} s)")
+            print(f"{'SKIP':<12} {'':<12} {r.name}: {r.message}")
+    print(summary_line(run.results, mode=args.mode, seconds=run.seconds, strict=args.strict)
+          + f"; report: {run.files['report.md']}")
     return 0 if run.passed else 1
 
 

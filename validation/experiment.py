@@ -33,7 +33,7 @@ __all__ = ["Experiment", "RunContext", "EXPERIMENT_VERSION", "denoiser_cost", "s
 
 #: Version of the experiment protocol; part of every result key. Bump it when a change to an
 #: experiment's code would change its results for an unchanged configuration.
-EXPERIMENT_VERSION = 1
+EXPERIMENT_VERSION = 2  # 2: verdicts carry kind, source and preconditions
 
 
 @dataclass(frozen=True)

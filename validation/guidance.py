@@ -219,19 +219,20 @@ def run_negative_guidance(config: dict, ctx) -> "ExperimentResult":
     tol = TOLERANCES
     verdicts = [
         Verdict.check(f"unwanted-class fraction, dynamic guidance, trained model, lambda={s:g}", dyn["unwanted"], None,
-                      tol["guidance.removal"], "max", stderr=dyn["unwanted_se"],
+                      tol["guidance.removal"], "max", stderr=dyn["unwanted_se"], kind="claim", source="koulischer.dng",
                       note=f"unguided: {p['model_unguided']['unwanted']:.3f} (class weight "
                            f"{p['weights'][p['unwanted_class']]:.2f}); constant scale: {const['unwanted']:.3f}"),
         Verdict.check(f"MMD² to the data, constant / dynamic guidance, trained model, lambda={s:g}", ratio, None,
-                      tol["guidance.quality_ratio"], "min", stderr=ratio_se,
+                      tol["guidance.quality_ratio"], "min", stderr=ratio_se, kind="claim", source="koulischer.dng",
                       note=f"MMD² dynamic {dyn['mmd2']:.3g} ± {dyn['mmd2_se']:.2g}, constant {const['mmd2']:.3g} "
                            f"± {const['mmd2_se']:.2g}, floor {p['mmd2_floor']:.2g}"),
         Verdict.check(f"balance of the remaining classes (TV), dynamic guidance, trained model, lambda={s:g}",
-                      dyn["balance_tv"], None, tol["guidance.balance"], "max",
+                      dyn["balance_tv"], None, tol["guidance.balance"], "max", kind="claim", source="koulischer.dng",
                       note=f"shares {np.round(dyn['shares'], 3).tolist()}"),
         Verdict.check(f"unwanted fraction, trained model vs exact denoisers, dynamic, lambda={s:g}",
                       dyn["unwanted"], exact_dyn["unwanted"], tol["guidance.model_vs_exact"], "abs",
-                      stderr=dyn["unwanted_se"]),
+                      stderr=dyn["unwanted_se"], kind="reference",
+                      source="dynamic guidance with the trained denoisers against the exact mixture denoisers"),
     ]
     fig = _plot(p, s, ctx.figure_path())
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
@@ -306,15 +307,17 @@ def run_negative_guidance_digits(config: dict, ctx) -> "ExperimentResult":
     tol = TOLERANCES
     verdicts = [
         Verdict.check(f"fraction of digit {p['unwanted_class']}, dynamic guidance, lambda={s:g}", dyn["unwanted"],
-                      None, tol["guidance_digits.removal"], "max", stderr=dyn["unwanted_se"],
+                      None, tol["guidance_digits.removal"], "max", stderr=dyn["unwanted_se"], kind="claim",
+                      source="koulischer.dng",
                       note=f"unguided {p['model_unguided']['unwanted']:.3f}; constant scale {const['unwanted']:.3f}; "
                            f"classifier accuracy {p['classifier_accuracy']:.3f}"),
         Verdict.check(f"classifier-feature MMD², constant / dynamic guidance, lambda={s:g}", ratio, None,
-                      tol["guidance_digits.quality_ratio"], "min", stderr=ratio_se,
+                      tol["guidance_digits.quality_ratio"], "min", stderr=ratio_se, kind="claim",
+                      source="koulischer.dng",
                       note=f"dynamic {dyn['mmd2']:.3g} ± {dyn['mmd2_se']:.2g}, constant {const['mmd2']:.3g} ± "
                            f"{const['mmd2_se']:.2g}, unguided {p['model_unguided']['mmd2']:.3g}"),
         Verdict.check(f"balance of the other digits (TV), dynamic guidance, lambda={s:g}", dyn["balance_tv"], None,
-                      tol["guidance_digits.balance"], "max",
+                      tol["guidance_digits.balance"], "max", kind="claim", source="koulischer.dng",
                       note=f"unguided {p['model_unguided']['balance_tv']:.3f}"),
     ]
     fig = _plot_digits(p, s, ctx.figure_path())

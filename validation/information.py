@@ -312,16 +312,21 @@ def run_class_information(config: dict, ctx) -> "ExperimentResult":
     verdicts = [
         Verdict.check("max_t |H_online(t) - H(Y|X_t)| (online classifier on the trained model's paths vs theory)",
                       p["max_entropy_error"], None, tol["information.entropy"], "max", unit="nats",
+                      kind="reference", source="the online Bayes classifier (numerics.information) on the trained "
+                                               "model's paths against H(Y|X_t) of the exact mixture posterior",
                       note=f"{config['n_paths']} paths; theory by Monte Carlo ({config['theory_samples']} draws)"),
         Verdict.check("time of maximal information transfer (peak of dH/dt), trained model vs theory",
                       p["peak_model"], p["peak_theory"], tol["information.peak"], "rel", stderr=p["peak_model_se"],
-                      unit="OU time"),
+                      unit="OU time", kind="claim", source="handke.intermediate"),
         Verdict.check("max over classes and t of |H_y model - H_y theory| (per-class entropy profiles)",
                       p["max_class_entropy_error"], None, tol["information.class_entropy"], "max", unit="nats",
+                      kind="reference", source="per-class entropy profiles of the trained model against the exact "
+                                               "mixture posterior",
                       note=f"paths per final class {p['class_counts']}; errors "
                            f"{np.round(p['class_entropy_errors'], 3).tolist()}"),
         Verdict.check("final decisions: online classifier (trained model) = exact posterior",
-                      p["decision_agreement"], None, tol["information.decision"], "min", stderr=p["decision_se"]),
+                      p["decision_agreement"], None, tol["information.decision"], "min", stderr=p["decision_se"],
+                      kind="reference", source="the online classifier's final decision against the exact posterior"),
     ]
     fig = _plot(p, ctx.figure_path())
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
@@ -469,16 +474,18 @@ def run_class_information_digits(config: dict, ctx) -> "ExperimentResult":
     tol = TOLERANCES
     verdicts = [
         Verdict.check("max_t |H_online - H_noisy classifier| on the trained model's paths", p["max_entropy_gap"],
-                      None, tol["information_digits.entropy"], "max", unit="nats",
+                      None, tol["information_digits.entropy"], "max", unit="nats", kind="reference",
+                      source="online Bayes classifier against a trained noise-conditioned classifier",
                       note=f"noisy classifier held-out accuracy at t_min {p['noisy_classifier_accuracy']:.3f}"),
         Verdict.check("middle of the information transfer (H = H(t_max)/2), online classifier vs noisy classifier",
                       p["half_online"], p["half_classifier"], tol["information_digits.half"], "rel",
-                      stderr=p["half_online_se"], unit="OU time",
+                      stderr=p["half_online_se"], unit="OU time", kind="claim", source="handke.intermediate",
                       note=f"peaks of dH/dt (reported, not judged: the rate is a broad plateau on digits): "
                            f"online {p['peak_online']:.3f}, noisy classifier {p['peak_classifier']:.3f}"),
         Verdict.check("final online decision = clean classifier's label of the generated digit",
                       p["decision_agreement"], None, tol["information_digits.decision"], "min",
-                      stderr=p["decision_se"],
+                      stderr=p["decision_se"], kind="reference",
+                      source="the online classifier's final decision against a clean classifier's label",
                       note=f"clean classifier held-out accuracy {p['clean_classifier_accuracy']:.3f}"),
     ]
     fig = _plot_digits(p, ctx.figure_path())

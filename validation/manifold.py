@@ -424,7 +424,8 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
     diffs = [abs(p["model"]["count_median"] - p["empirical"]["count_median"]) for p in points]
     verdicts.append(Verdict.check(
         "max over N of |median surviving count, trained DDPM - exact empirical score| (same sets and points)",
-        max(diffs), None, tol["manifold.count"], "max", unit="directions",
+        max(diffs), None, tol["manifold.count"], "max", unit="directions", kind="reference",
+        source="the trained DDPM's score Jacobian against the exact empirical score's on the same sets and points",
         note="per N: " + ", ".join(f"N={p['n_train']}: {p['model']['count_median']:g} vs "
                                    f"{p['empirical']['count_median']:g}" for p in points)))
     for who, label in (("empirical_sets", "exact empirical score"), ("model", "trained DDPM")):
@@ -432,7 +433,9 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
             pred = float(np.log(a["steps_pred"][m - 1]))
             verdicts.append(Verdict.check(
                 f"log N at which {m} direction(s) survive (median count >= {m}), {label}",
-                c, pred, tol["manifold.step"], "abs", stderr=e, unit="log N",
+                c, pred, tol["manifold.step"], "abs", stderr=e, unit="log N", kind="exploratory",
+                source="per-direction thresholds N_c,i of diffphase.numerics.manifold.critical_sizes (this "
+                       "package's reconstruction)",
                 note=f"measured N = {math.exp(c) if math.isfinite(c) else math.nan:.4g} vs m-th smallest "
                      f"N_c = {a['steps_pred'][m - 1]:.4g}; tolerance log 4"))
     for who, label in (("empirical_sets", "exact empirical score"), ("model", "trained DDPM")):
@@ -445,7 +448,9 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
             verdicts.append(Verdict.check(
                 f"order: min over adjacent directions of log(N_1/2 higher variance / N_1/2 lower variance), {label}",
                 float(np.min(gaps)) if np.all(np.isfinite(gaps)) else math.nan, None, tol["manifold.order"], "min",
-                stderr=float(math.hypot(half_se[j], half_se[j + 1])), unit="log N",
+                stderr=float(math.hypot(half_se[j], half_se[j + 1])), unit="log N", kind="exploratory",
+                source="order of the per-direction thresholds N_c,i (diffphase.numerics.manifold.critical_sizes, "
+                       "this package's reconstruction)",
                 note="N_1/2,i where the surviving subspace's projection on u_i crosses 1/2: "
                      + ", ".join(f"sigma^2={v[i]:g}: {math.exp(h) if math.isfinite(h) else math.nan:.3g} "
                                  f"(N_c={a['N_c'][i]:.3g})" for i, h in zip(a["tangent"], half))

@@ -531,35 +531,42 @@ def run_memorization(config: dict, ctx) -> "ExperimentResult":
         Verdict.check(
             "load log K/d at the 1/2-crossing of the empirical-score memorized fraction vs alpha_c(t_end)",
             s["alpha_empirical"], s["alpha_c"], tol["memorization.load"], "rel", stderr=s["alpha_empirical_se"],
+            kind="claim", source="biroli.collapse",
             note=f"K_emp = {math.exp(s['logK_empirical']):.1f} vs K_c = exp(d alpha_c) = {s['K_c']:.1f} at "
                  f"t_end = {t_end:.4f}; finite-K excess entropy t_C(X_K) = t_end at K = "
                  f"{math.exp(fin) if math.isfinite(fin) else math.nan:.1f}"),
         Verdict.check(
             "empirical-score sampler vs forward reference: max |z| of the memorized fractions over K",
-            float(np.max(s["sampler_z"])), None, tol["memorization.sampler"], "max",
+            float(np.max(s["sampler_z"])), None, tol["memorization.sampler"], "max", kind="reference",
+            source="the empirical-score sampler (numerics.sde) against the forward reference: samples of the "
+                   "exact noised empirical law at t_end, classified with the same rule",
             note=f"{config['sampler']['n_steps']} log-spaced exponential-integrator steps, {config['n_samples']} "
                  f"samples each"),
         Verdict.check(
             f"trained-model memorized fraction at the smallest K = {ks[0]}", float(f_mod[0]), None,
-            tol["memorization.model_small"], "min", stderr=float(se_mod[0])),
+            tol["memorization.model_small"], "min", stderr=float(se_mod[0]), kind="claim",
+            source="pham.memorization"),
         Verdict.check(
             f"trained-model memorized fraction at the largest K = {ks[-1]}", float(f_mod[-1]), None,
-            tol["memorization.model_large"], "max", stderr=float(se_mod[-1])),
+            tol["memorization.model_large"], "max", stderr=float(se_mod[-1]), kind="claim",
+            source="pham.generalization"),
         Verdict.check(
             "ratio of the trained model's 1/2-crossing K to the empirical score's",
             math.exp(s["logK_model"] - s["logK_empirical"]), None, tol["memorization.model_vs_empirical"], "max",
             stderr=math.exp(s["logK_model"] - s["logK_empirical"])
-            * math.hypot(s["logK_model_se"], s["logK_empirical_se"]),
+            * math.hypot(s["logK_model_se"], s["logK_empirical_se"]), kind="exploratory",
+            source="diffphase's expectation that a network of finite capacity memorizes no more than the "
+                   "empirical score it approximates (not stated in the papers)",
             note=f"K_model = {math.exp(s['logK_model']):.1f}, K_emp = {math.exp(s['logK_empirical']):.1f}"),
         Verdict.check(
             "log(K_peak / K_model): spurious-fraction peak vs the model's memorization crossover",
             s["logK_peak"] - s["logK_model"], 0.0, tol["memorization.peak"], "abs",
-            stderr=math.hypot(s["logK_peak_se"], s["logK_model_se"]),
+            stderr=math.hypot(s["logK_peak_se"], s["logK_model_se"]), kind="claim", source="pham.spurious",
             note=f"K_peak = {math.exp(s['logK_peak']):.1f}; tolerance log 3"),
         Verdict.check(
             "spurious-fraction peak above its larger end value, in standard errors",
             s["peak_height"] / s["peak_height_se"] if s["peak_height_se"] > 0 else math.nan, None,
-            tol["memorization.peak_height"], "min",
+            tol["memorization.peak_height"], "min", kind="claim", source="pham.spurious",
             note=f"peak - end = {s['peak_height']:.3f} ± {s['peak_height_se']:.3f} (binomial; clusters make it "
                  f"an underestimate)"),
     ]

@@ -632,24 +632,32 @@ def run_rhm_discrete(config: dict, ctx):
         lvl = f"P_root = (1 + 1/v)/2 = {p['level']:.4f}"
         verdicts.append(Verdict.check(
             f"class transition, trained model vs exact BP ({lab})", p["eps_half_model"], p["eps_half_exact"],
-            tol["transition"], "rel", stderr=p["eps_half_model_se"], unit="noise level",
+            tol["transition"], "rel", stderr=p["eps_half_model_se"], unit="noise level", kind="claim",
+            source="sclocchi.threshold", requires=[f"valid {lab}", f"copies {lab}"],
             note=f"crossing of {lvl}; exact BP {p['eps_half_exact']:.4f} ± {p['eps_half_exact_se']:.2g}; "
                  f"mean-field critical noise (L = inf) {p['eps_mf']:.4f}"))
         verdicts.append(Verdict.check(
             f"class transition, exact BP marginals through the sampler vs exact BP ({lab})", p["eps_half_oracle"],
             p["eps_half_exact"], tol["sampler"], "rel", stderr=p["eps_half_oracle_se"], unit="noise level",
+            kind="reference", source="exact BP marginals run through the reverse sampler of validation.rhm "
+                                     "against exact belief propagation (numerics.rhm.class_curves)",
             note="checks the reverse process and the protocol with the Bayes-optimal denoiser"))
         verdicts.append(Verdict.check(
             f"root sharp, leaves smooth: slope ratio at the transition, trained model ({lab})",
             p["slope_ratio_model"], None, tol["slope_ratio"], "min", stderr=p["slope_ratio_model_se"],
+            kind="claim", source="sclocchi.class_transition", requires=[f"valid {lab}", f"copies {lab}"],
             note=f"|dP_root/deps| / |dP_leaves/deps| over ±{SLOPE_WINDOW} around the crossing; exact BP "
                  f"{p['slope_ratio_exact']:.3f} ± {p['slope_ratio_exact_se']:.2g}"))
         verdicts.append(Verdict.check(
             f"generated samples obeying the rules at every level ({lab})", p["gen_valid"], None, tol["valid"],
-            "min", stderr=p["gen_valid_se"], note=f"{config['n_gen']} samples, BP at zero noise"))
+            "min", stderr=p["gen_valid_se"], kind="precondition", key=f"valid {lab}",
+            source="the transition claims are tested on a model that has learned the rules "
+                   "(favero.level_by_level: coherence grows with training)", note=f"{config['n_gen']} samples, BP at zero noise"))
         verdicts.append(Verdict.check(
             f"generated samples equal to a training datum ({lab})", p["gen_copies"], None, tol["copies"], "max",
-            stderr=p["gen_copies_se"],
+            stderr=p["gen_copies_se"], kind="precondition", key=f"copies {lab}",
+            source="the transition claims concern a model that generates new data rather than copies of its "
+                   "training set",
             note=f"perfect generator: n_train/P_max = {p['copies_perfect']:.2g}; n_train = {p['n_train']} "
                  f"= {p['n_train'] / p['n_c_m_L']:.0f} n_c m^L"))
     fig = _plot(points, ctx.figure_path())

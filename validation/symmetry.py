@@ -494,7 +494,9 @@ def _window_verdict(Verdict, what, p, c):
     tol = TOLERANCES["t0.window"] * (t_u - t_s)
     return Verdict.check(
         f"best start time t0* at {c['budgets'][0]} steps, {what}, vs t_U", c["t_best"][0], t_u, tol, "abs",
-        stderr=c["t_best_se"][0], unit="OU time",
+        stderr=c["t_best_se"][0], unit="OU time", kind="exploratory",
+        source="diffphase's window [t_S, 2 t_U - t_S] around the instability time t_U (not the paper's claim: "
+               "Raya & Ambrogioni start late Gaussians well below t_S)",
         note=f"window [t_S, 2 t_U - t_S] = [{t_s:.3f}, {2 * t_u - t_s:.3f}]; Lambda = {p['Lambda']:.4g}; "
              f"t0* per budget {dict(zip(c['budgets'], np.round(c['t_best'], 3).tolist()))}")
 
@@ -503,7 +505,7 @@ def _improvement_verdict(Verdict, what, c, tol):
     f = c["fresh"]
     return Verdict.check(
         f"MMD² pure noise / MMD² late start at t0*, {c['budgets'][0]} steps, {what}", c["improvement"], None,
-        tol, "min",
+        tol, "min", kind="claim", source="raya.late_init",
         note=f"fresh samples: pure noise {f['noise']['mmd2']:.3g} ± {f['noise']['se']:.2g}, late start at "
              f"t0 = {f['late']['t0']:.3f}: {f['late']['mmd2']:.3g} ± {f['late']['se']:.2g} (floored at its s.e.)")
 
@@ -525,16 +527,18 @@ def run_late_start(config: dict, ctx) -> "ExperimentResult":
         _window_verdict(Verdict, "exact mixture score", p, ex),
         _window_verdict(Verdict, "trained model", p, mo),
         Verdict.check("smallest best start time over budgets, exact score (>= t_S)", float(np.min(ex["t_best"])),
-                      None, tol["t0.floor"] * p["t_S"], "min", unit="OU time",
+                      None, tol["t0.floor"] * p["t_S"], "min", unit="OU time", kind="exploratory",
+                      source="diffphase's expectation that a late start below t_S never helps",
                       note=f"t_S = 1/2 log Lambda = {p['t_S']:.3f}"),
         _improvement_verdict(Verdict, "exact score", ex, tol["improvement"]),
         _improvement_verdict(Verdict, "trained model", mo, tol["improvement"]),
         Verdict.check(f"class +m fraction, late start at t0*, {ex['budgets'][0]} steps, exact score",
                       ex["fresh"]["late"]["fractions"][1], w, tol["balance.se"] * se_w, "abs", stderr=se_w,
+                      kind="claim", source="raya.late_init",
                       note=f"mixture weight {w}; pure-noise start: {ex['fresh']['noise']['fractions'][1]:.3f}"),
         Verdict.check(f"class +m fraction, late start at t0*, {mo['budgets'][0]} steps, trained model",
                       mo["fresh"]["late"]["fractions"][1], w, tol["balance.se"] * se_w + tol["balance.model"], "abs",
-                      stderr=se_w, note=f"mixture weight {w}; pure-noise start: "
+                      stderr=se_w, kind="claim", source="raya.late_init", note=f"mixture weight {w}; pure-noise start: "
                                         f"{mo['fresh']['noise']['fractions'][1]:.3f}"),
     ]
     numbers = {"mixture": p}
@@ -551,6 +555,7 @@ def run_late_start(config: dict, ctx) -> "ExperimentResult":
             Verdict.check("max |class fraction - training fraction|, digits late start at t0*",
                           float(np.max(np.abs(f - pi))), None,
                           tol["balance.se"] * math.sqrt(0.1 * 0.9 / n_d) + tol["balance_digits"], "max",
+                          kind="claim", source="raya.late_init",
                           note=f"classifier test accuracy {q['classifier_accuracy']:.3f}"),
         ]
         numbers["digits"] = q

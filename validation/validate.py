@@ -13,8 +13,11 @@ mode (or the ones named by ``only``) and writes into ``out``:
 A rerun with the same ``out`` reuses every finished experiment whose configuration is
 unchanged and every stored stage of an unfinished one; trained models come from the cache
 (by default ``<out>/cache``), and a training interrupted mid-way resumes from its last
-checkpoint. The run passes when every verdict passes; skipped experiments (missing optional
-data) do not fail it.
+checkpoint. The run passes when every judged verdict — claim, reference, precondition —
+passes (:mod:`diffphase.validation.claims`); a claim whose precondition failed is
+INCONCLUSIVE, and the failed precondition fails the run. Exploratory predictions of this
+package are reported in their own table and count only with ``strict=True``. Skipped
+experiments (missing optional data) do not fail the run.
 
 Examples
 --------
@@ -105,11 +108,14 @@ class ValidationRun:
     files: dict
     seconds: float
     reused: list
+    strict: bool = False
 
     @property
     def passed(self) -> bool:
-        """Every verdict of every experiment passed."""
-        return all(r.passed for r in self.results)
+        """Every claim, reference and precondition verdict of every experiment passed (and,
+        with ``strict``, every exploratory prediction agreed): the exit status of
+        ``diffphase validate`` is 0 exactly then."""
+        return all(r.passed_strict if self.strict else r.passed for r in self.results)
 
 
 def _resolve_names(mode: str, only) -> list[str]:
@@ -127,7 +133,7 @@ def _resolve_names(mode: str, only) -> list[str]:
 def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", device=None, cache_dir=None,
                    executor="serial", max_workers: int | None = None,
                    threads_per_worker: int | None = None, threads: int | None = 1, configs: dict | None = None,
-                   progress: bool = True, log=None) -> ValidationRun:
+                   progress: bool = True, log=None, strict: bool = False) -> ValidationRun:
     """Run the experiments of ``mode`` (or ``only``), resume what was done, write the report.
 
     Parameters
@@ -163,6 +169,9 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
         Progress messages and bars.
     log : callable, optional
         Where progress lines go (default: print to stderr).
+    strict : bool
+        Count exploratory predictions that disagree as failures (``--strict``); by default
+        only claim, reference and precondition verdicts decide whether the run passes.
 
     Returns
     -------
@@ -191,13 +200,13 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
         torch.set_num_threads(threads)
     try:
         return _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs,
-                    progress, log)
+                    progress, log, bool(strict))
     finally:
         torch.set_num_threads(old_threads)
 
 
 def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs, progress,
-         log) -> ValidationRun:
+         log, strict) -> ValidationRun:
     t0 = time.time()
     header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
               "platform": platform.platform()}
@@ -215,8 +224,9 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
         key = exp.key(mode, cfg)
         result_path = out / name / "result.json"
         if result_path.exists():
-            stored = ExperimentResult.from_dict(read_json(result_path))
-            if stored.key == key:
+            raw = read_json(result_path)
+            if raw.get("key") == key:  # compare first: results of older protocol versions are not parsed
+                stored = ExperimentResult.from_dict(raw)
                 results.append(stored)
                 reused.append(name)
                 if progress:
@@ -241,12 +251,12 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
             result.seconds = time.time() - t1
         write_json(result, result_path)
         results.append(result)
-        files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header)
+        files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header, strict=strict)
         if progress:
             status = result.status if result.status == "skipped" else ("PASS" if result.passed else "FAIL")
             log(f"[{name}] {status} ({result.seconds:.0f} s)")
-    files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header)
-    return ValidationRun(results=results, files=files, seconds=time.time() - t0, reused=reused)
+    files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header, strict=strict)
+    return ValidationRun(results=results, files=files, seconds=time.time() - t0, reused=reused, strict=strict)
 
 
 def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[dict]:

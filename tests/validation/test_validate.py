@@ -31,7 +31,22 @@ def _fake_run(config, ctx):
     b = ctx.sweep(["b0", "b1"], _square, [{"x": 1}, {"x": config["x"]}])
     value = a["x"] + b[1]["y"]
     return ExperimentResult(ctx.name, "", ctx.mode, verdicts=[
-        Verdict.check("value", value, config["expect"], 0.5, "abs")], numbers={"value": value})
+        Verdict.check("value", value, config["expect"], 0.5, "abs", kind="reference", source="fake reference")],
+        numbers={"value": value})
+
+
+def _kinds_run(config, ctx):
+    """An experiment whose verdicts pass or fail as ``config`` says, one per kind."""
+    ok = config["ok"]
+    return ExperimentResult(ctx.name, "", ctx.mode, verdicts=[
+        Verdict.check("model good enough", 1.0 if ok["precondition"] else 0.0, None, 0.5, "min",
+                      kind="precondition", source="fake precondition", key="pre"),
+        Verdict.check("the paper's claim", 1.0 if ok["claim"] else 0.0, None, 0.5, "min", kind="claim",
+                      source="biroli.speciation", requires=["pre"]),
+        Verdict.check("exact reference", 1.0 if ok["reference"] else 0.0, None, 0.5, "min", kind="reference",
+                      source="fake reference"),
+        Verdict.check("our own prediction", 1.0 if ok["exploratory"] else 0.0, None, 0.5, "min",
+                      kind="exploratory", source="a formula of diffphase")])
 
 
 def _square(x):
@@ -94,11 +109,47 @@ def test_interrupted_experiment_reuses_its_stored_stages(fakes, tmp_path):
 def test_failing_verdict_fails_the_run_and_the_exit_status(fakes, tmp_path, capsys):
     run = V.run_validation("quick", only=["fake_ok", "fake_bad"], out=tmp_path, progress=False)
     assert not run.passed
-    assert "**FAIL**: 1/2 verdicts pass" in (tmp_path / "report.md").read_text()
+    assert "**FAIL:** 1/2 judged verdicts pass" in (tmp_path / "report.md").read_text()
     assert main(["validate", "--only", "fake_ok", "--out", str(tmp_path), "--no-progress"]) == 0
     assert main(["validate", "--only", "fake_bad", "--out", str(tmp_path), "--no-progress"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL  fake_bad: value: measured 3, predicted 0" in out
+    assert "FAIL         reference    fake_bad: value: measured 3, predicted 0" in out
+
+
+ALL_OK = {"precondition": True, "claim": True, "reference": True, "exploratory": True}
+
+
+@pytest.mark.parametrize("failing,exit_status,strict_status", [
+    (None, 0, 0),
+    ("exploratory", 0, 1),      # an exploratory disagreement never fails the run, unless --strict
+    ("claim", 1, 1),
+    ("reference", 1, 1),
+    ("precondition", 1, 1),     # and its claim is INCONCLUSIVE
+])
+def test_exit_status_follows_the_kinds(tmp_path, capsys, failing, exit_status, strict_status):
+    ok = dict(ALL_OK, **({failing: False} if failing else {}))
+    V.register(Experiment(name="fake_kinds", title="kinds", run=_kinds_run, quick={"ok": ok}, full={}, modes=()))
+    try:
+        args = ["validate", "--only", "fake_kinds", "--no-progress"]
+        assert main(args + ["--out", str(tmp_path / "a")]) == exit_status
+        assert main(args + ["--out", str(tmp_path / "b"), "--strict"]) == strict_status
+        payload = json.loads((tmp_path / "a" / "results.json").read_text())
+        rows = payload["experiments"][0]["verdicts"]
+        assert [r["kind"] for r in rows] == ["precondition", "claim", "reference", "exploratory"]
+        assert all(r["source"] for r in rows)
+        claim = rows[1]
+        assert claim["claim"] == "biroli.speciation" and "arXiv:2402.18491" in claim["source"]
+        expected = "INCONCLUSIVE" if failing == "precondition" else ("FAIL" if failing == "claim" else "PASS")
+        assert claim["outcome"] == expected
+        assert payload["passed"] is (exit_status == 0)
+        md = (tmp_path / "a" / "report.md").read_text()
+        assert "## Predictions of diffphase not stated in the papers" in md
+        assert ("DISAGREES" if failing == "exploratory" else "AGREES") in md
+        out = capsys.readouterr().out
+        if failing == "precondition":
+            assert "INCONCLUSIVE claim        fake_kinds: the paper's claim" in out
+    finally:
+        V.EXPERIMENTS.pop("fake_kinds", None)
 
 
 def test_bad_arguments_are_clear_errors(fakes, tmp_path, capsys):
@@ -157,6 +208,10 @@ def test_real_experiments_produce_every_file_and_number(tmp_path):
         assert (tmp_path / r.figures[0]).stat().st_size > 10_000  # a real PNG
         for v in r.verdicts:
             assert v.tolerance > 0
+            assert v.kind in ("claim", "reference", "precondition", "exploratory") and v.source
+            assert v.outcome in ("PASS", "FAIL", "INCONCLUSIVE", "AGREES", "DISAGREES")
+    assert {v.claim for r in run.results for v in r.verdicts if v.kind == "claim"} == {
+        "biroli.speciation", "biroli.phi_curve", "biroli.collapse"}
     gm = run.results[0].numbers["points"]
     assert [p["d"] for p in gm] == [8, 12]
     for p in gm:
@@ -273,6 +328,6 @@ def test_fashion_experiment_skips_without_data_and_runs_with_it(tmp_path, monkey
     run = V.run_validation("quick", only="speciation_fashion", out=tmp_path / "b", configs={"speciation_fashion": tiny},
                            progress=False)
     r = run.results[0]
-    assert r.status == "done" and len(r.verdicts) == 1
+    assert r.status == "done" and [v.kind for v in r.verdicts] == ["precondition", "claim"]
     p = r.numbers["points"][0]
     assert p["pair"] == [1, 9] and p["n"] == 80 and p["d"] == 784 and p["classifier_accuracy"] > 0.9
