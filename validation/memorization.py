@@ -6,7 +6,7 @@ training point); trained on many it generalizes (new attractors on the data mani
 crossover *spurious* attractors appear, shared by several generated samples but absent from the
 training set. This module measures the three fractions on trained models for a grid of
 training-set sizes :math:`K` and compares them with the exact empirical-score dynamics on the
-same training sets and with the collapse theory of Biroli et al. (seed 001).
+same training sets and with the collapse theory of Biroli et al. (arXiv 2402.18491).
 
 Experiment ``memorization`` (one sweep item per :math:`K`, :func:`memorization_point`):
 

@@ -1,7 +1,7 @@
 r"""Dynamical regimes of diffusion (speciation and collapse) measured on trained DDPMs.
 
-The experiments of seed 001 (Biroli, Bonnaire, de Bortoli & Mézard, Nat. Commun. 15, 9957,
-2024) run by ``diffphase validate``, each set beside its theory and its exact reference:
+The experiments of Biroli, Bonnaire, de Bortoli & Mézard (arXiv 2402.18491; Nat. Commun. 15,
+9957, 2024) run by ``diffphase validate``, each set beside its theory and its exact reference:
 
 ``speciation_gm``
     Two-class Gaussian mixture, several ``d``: clone agreement :math:`\phi(t)` of a trained

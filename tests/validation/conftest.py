@@ -9,7 +9,7 @@ from torch import nn
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    """One intra-op torch thread: the project's machines are shared, and one thread is both
+    """One intra-op torch thread: CI and development machines are shared, and one thread is both
     faster there and deterministic."""
     old = torch.get_num_threads()
     torch.set_num_threads(1)
