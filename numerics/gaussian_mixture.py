@@ -10,7 +10,10 @@ Two-class mixture :math:`\tfrac12\mathcal N(m,\sigma^2I_d)+\tfrac12\mathcal N(-m
 
 * :func:`speciation_time` — :math:`t_S = \tfrac12\log\Lambda`, :math:`\Lambda = \tilde\mu^2d+\sigma^2`;
 * :func:`clone_agreement` — :math:`\phi(t)` by adaptive quadrature (abs. error :math:`\le10^{-10}`);
-* :func:`collapse_time`, :func:`critical_load`, :func:`excess_entropy` — closed forms;
+* :func:`collapse_time`, :func:`critical_load`, :func:`excess_entropy` — closed forms at large
+  :math:`d`; with ``finite_size=True`` the label-information term :math:`-I(Y;X_t)/d`
+  (:func:`label_information`, quadrature, abs. error :math:`\le10^{-10}`) that the large-
+  :math:`d` forms drop; :func:`label_information_mixture` for :math:`K` equal-variance classes;
 * :func:`speciation_time_from_curve` — the 0.775 crossing of a measured :math:`\phi(t)`;
 * :class:`IsotropicMixture` — a :math:`K`-class isotropic mixture with its exact noised score,
   posterior and sampler (the exact-score reference for :mod:`diffphase.numerics.sde`).
@@ -42,6 +45,8 @@ __all__ = [
     "collapse_time",
     "critical_load",
     "excess_entropy",
+    "label_information",
+    "label_information_mixture",
     "speciation_time_from_curve",
     "IsotropicMixture",
 ]
@@ -176,24 +181,192 @@ def clone_agreement(t, d, mu=1.0, sigma=1.0):
     return _ret(phi)
 
 
+def _gauss_log1p_tanh(z: float, h: float, s: float) -> float:
+    """N(z; 0, 1) · log(1 + tanh(h + s z)) = N(z) · [log 2 - softplus(-2(h + s z))], stably."""
+    w = -2.0 * (h + s * z)
+    softplus = w + math.log1p(math.exp(-w)) if w > 0 else math.log1p(math.exp(w))
+    return (math.log(2.0) - softplus) * math.exp(-0.5 * z * z - 0.5 * math.log(2.0 * math.pi))
+
+
+def _mean_log1p_tanh(h: float) -> float:
+    r""":math:`\mathbb E_z\log(1+\tanh(h+\sqrt h z))` by adaptive quadrature over
+    :math:`z\in[-40,40]` with break points at the Gaussian's centre and at :math:`z_0=-\sqrt h`,
+    where the integrand's log changes slope."""
+    if h == 0.0:
+        return 0.0
+    s = math.sqrt(h)
+    z0 = -s
+    width = 1.0 / s
+    pts = {z0, z0 - 5 * width, z0 + 5 * width, 0.0, -4.0, 4.0, -10.0, 10.0}
+    pts = sorted(p for p in pts if -40.0 < p < 40.0)
+    val, _ = integrate.quad(_gauss_log1p_tanh, -40.0, 40.0, args=(h, s), points=pts, limit=500,
+                            epsabs=1e-14, epsrel=1e-12)
+    return min(max(val, 0.0), math.log(2.0))
+
+
+def label_information(t, d, mu=1.0, sigma=1.0):
+    r"""Mutual information :math:`I(Y;X_t)` (nats) between the class and the noised state of the
+    two-class mixture, exact at every :math:`d`.
+
+    .. math::
+        I(Y;X_t) = \frac12\sum_\pm\int dy\,G_\pm\log\frac{2G_\pm}{G_++G_-}
+                 = \mathbb E_z\log\big(1+\tanh(h_t+\sqrt{h_t}\,z)\big),\qquad
+        h_t = \frac{\tilde\mu^2d\,e^{-2t}}{\Gamma_t},
+
+    :math:`G_\pm` the densities of :math:`\mathcal N(\pm|m|e^{-t},\Gamma_t)`,
+    :math:`\Gamma_t = \Delta_t+\sigma^2e^{-2t}` (derivation steps ``info_ratio`` and ``info_h``
+    of :func:`diffphase.theory.gaussian_mixture.derivation`). It goes from :math:`\log 2` at
+    :math:`t = 0` (large :math:`h`) to 0 as :math:`t\to\infty`. Adaptive quadrature in
+    :math:`z` with a stable integrand; absolute error :math:`\le 10^{-10}` (tested against
+    mpmath on the :math:`y` integral). OU time.
+
+    Parameters
+    ----------
+    t : float or array_like
+        OU times, finite and ``>= 0``.
+    d, mu, sigma
+        As in :func:`speciation_time`.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`I\in[0,\log 2]`, same shape as ``t``.
+
+    Examples
+    --------
+    >>> round(float(label_information(0.0, 64)), 6)      # h = 64: the class is certain
+    0.693147
+    >>> float(label_information(30.0, 64)) < 1e-20
+    True
+    """
+    t = check_times(t)
+    d, mu, sigma = _check_model(d, mu, sigma)
+    h = _signal_to_noise(t, d, mu, sigma)
+    uniq, inv = np.unique(h, return_inverse=True)
+    vals = np.array([_mean_log1p_tanh(float(v)) for v in uniq])
+    return _ret(vals[inv].reshape(t.shape))
+
+
+def label_information_mixture(t, means, sigma=1.0, weights=None, n_samples: int = 20000, seed=0):
+    r"""Mutual information :math:`I(Y;X_t)` of a :math:`K`-class isotropic mixture whose classes
+    share one variance, by Monte Carlo in the span of the means.
+
+    For :math:`P_0 = \sum_k\pi_k\mathcal N(\mu_k,\sigma^2 I_d)` the posterior of the class
+    depends on :math:`x_t` only through its projection on the span of the means (rank
+    :math:`r\le K`): the log-posterior is
+    :math:`\log\pi_k + (e^{-t}\mu_k\cdot x - \tfrac12e^{-2t}|\mu_k|^2)/\Gamma_t` up to a
+    constant, :math:`\Gamma_t = \Delta_t + \sigma^2e^{-2t}`. Hence
+
+    .. math:: I(Y;X_t) = \sum_k\pi_k\,\mathbb E_{z\sim\mathcal N(0,I_r)}
+              \log\frac{p(k\mid e^{-t}\mu_k+\sqrt{\Gamma_t}\,Qz)}{\pi_k},
+
+    an :math:`r`-dimensional average (:math:`Q` an orthonormal basis of the span), estimated
+    with ``n_samples`` draws per class and common random numbers across times. For two
+    symmetric classes it reduces to :func:`label_information`. With unequal variances the
+    posterior depends on :math:`|x_t|^2` too and this reduction does not hold. OU time.
+
+    Parameters
+    ----------
+    t : float or array_like
+        OU times ``>= 0``.
+    means : array_like, shape (K, d)
+        Class means, ``K >= 2``.
+    sigma : float
+        The common standard deviation ``> 0``.
+    weights : array_like, shape (K,), optional
+        Class probabilities (normalised here); uniform by default.
+    n_samples : int
+        Monte Carlo draws per class (``>= 2``).
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        :math:`I(t)` and its standard error, each of the shape of ``t``.
+    """
+    t = check_times(t)
+    mix = IsotropicMixture(means, sigma, weights)
+    if mix.K < 2:
+        raise ValueError(f"means must hold at least 2 classes, got {mix.K}")
+    n_samples = check_int("n_samples", n_samples, minimum=2)
+    u, sv, vt = np.linalg.svd(mix.means, full_matrices=False)
+    r = int(np.sum(sv > 1e-12 * max(sv.max(), 1e-300)))
+    if r == 0:
+        return np.zeros(t.shape), np.zeros(t.shape)
+    Q = vt[:r]                                   # (r, d) orthonormal rows
+    m = mix.means @ Q.T                          # (K, r): means in the span
+    w = mix.weights
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((mix.K, n_samples, r))
+    sig2 = float(mix.sigmas[0]) ** 2
+    flat = t.ravel()
+    val, se = np.empty(flat.size), np.empty(flat.size)
+    for i, ti in enumerate(flat):
+        th, gam = math.exp(-ti), cv.delta(ti) + sig2 * math.exp(-2.0 * ti)
+        per_class = np.empty((mix.K, n_samples))
+        for k in range(mix.K):
+            x = th * m[k] + math.sqrt(gam) * z[k]                      # (n, r)
+            logits = np.log(np.maximum(w, 1e-300)) + (th * x @ m.T - 0.5 * th * th * np.sum(m * m, 1)) / gam
+            logp = logits[:, k] - np.logaddexp.reduce(logits, axis=1)
+            per_class[k] = logp - math.log(max(w[k], 1e-300))
+        means_k = per_class.mean(1)
+        val[i] = float(np.dot(w, means_k))
+        se[i] = float(math.sqrt(np.sum(w**2 * per_class.var(1, ddof=1) / n_samples)))
+    return val.reshape(t.shape), se.reshape(t.shape)
+
+
 def _check_load(n, d):
     n = check_int("n", n, minimum=2)
     d = check_int("d", d, minimum=1)
     return math.log(n) / d
 
 
-def collapse_time(n, d, sigma=1.0) -> float:
+def collapse_time(n, d, sigma=1.0, *, finite_size: bool = False, mu=None) -> float:
     r"""Collapse time of :math:`n` points drawn from the mixture in dimension :math:`d`.
 
     .. math:: t_C = \tfrac12\log\!\Big(1 + \frac{\sigma^2}{e^{2\alpha}-1}\Big),
               \qquad \alpha = \frac{\log n}{d},
 
     the root of :func:`excess_entropy` (large-:math:`d` theory, Biroli et al. 2024; independent
-    of :math:`\tilde\mu`). OU time.
+    of :math:`\tilde\mu`). With ``finite_size=True``, the root of the finite-:math:`d` excess
+    entropy :math:`\alpha - \alpha_c(t) - I(Y;X_t)/d` instead (Brent's method to
+    :math:`10^{-12}`; it needs ``mu``). The label term only lowers :math:`f`, and :math:`f` is
+    increasing in :math:`t`, so the finite-size :math:`t_C` is the later of the two. OU time.
+
+    Parameters
+    ----------
+    n : int
+        Number of training points, ``>= 2``.
+    d : int
+        Dimension, ``>= 1``.
+    sigma : float
+        Class standard deviation, ``> 0``.
+    finite_size : bool
+        Include the label-information term.
+    mu : float, optional
+        Mean scale :math:`\tilde\mu\ge0`; required with ``finite_size=True``.
+
+    Examples
+    --------
+    >>> round(collapse_time(20000, 256), 4), round(collapse_time(20000, 256, finite_size=True, mu=1.0), 4)
+    (1.2988, 1.3337)
     """
     alpha = _check_load(n, d)
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
-    return 0.5 * math.log1p(sigma * sigma / math.expm1(2.0 * alpha))
+    t_c = 0.5 * math.log1p(sigma * sigma / math.expm1(2.0 * alpha))
+    if not finite_size:
+        return t_c
+    if mu is None:
+        raise ValueError("collapse_time(finite_size=True) needs mu, the mean scale of the mixture (>= 0)")
+    from scipy.optimize import brentq
+
+    def f(x):
+        return float(excess_entropy(x, n, d, sigma, finite_size=True, mu=mu))
+
+    hi = max(2.0 * t_c, 1.0)
+    while f(hi) <= 0.0:  # f -> alpha > 0 as t -> inf
+        hi *= 2.0
+    return float(brentq(f, t_c, hi, xtol=1e-12))
 
 
 def critical_load(t, sigma=1.0):
@@ -210,20 +383,45 @@ def critical_load(t, sigma=1.0):
     return _ret(out)
 
 
-def excess_entropy(t, n, d, sigma=1.0, *, condensed=False):
-    r"""Excess entropy per dimension of :math:`n` mixture points (large-:math:`d` theory).
+def excess_entropy(t, n, d, sigma=1.0, *, condensed=False, finite_size: bool = False, mu=None):
+    r"""Excess entropy per dimension of :math:`n` mixture points.
 
     .. math:: f(t) = s_{sep} - s = \alpha + \tfrac12\log\frac{\Delta_t}{\Gamma_t}
-              = \alpha - \alpha_c(t),\qquad \alpha=\frac{\log n}{d}.
+              = \alpha - \alpha_c(t),\qquad \alpha=\frac{\log n}{d}
+
+    at large :math:`d` (Biroli et al. 2024). With ``finite_size=True`` the exact population
+    entropy :math:`s = \tfrac12\log(2\pi e\Gamma_t) + I(Y;X_t)/d` is used instead, so
+
+    .. math:: f_d(t) = \alpha + \tfrac12\log\frac{\Delta_t}{\Gamma_t} - \frac{I(Y;X_t)}{d},
+
+    :math:`I` the label information of :func:`label_information` (which needs ``mu``). The
+    term is at most :math:`\log 2/d`, i.e. :math:`\log 2/\log n` of :math:`\alpha`.
 
     This is the uncondensed branch: it is negative for :math:`t < t_C`. With
     ``condensed=True`` return the physical value :math:`\max(f, 0)` (below :math:`t_C` the
     empirical distribution is condensed on the training points and :math:`s = s_{sep}`).
     OU time; ``-inf`` at ``t = 0`` on the uncondensed branch.
+
+    Parameters
+    ----------
+    t : float or array_like
+        OU times ``>= 0``.
+    n, d, sigma
+        As in :func:`collapse_time`.
+    condensed : bool
+        Return :math:`\max(f, 0)`.
+    finite_size : bool
+        Include :math:`-I(Y;X_t)/d`.
+    mu : float, optional
+        Mean scale :math:`\tilde\mu\ge0`; required with ``finite_size=True``.
     """
     alpha = _check_load(n, d)
     ac = critical_load(t, sigma)
     f = alpha - np.asarray(ac)
+    if finite_size:
+        if mu is None:
+            raise ValueError("excess_entropy(finite_size=True) needs mu, the mean scale of the mixture (>= 0)")
+        f = f - np.asarray(label_information(t, d, mu, sigma)) / d
     if condensed:
         f = np.maximum(f, 0.0)
     return _ret(f)

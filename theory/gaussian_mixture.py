@@ -55,6 +55,10 @@ __all__ = [
     "population_entropy",
     "separated_entropy",
     "excess_entropy",
+    "label_information_integral",
+    "label_information_gaussian_form",
+    "finite_size_population_entropy",
+    "finite_size_excess_entropy",
     "collapse_time",
     "critical_load",
     "collapse_time_small_alpha",
@@ -242,6 +246,51 @@ def excess_entropy(alph=alpha, sig=sigma, time=t) -> sp.Expr:
     return sp.simplify(sp.expand_log(separated_entropy(alph, time) - population_entropy(sig, time), force=True))
 
 
+def label_information_integral(mnorm=_m, sig=sigma, time=t) -> sp.Expr:
+    r"""Mutual information of the class label and :math:`x_t` for the two-class mixture, as an
+    integral over the projection :math:`y = \hat m\cdot x_t`:
+
+    .. math:: I(Y;X_t) = \frac12\sum_\pm\int dy\,G_\pm\log\frac{2G_\pm}{G_++G_-},
+
+    :math:`G_\pm` the densities of :math:`\mathcal N(\pm|m|e^{-t},\Gamma_t)`: the label
+    enters the density of :math:`x_t` only through :math:`y`, the other :math:`d-1` coordinates
+    being the same Gaussian in both classes."""
+    g = gamma(sig, time)
+    a = mnorm * sp.exp(-time)
+    gp = sp.exp(-(y - a) ** 2 / (2 * g)) / sp.sqrt(2 * sp.pi * g)
+    gm = sp.exp(-(y + a) ** 2 / (2 * g)) / sp.sqrt(2 * sp.pi * g)
+    return (sp.Integral(gp * sp.log(2 * gp / (gp + gm)), (y, -sp.oo, sp.oo))
+            + sp.Integral(gm * sp.log(2 * gm / (gp + gm)), (y, -sp.oo, sp.oo))) / 2
+
+
+def label_information_gaussian_form(h=_h) -> sp.Expr:
+    r"""The same as a Gaussian average, :math:`I = \mathbb E_z\log\big(1+\tanh(h+\sqrt h z)\big)`,
+    :math:`z\sim\mathcal N(0,1)`, :math:`h = h_t` of :func:`snr_along_mean`: from
+    :math:`2G_+/(G_++G_-) = 1+\tanh(ay/\Gamma_t)` and :math:`y = a+\sqrt{\Gamma_t}z` in
+    the + class (the - class gives the same by symmetry). It rises from 0 (:math:`h=0`) to
+    :math:`\log 2` (:math:`h\to\infty`)."""
+    dens = sp.exp(-_z**2 / 2) / sp.sqrt(2 * sp.pi)
+    return sp.Integral(dens * sp.log(1 + sp.tanh(h + sp.sqrt(h) * _z)), (_z, -sp.oo, sp.oo))
+
+
+def finite_size_population_entropy(info=sp.Symbol("I", nonnegative=True), dim=d, sig=sigma, time=t) -> sp.Expr:
+    r"""Exact entropy per dimension of the noised two-class population at any :math:`d`:
+    :math:`s(t) = \tfrac12\log(2\pi e\Gamma_t) + I(Y;X_t)/d` (the chain rule
+    :math:`H(X_t) = H(X_t\mid Y) + I(Y;X_t)`, each class an isotropic Gaussian of variance
+    :math:`\Gamma_t`)."""
+    return population_entropy(sig, time) + info / dim
+
+
+def finite_size_excess_entropy(alph=alpha, info=sp.Symbol("I", nonnegative=True), dim=d, sig=sigma,
+                               time=t) -> sp.Expr:
+    r"""Excess entropy with the label information: :math:`f(t) = \alpha +
+    \tfrac12\log\frac{\Delta_t}{\Gamma_t} - \frac{I(Y;X_t)}{d}`. The large-:math:`d` form
+    (:func:`excess_entropy`) drops the last term, which is at most :math:`\log 2/d`, i.e. at
+    most :math:`\log 2/\log n` of :math:`\alpha`."""
+    return sp.expand_log(separated_entropy(alph, time) - finite_size_population_entropy(info, dim, sig, time),
+                         force=True)
+
+
 def collapse_time(alph=alpha, sig=sigma) -> sp.Expr:
     r""":math:`t_C = \tfrac12\log\big(1 + \sigma^2/(e^{2\alpha}-1)\big)`, the root of
     :func:`excess_entropy` (solved by sympy in :func:`derivation`)."""
@@ -278,7 +327,8 @@ def derivation() -> Derivation:
     Derivation
         Named steps: ``Gamma``, ``score``, ``potential``, ``curvature``, ``t_U``,
         ``balance``, ``t_S``, ``Lambda``, ``posterior``, ``phi``, ``phi_h``, ``s_sep``,
-        ``s_pop``, ``f``, ``t_C``, ``alpha_c``, ``t_C_small``, ``t_C_large``.
+        ``s_pop``, ``f``, ``t_C``, ``s_finite``, ``info_ratio``, ``info_h``, ``f_finite``,
+        ``alpha_c``, ``t_C_small``, ``t_C_large``.
     """
     time = t
     g = gamma()
@@ -348,6 +398,26 @@ def derivation() -> Derivation:
     E_c = sp.solve(sp.Eq(f_E, 0), E)[0]
     steps.append(Step("Collapse where f vanishes (solved for e^{2t}).",
                       sp.Eq(sp.Symbol("t_C"), sp.log(sp.simplify(E_c)) / 2), "t_C"))
+    I = sp.Symbol("I", nonnegative=True)
+    gp_, gm_ = [sp.exp(-(y - sgn * a) ** 2 / (2 * G)) for sgn in (1, -1)]
+    ratio = sp.simplify(2 * gp_ / (gp_ + gm_))
+    assert sp.simplify((ratio - (1 + sp.tanh(a * y / G))).rewrite(sp.exp)) == 0
+    steps.append(Step(
+        "At finite d the population entropy carries the class label: H(X_t) = H(X_t|Y) + I(Y;X_t), "
+        "each class an isotropic Gaussian of variance Γ_t, so",
+        sp.Eq(sp.Symbol("s"), finite_size_population_entropy(I)), "s_finite"))
+    steps.append(Step(
+        "The label enters only through y = m̂·x_t: I(Y;X_t) = ½Σ±∫G± log(2G±/(G₊+G₋)), and "
+        "2G₊/(G₊+G₋) simplifies to",
+        sp.Eq(sp.Symbol(r"\frac{2G_+}{G_+ + G_-}"), 1 + sp.tanh(a * y / G)), "info_ratio"))
+    steps.append(Step(
+        "With y = a + √Γ_t z in the + class (the − class is symmetric), I depends only on h_t:",
+        sp.Eq(I, label_information_gaussian_form()), "info_h"))
+    f_fin = finite_size_excess_entropy(alpha, I)
+    steps.append(Step(
+        "Excess entropy at finite d; the large-d form drops I/d ≤ log 2/d.",
+        sp.Eq(sp.Function("f_d")(time), f_fin), "f_finite"))
+    assert sp.simplify(f_fin - (f - I / d)) == 0
     ac = sp.solve(sp.Eq(f, 0), alpha)
     steps.append(Step("Read the other way: the critical load at time t.",
                       sp.Eq(sp.Symbol(r"\alpha_c(t)"), sp.simplify(ac[0])), "alpha_c"))
