@@ -16,7 +16,13 @@ drift :math:`-\nabla U`. For the data :math:`\pm a` in one dimension (or the two
 * :func:`critical_theta` — :math:`\theta_c = \sqrt{\sqrt2-1}` for :math:`\pm1`, and
   :math:`\theta_U = (\sqrt{\Lambda^2+1}-\Lambda)^{1/2}` for a top eigenvalue :math:`\Lambda`;
 * :func:`instability_time` — :math:`t_U = \tfrac12\operatorname{arsinh}\Lambda`;
-* :func:`late_gaussian`, :func:`sample_late_gaussian` — the Gaussian late initialization.
+* :func:`late_gaussian`, :func:`sample_late_gaussian` — the Gaussian late initialization;
+* :func:`second_derivative_knee` — the critical start time read off a quality-vs-start-time
+  curve at the maximum of its second derivative (the authors' reading of their FID curves);
+* :func:`excess_z`, :func:`flatness` — how far a curve's points lie above its latest start, in
+  standard errors, and the largest such excess above the knee;
+* :func:`mixture_posterior_sample` — the exact reverse dynamics of an isotropic Gaussian
+  mixture from a state at time :math:`t` to :math:`t = 0` (a draw of :math:`p(x_0\mid x_t)`).
 
 Examples
 --------
@@ -49,6 +55,10 @@ __all__ = [
     "bifurcation_diagram",
     "late_gaussian",
     "sample_late_gaussian",
+    "second_derivative_knee",
+    "excess_z",
+    "flatness",
+    "mixture_posterior_sample",
 ]
 
 
@@ -357,3 +367,195 @@ def sample_late_gaussian(n, t, mean, covariance, seed=None) -> np.ndarray:
     root = V * np.sqrt(np.clip(w, 0.0, None))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return m + rng.standard_normal((n, m.size)) @ root.T
+
+
+def _check_curve(x, y, se=None, min_points=2):
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or x.size < min_points or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
+        raise ValueError(f"x must be a strictly increasing 1-d array of at least {min_points} finite values")
+    if y.shape != x.shape or not np.all(np.isfinite(y)):
+        raise ValueError(f"y must be a finite array of shape {x.shape}")
+    if se is None:
+        return x, y
+    se = np.asarray(se, dtype=np.float64)
+    if se.shape != x.shape or not np.all(np.isfinite(se)) or np.any(se < 0):
+        raise ValueError(f"se must be a finite array of shape {x.shape} with se >= 0")
+    return x, y, se
+
+
+def second_derivative_knee(x, y):
+    r"""Knee of a curve: the grid point where its second derivative is largest.
+
+    Raya & Ambrogioni read the critical start time off the curve of FID against the start
+    step of a sampler started from :math:`\mathcal N(0, I)`, at "the maximum of the second
+    derivative of the FID curve" (caption of their late-start figure); their public code
+    computes the curve on the grid of start steps 50, 100, 200, ..., 1000 and neither smooths
+    nor interpolates it. Here the second derivative at each interior grid point is the
+    three-point finite difference on a (possibly non-uniform) grid,
+
+    .. math:: y''_j = \frac{2}{x_{j+1}-x_{j-1}}\Big(\frac{y_{j+1}-y_j}{x_{j+1}-x_j}
+              - \frac{y_j-y_{j-1}}{x_j-x_{j-1}}\Big),
+
+    exact for quadratics, without smoothing, and the knee is :math:`x_{j^*}`,
+    :math:`j^* = \arg\max_j y''_j` (first index on ties). For a quality curve that is flat at
+    large start times and degrades below a critical one it marks where the degradation sets
+    in. The variable ``x`` is whatever the curve is plotted against: the authors use the
+    DDPM step index (convert to OU time with
+    :class:`~diffphase.numerics.conventions.DiscreteSchedule`).
+
+    Parameters
+    ----------
+    x : array_like, shape (K,)
+        Strictly increasing grid, ``K >= 3``.
+    y : array_like, shape (K,)
+        Finite curve values.
+
+    Returns
+    -------
+    (float, int, ndarray)
+        The knee :math:`x_{j^*}`, its index :math:`j^*` (``1 <= j* <= K-2``), and
+        :math:`y''` at every grid point (NaN at the two ends).
+
+    Examples
+    --------
+    >>> x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> y = [3.0, 2.0, 1.0, 0.0, 0.0, 0.0]        # a hinge at x = 3
+    >>> second_derivative_knee(x, y)[:2]
+    (3.0, 3)
+    """
+    x, y = _check_curve(x, y, min_points=3)
+    h = np.diff(x)
+    slope = np.diff(y) / h
+    d2 = np.full(x.size, np.nan)
+    d2[1:-1] = 2.0 * np.diff(slope) / (x[2:] - x[:-2])
+    j = 1 + int(np.argmax(d2[1:-1]))
+    return float(x[j]), j, d2
+
+
+def excess_z(y, se, ref=-1):
+    r"""Excess of every point of a curve over a reference point, in standard errors.
+
+    .. math:: z_j = \frac{y_j - y_r}{\sqrt{s_j^2 + s_r^2}},
+
+    for independent estimates :math:`y_j \pm s_j` (e.g. MMD² of independent sampler runs);
+    :math:`z_r = 0`. With ``y`` a distance to the data, :math:`z_j > 0` means point :math:`j` is
+    worse than the reference. If both errors are zero, :math:`z_j = \pm\infty` or 0.
+
+    Parameters
+    ----------
+    y, se : array_like, shape (K,)
+        Estimates and their standard errors (``>= 0``).
+    ref : int
+        Index of the reference point (default the last: the latest start).
+
+    Returns
+    -------
+    ndarray, shape (K,)
+
+    Examples
+    --------
+    >>> excess_z([0.5, 0.2, 0.1], [0.3, 0.0, 0.4]).tolist()
+    [0.8, 0.25, 0.0]
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.arange(y.size, dtype=np.float64)
+    _, y, se = _check_curve(x, y, se, min_points=1)
+    r = int(ref)
+    if not -y.size <= r < y.size:
+        raise ValueError(f"ref must index the curve (length {y.size}), got {ref}")
+    r %= y.size
+    num = y - y[r]
+    den = np.sqrt(se**2 + se[r] ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.sign(num) * np.inf)
+    z = np.where(num == 0, 0.0, z)
+    z[r] = 0.0
+    return z
+
+
+def flatness(y, se, first: int):
+    r"""Largest excess over the latest point among the points ``first, ..., K-2``.
+
+    :math:`F = \max_{\mathrm{first}\le j\le K-2} z_j` with :math:`z_j` of :func:`excess_z`
+    (reference: the last point, the latest start). Used with ``first = j* + 1``, the points
+    strictly above the knee of :func:`second_derivative_knee`: the curve is flat there when
+    :math:`F` stays below a threshold :math:`z_c`. For independent Gaussian errors of the
+    stated sizes and a flat curve, :math:`P(F > z_c) \le m\,(1-\Phi(z_c))` with
+    :math:`m = K-1-\mathrm{first}` comparisons (Bonferroni; the shared reference correlates
+    them positively, which only lowers it).
+
+    Parameters
+    ----------
+    y, se : array_like, shape (K,)
+    first : int
+        First index compared, ``0 <= first <= K-2``.
+
+    Returns
+    -------
+    (float, int)
+        :math:`F` and the index where it is attained.
+
+    Examples
+    --------
+    >>> flatness([9.0, 0.3, 0.1, 0.0], [1.0, 0.1, 0.1, 0.1], first=1)[1]
+    1
+    """
+    z = excess_z(y, se)
+    first = check_int("first", first, minimum=0)
+    if first > z.size - 2:
+        raise ValueError(f"first must be <= K-2 = {z.size - 2} (at least one point below the latest), got {first}")
+    k = first + int(np.argmax(z[first:-1]))
+    return float(z[k]), k
+
+
+def mixture_posterior_sample(mixture, x, t, seed=None):
+    r"""Draw :math:`x_0 \sim p(x_0\mid x_t = x)` for an isotropic Gaussian mixture: the end
+    point at :math:`t = 0` of the exact reverse dynamics started from ``x`` at OU time ``t``.
+
+    For :math:`P_0 = \sum_k\pi_k\mathcal N(\mu_k, \sigma_k^2I)` and
+    :math:`x_t = \theta x_0 + \sqrt{\Delta_t}\,z` (:math:`\theta = e^{-t}`), the class is drawn
+    from :math:`p(k\mid x_t)` (``mixture.posterior``) and then
+
+    .. math:: x_0\mid x_t, k \sim \mathcal N\Big(\frac{\Delta_t\mu_k + \theta\sigma_k^2x_t}
+              {\Gamma_k},\ \frac{\sigma_k^2\Delta_t}{\Gamma_k}I\Big),\qquad
+              \Gamma_k = \Delta_t + \theta^2\sigma_k^2.
+
+    The reverse SDE integrated exactly (infinitely many steps) from any initial law :math:`q`
+    at :math:`t` ends in :math:`\int q(x)\,p(x_0\mid x_t = x)\,dx`, so with ``x`` drawn from
+    :math:`\mathcal N(0, I)` this samples what a sampler started from pure noise at :math:`t`
+    produces without discretization error.
+
+    Parameters
+    ----------
+    mixture : diffphase.numerics.gaussian_mixture.IsotropicMixture
+    x : array_like, shape (B, d)
+    t : float
+        OU time ``>= 0`` (at ``t = 0`` the draw is ``x`` itself).
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    (ndarray (B, d), ndarray (B,) of int)
+        The clean draws and their classes.
+
+    Examples
+    --------
+    >>> from diffphase.numerics.gaussian_mixture import IsotropicMixture
+    >>> mix = IsotropicMixture([[-2.0], [2.0]], 0.5, [0.3, 0.7])
+    >>> x0, k = mixture_posterior_sample(mix, np.zeros((3, 1)), 8.0, seed=0)
+    >>> x0.shape, k.shape
+    ((3, 1), (3,))
+    """
+    t = float(check_times(t))
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != mixture.d:
+        raise ValueError(f"x must have shape (B, {mixture.d}), got {x.shape}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    p = mixture.posterior(x, t)
+    k = np.minimum((rng.random(x.shape[0])[:, None] > np.cumsum(p, axis=1)).sum(axis=1), mixture.K - 1)
+    th, dl = cv.theta(t), cv.delta(t)
+    s2 = mixture.sigmas[k][:, None] ** 2
+    gam = dl + th * th * s2
+    mean = (dl * mixture.means[k] + th * s2 * x) / gam
+    return mean + np.sqrt(s2 * dl / gam) * rng.standard_normal(x.shape), k

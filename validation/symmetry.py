@@ -1,44 +1,57 @@
-r"""Gaussian late initialization vs the instability time, measured on trained DDPMs.
+r"""Raya & Ambrogioni's two claims about late starts, measured on trained DDPMs.
 
-Raya & Ambrogioni (arXiv 2305.19693, NeurIPS 2023) start a fast sampler late, at an OU time
-:math:`t_0`, from the Gaussian with the noised data's mean :math:`e^{-t_0}\mu` and covariance
-:math:`e^{-2t_0}\Sigma + \Delta_{t_0}I` (:func:`diffphase.numerics.symmetry.late_gaussian`),
-instead of from pure noise at :math:`t_{max}`. The experiment ``late_start`` of
-``diffphase validate`` measures sample quality against the number of sampler steps, with and
-without the late start, and where the best start time falls relative to the instability time
-:math:`t_U = \tfrac12\operatorname{arsinh}\Lambda`
-(:func:`diffphase.numerics.symmetry.instability_time`) and the speciation time
-:math:`t_S = \tfrac12\log\Lambda` (:math:`\Lambda` the top eigenvalue of the data covariance):
+Raya & Ambrogioni (arXiv 2305.19693, NeurIPS 2023) claim in their abstract that "an accurate
+simulation of the early dynamics does not significantly contribute to the final generation,
+since early fluctuations are reverted to the central fixed point" (claim
+``raya.early_irrelevant`` of :mod:`diffphase.validation.claims`), and propose "a Gaussian late
+initialization scheme, which significantly improves model performance, achieving up to 3x FID
+improvements on fast samplers, while also increasing sample diversity" (``raya.late_init``).
+The experiment ``late_start`` of ``diffphase validate`` tests both with the authors' protocol:
+
+* **early dynamics** (``raya.early_irrelevant``). As in the authors' code
+  (``fast_sampler.py``, ``evaluate_fids``), a sampler started from :math:`\mathcal N(0, I)`
+  at DDPM step :math:`k_0\in\{50, 100, 200, \dots, 900, 1000\}` of a linear-:math:`\beta`
+  schedule (:func:`plain_start_curve`) runs every ``stride``-th DDPM step down to 0 (the
+  authors run every step; the budget is chosen where the exact-score sampler agrees with the
+  exact reverse dynamics, :func:`exact_dynamics_curve`, a reference verdict). Quality
+  against :math:`k_0` has a *knee* at the maximum of its second derivative
+  (:func:`~diffphase.numerics.symmetry.second_derivative_knee`, the authors' reading: "the
+  maximum of the second derivative of the FID curve, which offers a rough estimate of the
+  first bifurcation time"). Judged: above the knee the quality is flat (every start within
+  ``flat.z`` standard errors of the latest start), and just below it the quality is worse
+  (``degrade.z``). The knee is reported beside :math:`t_S = \tfrac12\log\Lambda` and this
+  package's :math:`t_U = \tfrac12\operatorname{arsinh}\Lambda`.
+* **Gaussian late start** (``raya.late_init``). Few-step samplers (strided DDPM grid,
+  :func:`strided_grid`) started from the Gaussian with the noised data's mean
+  :math:`e^{-t_0}\mu` and covariance :math:`e^{-2t_0}\Sigma + \Delta_{t_0}I`
+  (:func:`diffphase.numerics.symmetry.late_gaussian`) against the same sampler from pure noise
+  at :math:`t_T`: the MMD² improvement factor with fresh samples and the class balance, at
+  the start time that minimizes MMD² over a grid (:math:`t_0^*`) and at the knee of the
+  plain-start curve (the paper's practice: start the Gaussian just before the critical time).
+
+Legs:
 
 * **mixture** (quick and full): a two-class Gaussian mixture :math:`\pm m` of spread
-  :math:`\sigma` with a chosen :math:`\Lambda = |m|^2 + \sigma^2`; one MLP DDPM
-  (:mod:`diffphase.validation.train`) and, as the reference of what the *sampler* (not the
-  network) does, the exact mixture score
+  :math:`\sigma` and weights :math:`(1-w, w)` with a chosen :math:`\Lambda`; one MLP DDPM
+  (:mod:`diffphase.validation.train`) and the exact mixture score
   (:class:`~diffphase.numerics.gaussian_mixture.IsotropicMixture`). Quality: unbiased MMD² to
   held-out data (:mod:`diffphase.numerics.two_sample`, Gaussian kernel, median-heuristic
-  bandwidth on the held-out set) and class balance (fraction of samples whose exact posterior
-  class is :math:`+m`);
-* **digits** (full; runs in quick with ``--only`` if configured): scikit-learn digits, an MLP
-  DDPM and a classifier (:mod:`diffphase.validation.classifier`); quality is MMD² between the
-  classifier's penultimate-layer features of generated and held-out images (a kernel
-  distance in a learned feature space, in the spirit of KID), and the class balance of the
-  classifier's labels.
+  bandwidth) and class balance (fraction of samples whose exact posterior class is
+  :math:`+m`);
+* **digits** (full): scikit-learn digits, an MLP DDPM and a classifier
+  (:mod:`diffphase.validation.classifier`); quality is MMD² between the classifier's
+  penultimate-layer features of generated and held-out images (a kernel distance in a learned
+  feature space, in the spirit of KID), and the class balance of the classifier's labels.
+  The classifier's held-out accuracy is a precondition of these verdicts.
 
 Samplers are :func:`diffphase.numerics.sde.sample` (exponential integrator, the DDPM
-ancestral step) on the strided grid of a linear-:math:`\beta` DDPM schedule
-(:func:`strided_grid`: :math:`N` equal strides of the step index, the fast-sampler protocol of
-the paper), from :math:`t_0` (late start) or from :math:`t_{max} = t_T` of the schedule (pure
-noise). All times are OU times (:mod:`diffphase.numerics.conventions`).
+ancestral step). All times are OU times (:mod:`diffphase.numerics.conventions`).
 
-What "best" should be. Above :math:`t_U` the generative drift is linear around one stable
-centre: the noised law is close to the Gaussian with its first two moments, and deviations of
-the initial law relax. Below :math:`t_U` the centre is unstable and the class is being chosen;
-below about :math:`t_S` the noised law is already bimodal along the top direction, which a
-Gaussian cannot represent. A fixed step budget spread over :math:`[t_{end}, t_0]` is spent
-better the shorter that interval, so at a small budget the best start sits at the edge of the
-linear phase, :math:`t_0^*\approx t_U`, and never below :math:`t_S`; with more steps the
-discretization error shrinks, the Gaussian error dominates and :math:`t_0^*` may drift above
-:math:`t_U`. Hence the verdicts (tolerances in :data:`TOLERANCES`, fixed before measuring).
+Not the paper's: the "best start time near :math:`t_U`" window and ":math:`t_0^*\ge t_S`" are
+this package's constructions (exploratory verdicts); :math:`t_U` itself generalizes the
+paper's :math:`\theta_c^2 = \sqrt2-1` of the points :math:`\pm1` to a top eigenvalue
+:math:`\Lambda` (:func:`diffphase.numerics.symmetry.instability_time`). Tolerances in
+:data:`TOLERANCES`, fixed before measuring.
 """
 
 from __future__ import annotations
@@ -63,40 +76,90 @@ __all__ = [
 ]
 
 #: Tolerances of the ``late_start`` verdicts, fixed before measuring (rules of
-#: :class:`~diffphase.validation.report.Verdict`):
+#: :class:`~diffphase.validation.report.Verdict`). Standard errors of MMD² are the first-order
+#: ones of :func:`diffphase.numerics.two_sample.mmd2`; near :math:`P = Q` they overstate the
+#: spread (measured on the quick mixture, :math:`d = 8`, 1000 vs 2000 points, 200 replicates:
+#: the difference of two MMD²'s of independent same-law samples against one held-out set has
+#: standard deviation 0.55e-3 against a combined standard error of 0.79e-3), so the
+#: Gaussian false-failure rates below are upper bounds.
 #:
-#: ``t0.window``  (abs, in units of :math:`t_U - t_S`) best start time :math:`t_0^*` (argmin
-#:     of MMD² over the start times) at the smallest step budget vs :math:`t_U`: one unit puts
-#:     the accepted window at :math:`[t_S, 2t_U - t_S]`, i.e. "at the instability, not below
-#:     the speciation time, and not more than the same distance above"; for the exact-score
-#:     sampler and for the trained model alike (the model's :math:`t_0^*` answers the same
-#:     question: does a trained network behave as its exact score?).
-#: ``t0.floor``  (min, in units of :math:`t_S`) the smallest :math:`t_0^*` over all budgets of
-#:     the exact-score sampler is at least :math:`t_S` (a start below the speciation time
-#:     never helps).
-#: ``improvement``  (min) MMD² of the pure-noise start over MMD² of the late start at
-#:     :math:`t_0^*`, smallest budget, fresh samples against a second held-out set (no
-#:     selection bias): at least 2 (Raya & Ambrogioni report up to 3x in FID, a squared
-#:     distance like MMD²). The late MMD² is floored at its standard error.
+#: ``raya.early_irrelevant`` (plain :math:`\mathcal N(0, I)` start at DDPM step :math:`k_0`,
+#: many steps; curve :math:`Q_j\pm s_j` over the start grid, latest start :math:`J`):
+#:
+#: ``flat.z``  (max) above the knee :math:`j^*` (maximum of the second derivative), the
+#:     largest excess :math:`\max_{j^*<j<J}(Q_j - Q_J)/\sqrt{s_j^2+s_J^2}` is at most 3.5:
+#:     "quality does not depend on the start" at 3.5 combined standard errors. One-sided
+#:     (a start that is *better* than the latest is not a violation). False failure for a
+#:     flat curve: at most :math:`m(1-\Phi(3.5)) = 2.3\times10^{-4}m`, :math:`\le 2.1\times10^{-3}`
+#:     for the :math:`m\le9` comparisons of the 11-point grid (Monte Carlo in the tests).
+#: ``degrade.z``  (min) at the grid point just below the knee the excess is at least 3.5:
+#:     the knee separates a flat from a degraded part. A flat curve passes by chance with
+#:     probability :math:`2.3\times10^{-4}`; a true excess of 6 combined standard errors
+#:     fails with probability 0.6 %.
+#: ``many_steps.z``  (max, reference) the many-step budget (every ``stride``-th DDPM step)
+#:     is "enough" when the exact-score sampler's plain-start curve agrees with the exact
+#:     reverse dynamics (:func:`exact_dynamics_curve`, no discretization) at every start:
+#:     :math:`\max_j|Q^{\rm sampler}_j - Q^{\rm exact}_j|/\sqrt{s^2+s^2}\le3.5`; false
+#:     failure :math:`\le 2\cdot11\cdot2.3\times10^{-4} = 5\times10^{-3}`.
+#: ``model_fit``  (max, precondition) MMD² of the trained model's many-step samples from
+#:     :math:`t_T` to held-out data at most 5e-3: a fifth of the MMD² of 5-step pure-noise
+#:     sampling of the exact score measured in the earlier quick runs (23e-3), so that the
+#:     network's own error neither fakes a flat curve nor masks a factor-2 improvement.
+#: ``classifier``  (min, precondition, digits) held-out accuracy of the classifier whose
+#:     features and labels measure quality and balance: 0.95. A class of 10 % with uniform
+#:     confusion at accuracy :math:`a` is shifted by at most :math:`(1-a)\cdot0.2 = 0.01`,
+#:     a third of the ``balance_digits`` allowance.
+#:
+#: ``raya.late_init`` (few-step samplers, smallest budget):
+#:
+#: ``improvement``  (min) MMD² of the pure-noise start over MMD² of the late start, fresh
+#:     samples against a second held-out set, the late MMD² floored at its standard error:
+#:     at least 2. The paper's own 5-step DDPM gains (README Table 1) range 1.3x (ImageNet64)
+#:     to 2.8x (CelebA32), up to 3.6x at 3 steps; "significantly improves ... up to 3x" on a
+#:     two-cluster mixture, which a Gaussian start approximates well above the speciation
+#:     time, is taken as at least 2 (FID and MMD² are both squared distances). Fixed before
+#:     the first measurement and kept. Applied at :math:`t_0^*` (argmin over the start grid
+#:     at the smallest budget) and at the knee of the plain-start curve (the paper's
+#:     practice); fresh samples remove the selection bias of :math:`t_0^*`.
 #: ``improvement_digits``  (min) the same on digits in classifier-feature space: at least 1.5
-#:     (real data is not a two-cluster mixture; the paper's gains on images ranged 1.2-3x).
-#: ``balance.se``  (abs, in standard errors) fraction of late-start samples (at :math:`t_0^*`,
-#:     smallest budget, fresh) in class :math:`+m` (exact posterior) vs the mixture weight
-#:     :math:`w`: 4 binomial standard errors (false failure 6e-5 for an unbiased sampler).
+#:     (real data is not a two-cluster mixture; the paper's 5-step gains on images are
+#:     1.3-2.8x).
+#: ``balance.se``  (abs, in standard errors) fraction of late-start samples (fresh) in class
+#:     :math:`+m` (exact posterior) vs the mixture weight :math:`w`: 4 binomial standard
+#:     errors (false failure 6e-5 for an unbiased sampler). The Gaussian start's own bias,
+#:     :math:`|b_+(t_0) - w|` of :func:`late_start_class_balance`, is below 0.016 for
+#:     :math:`t_0\ge0.25\,t_U`: about one binomial standard error at 1000 samples, a quarter of
+#:     the tolerance.
 #: ``balance.model``  (abs) additional allowance for the trained model's asymmetry, added to
-#:     ``balance.se``: 0.03.
+#:     ``balance.se``: 0.03. Its precondition ``model_balance``: the model's many-step
+#:     pure-noise samples are within the same ``balance.se`` + ``balance.model`` of :math:`w`
+#:     (a model that is not balanced itself cannot show that the late start keeps balance).
 #: ``balance_digits``  (max) largest deviation :math:`\max_k|f_k - \pi_k|` of the class
 #:     fractions of the classifier's labels of late-start digits from the training fractions:
 #:     4 binomial standard errors of a class of 10 % plus 0.03 (classifier and model error),
 #:     evaluated at run time.
+#:
+#: Exploratory (this package's constructions, reported, not judged):
+#:
+#: ``t0.window``  (abs, in units of :math:`t_U - t_S`) the best start time :math:`t_0^*` at the
+#:     smallest budget, the knee, and the onset of flatness (the earliest start from which
+#:     every later start is within ``flat.z``) vs :math:`t_U`: the window
+#:     :math:`[t_S, 2t_U - t_S]`.
+#: ``t0.floor``  (min, in units of :math:`t_S`) the smallest :math:`t_0^*` over all budgets of
+#:     the exact-score sampler is at least :math:`t_S`.
 TOLERANCES = {
-    "t0.window": 1.0,
-    "t0.floor": 1.0,
+    "flat.z": 3.5,
+    "degrade.z": 3.5,
+    "many_steps.z": 3.5,
+    "model_fit": 5e-3,
+    "classifier": 0.95,
     "improvement": 2.0,
     "improvement_digits": 1.5,
     "balance.se": 4.0,
     "balance.model": 0.03,
     "balance_digits": 0.03,
+    "t0.window": 1.0,
+    "t0.floor": 1.0,
 }
 
 
