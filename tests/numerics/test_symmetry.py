@@ -165,6 +165,130 @@ def test_sample_late_gaussian_moments_and_use_with_sampler():
     assert np.all(np.abs(out.mean(0) - mean) < 4 * np.sqrt(np.diag(cov) / 20_000) + 0.02)
 
 
+# ---- the knee of a quality-vs-start curve, flatness, exact reverse dynamics ----------------
+AUTHORS_GRID = [50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+
+
+def test_knee_of_a_hinge_on_the_authors_grid():
+    """y = a max(0, 400 - k): the second derivative is a point mass at k = 400; the three-point
+    difference on the non-uniform grid is a * 2/(500 - 300) there and 0 elsewhere."""
+    a = 0.37
+    x = np.array(AUTHORS_GRID, dtype=float)
+    y = a * np.maximum(0.0, 400.0 - x)
+    knee, j, d2 = sb.second_derivative_knee(x, y)
+    assert knee == 400.0 and j == 4
+    assert d2[4] == pytest.approx(2 * a / 200.0, rel=1e-12)
+    assert np.all(np.abs(np.delete(d2[1:-1], 3)) < 1e-15) and np.isnan(d2[0]) and np.isnan(d2[-1])
+
+
+@pytest.mark.parametrize("delta", [0.2, 0.45, 0.55, 0.8])
+def test_knee_of_a_hinge_between_grid_points_is_the_nearest_point(delta):
+    """Hinge at x_c = 5 + delta on the unit grid: y''_5 = a (1 - delta), y''_6 = a delta
+    (hand computation), so the knee is the grid point nearest x_c."""
+    a = 2.0
+    x = np.arange(11.0)
+    y = a * np.maximum(0.0, 5.0 + delta - x)
+    knee, j, d2 = sb.second_derivative_knee(x, y)
+    assert d2[5] == pytest.approx(a * (1 - delta), abs=1e-12) and d2[6] == pytest.approx(a * delta, abs=1e-12)
+    assert knee == round(5.0 + delta)
+
+
+def test_knee_of_a_softplus_is_its_inflection_of_slope():
+    """y = w log(1 + exp(-(x - x0)/w)) has y'' = sigma(u)(1 - sigma(u))/w, u = (x - x0)/w,
+    maximal at x0; the symmetric three-point difference puts the knee at the grid point nearest
+    x0."""
+    x0, w = 3.33, 0.7
+    x = np.linspace(0.0, 8.0, 81)
+    y = w * np.log1p(np.exp(-(x - x0) / w))
+    knee, j, d2 = sb.second_derivative_knee(x, y)
+    assert knee == pytest.approx(3.3, abs=1e-12)
+    # and on a quadratic the difference is exact on any grid
+    xs = np.sort(np.random.default_rng(0).uniform(0, 10, 12))
+    assert np.allclose(sb.second_derivative_knee(xs, 1.5 * xs**2 - xs)[2][1:-1], 3.0, rtol=1e-9)
+
+
+def test_excess_z_and_flatness_by_hand():
+    y, se = [9.0, 3.0, 0.6, 0.1, 0.2], [1.0, 1.0, 0.3, 0.4, 0.0]
+    z = sb.excess_z(y, se)
+    assert z.tolist() == pytest.approx([8.8, 2.8, 4.0 / 3.0, -0.25, 0.0])
+    assert sb.excess_z(y, se, ref=0)[1] == pytest.approx(-6.0 / math.sqrt(2))
+    f, k = sb.flatness(y, se, first=2)
+    assert (f, k) == (pytest.approx(4.0 / 3.0), 2)
+    with pytest.raises(ValueError, match="first"):
+        sb.flatness(y, se, first=4)
+    with pytest.raises(ValueError, match="se"):
+        sb.excess_z(y, [1.0, -1.0, 0.0, 0.0, 0.0])
+
+
+def test_flatness_false_failure_rate_on_a_flat_noisy_curve():
+    """Monte Carlo: a flat 11-point curve with independent Gaussian errors of known, unequal
+    sizes; knee from the noisy curve itself (as in the experiment), then the flatness statistic
+    above it. Its false-failure rate P(F > 3.5) is at most 9 (1 - Phi(3.5)) = 2.1e-3
+    (Bonferroni, at most 9 comparisons). The assertion allows 3 binomial s.e. over the bound
+    (this test's own false failure <= 1.3e-3)."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(11)
+    x = np.array(AUTHORS_GRID, dtype=float)
+    n_rep, z_c = 20000, 3.5
+    se = rng.uniform(0.5, 2.0, x.size) * 1e-3
+    fails, compared = 0, 0
+    for _ in range(n_rep):
+        y = 0.02 + se * rng.standard_normal(x.size)
+        _, j, _ = sb.second_derivative_knee(x, y)
+        if j + 1 > x.size - 2:
+            continue
+        compared += 1
+        fails += sb.flatness(y, se, j + 1)[0] > z_c
+    bound = 9 * norm.sf(z_c)
+    assert compared > n_rep // 2
+    assert fails / compared <= bound + 3 * math.sqrt(bound / compared)
+    # and it has power: an excess of 6 s.e. right above the first compared point is caught
+    y = np.zeros(x.size)
+    y[3] = 6 * math.hypot(se[3], se[-1])
+    assert sb.flatness(y, se, 3)[0] == pytest.approx(6.0)
+
+
+def test_mixture_posterior_sample_returns_the_data_law_from_the_noised_law():
+    """x_t drawn from the noised mixture, then x_0 ~ p(x_0 | x_t): the draws follow P_0. Means,
+    variances and class fractions within 4-5 s.e. of the population (false failure < 1e-3
+    over all 10 checks)."""
+    mix = gmn.IsotropicMixture(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
+    t, n = 0.7, 100_000
+    x0, _ = mix.sample(n, seed=5)
+    rng = np.random.default_rng(6)
+    xt = cv.theta(t) * x0 + math.sqrt(cv.delta(t)) * rng.standard_normal(x0.shape)
+    y, k = sb.mixture_posterior_sample(mix, xt, t, seed=7)
+    C = mix.covariance()
+    assert np.all(np.abs(y.mean(0) - mix.weights @ mix.means) < 4 * np.sqrt(np.diag(C) / n))
+    sq = (y - y.mean(0)) ** 2  # s.e. of the sample variance from the fourth moment (non-Gaussian law)
+    assert np.all(np.abs(y.var(0) - np.diag(C)) < 5 * sq.std(0) / math.sqrt(n))
+    assert abs(k.mean() - 0.7) < 4 * math.sqrt(0.21 / n)
+
+
+def test_mixture_posterior_sample_matches_the_reverse_sde_from_one_state():
+    """From one state x at t = 1.2, the exact-score reverse SDE (exponential integrator, 400
+    steps, 20000 copies) and the posterior sampler both average to the closed-form posterior
+    mean sum_k p(k|x) (Delta mu_k + theta s_k^2 x)/Gamma_k, and end in class 1 as often as
+    p(1|x): within 4 Monte Carlo s.e. plus 0.02 of discretization for the SDE."""
+    mix = gmn.IsotropicMixture(np.array([[-2.0, 0.5], [2.0, 0.0]]), [0.6, 0.8], [0.4, 0.6])
+    t = 1.2
+    x = np.array([[0.3, -0.2]])
+    th, dl = cv.theta(t), cv.delta(t)
+    p = mix.posterior(x, t)[0]
+    g = dl + th * th * mix.sigmas**2
+    post_mean = sum(p[k] * (dl * mix.means[k] + th * mix.sigmas[k] ** 2 * x[0]) / g[k] for k in range(2))
+    n = 20000
+    xs = np.repeat(x, n, axis=0)
+    y, k = sb.mixture_posterior_sample(mix, xs, t, seed=1)
+    sd = y.std(0)
+    assert np.all(np.abs(y.mean(0) - post_mean) < 4 * sd / math.sqrt(n))
+    assert abs(k.mean() - p[1]) < 4 * math.sqrt(p[1] * p[0] / n)
+    out = sde.sample(mix.score, xs, sde.time_grid(t, 1e-4, 400), seed=2)
+    assert np.all(np.abs(out.mean(0) - post_mean) < 4 * out.std(0) / math.sqrt(n) + 0.02)
+    assert abs((mix.classify(out) == 1).mean() - p[1]) < 4 * math.sqrt(p[1] * p[0] / n) + 0.01
+
+
 @pytest.mark.parametrize("call, name", [
     (lambda: sb.critical_theta(0.0), "top_eigenvalue"),
     (lambda: sb.instability_time(-1.0), "top_eigenvalue"),
@@ -178,6 +302,12 @@ def test_sample_late_gaussian_moments_and_use_with_sampler():
     (lambda: sb.late_gaussian(1.0, [0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]]), "covariance"),
     (lambda: sb.late_gaussian(1.0, [[0.0]], np.eye(1)), "mean"),
     (lambda: sb.sample_late_gaussian(0, 1.0, [0.0], np.eye(1)), "n"),
+    (lambda: sb.second_derivative_knee([0.0, 1.0], [0.0, 1.0]), "x"),
+    (lambda: sb.second_derivative_knee([0.0, 2.0, 1.0], [0.0, 1.0, 2.0]), "x"),
+    (lambda: sb.second_derivative_knee([0.0, 1.0, 2.0], [0.0, np.nan, 2.0]), "y"),
+    (lambda: sb.excess_z([0.0, 1.0], [0.1, 0.1], ref=2), "ref"),
+    (lambda: sb.mixture_posterior_sample(gmn.IsotropicMixture([[1.0], [-1.0]]), np.zeros((2, 2)), 1.0), "x"),
+    (lambda: sb.mixture_posterior_sample(gmn.IsotropicMixture([[1.0], [-1.0]]), np.zeros((2, 1)), -1.0), "t"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):

@@ -1,9 +1,10 @@
-"""The ``late_start`` experiment (Gaussian late initialization) in tiny configurations.
+"""The ``late_start`` experiment (Raya & Ambrogioni's two claims) in tiny configurations.
 
 References: the DDPM schedule's own step times (strided grid), a hand-computed parabola
-vertex (best start time), the classifier's logits (penultimate features), the exact mixture
-score sampled with many steps (quality curves: statistically at the data), and binomial
-errors (class balance). Statistical checks state their false-failure rate.
+vertex (best start time), the exact mixture score sampled with many steps (quality curves:
+statistically at the data), exact draws of the reverse dynamics (plain-start curve), a curve
+analysed by hand (knee, flatness, degradation, onset), and binomial errors (class balance).
+Statistical checks state their false-failure rate.
 """
 
 import json
@@ -105,15 +106,64 @@ def test_late_start_class_balance_against_quadrature():
     assert abs(b[2][1] - 0.7) < 0.01 and b[0][1] < 0.68
 
 
+def test_plain_start_curve_with_the_exact_score_matches_the_exact_dynamics():
+    """d = 2 mixture, plain N(0, I) starts at DDPM steps 100, 300, 600, 1000, every 10th step:
+    the exact-score sampler's MMD² agrees with that of exact draws of the reverse dynamics
+    within 4 combined s.e. at every start (first-order s.e., conservative near P = Q; false
+    failure <= 4 x 6e-5), class fractions within 4 binomial s.e.; the earliest start is far
+    from the data (a plain start at t = 0.05 is wrong) and the latest is at it."""
+    m = np.array([2.0, 1.0])
+    mix = gm.IsotropicMixture(np.stack([-m, m]), 0.5, [0.3, 0.7])
+    ref, _ = mix.sample(500, seed=1)
+    h = two_sample.median_bandwidth(ref)
+    labels = lambda x: np.argmax(mix.posterior(x, 0.0), axis=1)  # noqa: E731
+    kw = dict(starts=[100, 300, 600, 1000], schedule=SCHED, n_samples=500, reference=ref, bandwidth=h, labels=labels,
+              n_classes=2)
+    pc = S.plain_start_curve(mix.score, dim=2, stride=10, features=lambda x: x, seed=3, **kw)
+    ed = S.exact_dynamics_curve(mix, seed=4, **kw)
+    assert pc["n_steps"] == [10, 30, 60, 100] and pc["t0s"] == ed["t0s"]
+    z = (np.asarray(pc["mmd2"]) - ed["mmd2"]) / np.hypot(pc["se"], ed["se"])
+    assert np.all(np.abs(z) <= 4), z
+    f_se = np.sqrt(2 * 0.25 / 500)
+    assert np.all(np.abs(np.asarray(pc["fractions"])[:, 1] - np.asarray(ed["fractions"])[:, 1]) <= 4 * f_se)
+    assert ed["mmd2"][0] > 10 * ed["se"][0] and abs(ed["mmd2"][-1]) < 4 * ed["se"][-1] + 1e-3
+    with pytest.raises(ValueError, match="starts"):
+        S.plain_start_curve(mix.score, dim=2, stride=10, features=lambda x: x, **dict(kw, starts=[100, 100, 300]))
+    with pytest.raises(ValueError, match="stride"):
+        S.plain_start_curve(mix.score, dim=2, stride=0, features=lambda x: x, **kw)
+
+
+def test_analyse_plain_curve_by_hand():
+    """A curve on the authors' grid: steep below step 400, a small excess at 500, flat above.
+    Second differences by hand (comments): the largest is at step 400; flatness is the excess at
+    500 (the largest above the knee), degradation the excess at 300 (just below it)."""
+    ks = [50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    sch = DiscreteSchedule.linear(1000, 1e-4, 2e-2)
+    y = np.array([190, 175, 120, 60, 23, 11, 1, 0, 0, 0, 0], dtype=float)
+    se = np.full(11, 3.0)
+    curve = {"starts": ks, "t0s": [float(sch.times[k]) for k in ks], "mmd2": y, "se": se}
+    a = S.analyse_plain_curve(curve, 3.5, n_boot=50)
+    # second differences (uniform spacing 100 from 100 on): at 200: (175-240+60)/1e4 = -5e-4;
+    # at 300: (120-120+23)/1e4 = 2.3e-3; at 400: (60-46+11)/1e4 = 2.5e-3; at 500: (23-22+1)/1e4
+    assert a["knee_step"] == 400 and a["second_derivative"][4] == pytest.approx(25 / 1e4)
+    assert a["t_knee"] == pytest.approx(float(sch.times[400]))
+    assert a["flat"] == pytest.approx(11 / math.sqrt(18)) and a["flat_index"] == 5
+    assert a["degrade"] == pytest.approx(60 / math.sqrt(18)) and a["degrade_t0"] == curve["t0s"][3]
+    # onset: 11/sqrt(18) = 2.6 <= 3.5 but 23/sqrt(18) = 5.4 > 3.5, so the flat part starts at 500
+    assert a["onset_index"] == 5 and a["t_onset"] == curve["t0s"][5]
+    assert 0 <= a["knee_boot_share"] <= 1 and a["knee_boot"][0] <= a["knee_boot"][2]
+
+
 _TINY_MLP = {"model": "mlp", "model_kwargs": {"hidden": 32, "depth": 1}, "steps": 60, "batch_size": 64, "lr": 2e-3,
              "t_max": 6.0, "checkpoint_every": 60}
 
 
 def _tiny_config(digits=False):
+    plain = {"starts": [50, 200, 400, 700, 1000], "stride": 50, "n_samples": 100}
     return {"mixture": {"d": 2, "lam": 5.0, "sigma": 0.5, "weight": 0.7, "n_train": 500, "n_ref": 150,
-                        "n_samples": 150, "train": _TINY_MLP},
+                        "n_samples": 150, "train": _TINY_MLP, "plain": plain},
             "digits": ({"train": _TINY_MLP, "classifier": {"steps": 10, "channels": 4, "hidden": 16},
-                        "test_fraction": 0.3, "n_samples": 60} if digits else None),
+                        "test_fraction": 0.3, "n_samples": 60, "plain": plain} if digits else None),
             "budgets": [2, 4], "t0_factors": [0.5, 1.0, 2.0], "schedule": SCHED, "seed": 0}
 
 
@@ -121,8 +171,22 @@ def test_tiny_run_writes_verdicts_numbers_and_figure(tmp_path):
     run = V.run_validation("quick", only=["late_start"], out=tmp_path, cache_dir=tmp_path / "cache",
                            progress=False, configs={"late_start": _tiny_config(digits=True)})
     (res,) = run.results
-    assert res.status == "done" and len(res.verdicts) == 10
+    assert res.status == "done" and len(res.verdicts) == 32
     assert (tmp_path / "late_start.png").exists()
+    # every verdict says what it tests: kind, source; claims are the paper's registered claims
+    kinds = [v.kind for v in res.verdicts]
+    assert kinds.count("claim") == 18 and kinds.count("reference") == 1 and kinds.count("precondition") == 3
+    assert kinds.count("exploratory") == 10
+    for v in res.verdicts:
+        assert v.source
+        if v.kind == "claim":
+            assert v.claim in ("raya.early_irrelevant", "raya.late_init") and "2305.19693" in v.source
+    pre = {v.key for v in res.verdicts if v.kind == "precondition"}
+    assert pre == {"model_fit", "model_balance", "classifier"}
+    assert {r for v in res.verdicts for r in v.requires} == pre
+    # the digits claims all require the classifier; the exact-score claims require nothing
+    assert all("classifier" in v.requires for v in res.verdicts if v.kind == "claim" and "digits" in v.name)
+    assert all(not v.requires for v in res.verdicts if "exact" in v.name and v.kind == "claim")
     saved = json.loads((tmp_path / "late_start" / "result.json").read_text())
     p, q = saved["numbers"]["mixture"], saved["numbers"]["digits"]
     assert p["t_U"] == pytest.approx(sb.instability_time(p["Lambda"]))
@@ -131,6 +195,9 @@ def test_tiny_run_writes_verdicts_numbers_and_figure(tmp_path):
     for c in (p["exact"], p["model"], q["model"]):
         assert len(c["t_best"]) == 2 and np.shape(c["late_mmd2"]) == (2, 3)
         assert min(c["t0s"]) <= c["t_best"][0] <= max(c["t0s"])
+        pc = c["plain"]
+        assert pc["n_steps"] == [1, 4, 8, 14, 20] and len(pc["mmd2"]) == 5
+        assert pc["analysis"]["t_knee"] in pc["t0s"][1:-1] and c["fresh"]["knee"]["t0"] == pc["analysis"]["t_knee"]
     assert q["d"] == 64 and len(q["train_fractions"]) == 10
     # rerun: the finished result is reused
     again = V.run_validation("quick", only=["late_start"], out=tmp_path, cache_dir=tmp_path / "cache",
@@ -143,14 +210,19 @@ def test_plan_and_bad_config():
     assert rows[0]["train_flops"] > 0 and rows[0]["sample_flops"] > 0
     with pytest.raises(ValueError, match="weight"):
         S.mixture_point(d=2, lam=5.0, sigma=0.5, weight=1.0, n_train=10, n_ref=10, n_samples=10, train=_TINY_MLP,
-                        budgets=[2], t0_factors=[1.0], schedule=SCHED, seed=0, device="cpu", cache_dir=None)
+                        budgets=[2], t0_factors=[1.0], plain=_tiny_config()["mixture"]["plain"], schedule=SCHED,
+                        seed=0, device="cpu", cache_dir=None)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured in the quick run: the MMD-best start time at 5 steps is "
-                   "0.71 (exact score) and 0.87 (model), below t_S = 1.38, outside the window [t_S, 2 t_U - t_S] "
-                   "fixed before measuring (docs/models/symmetry.md)")
+@pytest.mark.xfail(strict=True, reason="measured in the quick run: raya.early_irrelevant fails as operationalized "
+                   "by the authors' knee: the maximum of the second derivative of the plain-start MMD² curve is at "
+                   "DDPM step 300 (t = 0.46) for the exact score and the model, and the curve still degrades above "
+                   "it (excess z 5.6 and 6.2 at step 400, t = 0.82; flat only from t ~ 1.3-1.8) "
+                   "(docs/models/symmetry.md)")
 def test_quick_configuration_passes(tmp_path):
+    """Every judged verdict (claim, reference, precondition) of the quick run passes;
+    exploratory ones are reported, not judged."""
     run = V.run_validation("quick", only=["late_start"], out=tmp_path, cache_dir=tmp_path, progress=False)
-    failed = [v.name for r in run.results for v in r.verdicts if not v.passed]
+    failed = [v.name for r in run.results for v in r.verdicts if v.judged and v.outcome != "PASS"]
     assert not failed, failed
