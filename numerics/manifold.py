@@ -288,3 +288,323 @@ def population_surviving(variances, t, *, level=0.5) -> int:
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     b = cv.snr(float(check_times(t, positive=True)))
     return int(np.sum(b * v / (1.0 + b * v) >= level))
+
+
+# --------------------------------------------------------------------------------------------
+# The authors' protocol: spectrum of the score at a training point probed by an orthogonal frame
+# --------------------------------------------------------------------------------------------
+#
+# Achilli et al. (arXiv 2410.08727; their code, beatriceachilli/losing-dimensions) read the
+# local dimension of a trained score from the singular values of a D x D matrix: the scores at
+# the D points x0 + sigma q_j (x0 a training point, q_j the rows of a Haar-random orthogonal
+# matrix, sigma the variance-exploding noise scale of the time at which the score is read), the
+# largest singular value dropped (it carries the common part s(x0) of the rows), the rest
+# divided by their maximum. In OU time the same points are e^{-t}(x0 + sigma q_j) =
+# e^{-t} x0 + sqrt(Delta_t) q_j, and every overall factor cancels in the normalisation.
+
+__all__ += [
+    "orthogonal_probes",
+    "probe_score_matrix",
+    "normalized_spectrum",
+    "direction_response",
+    "tangent_group_basis",
+    "dimension_estimate",
+    "spectral_gaps",
+]
+
+
+def orthogonal_probes(n: int, d: int, seed=None) -> np.ndarray:
+    r"""``n`` independent Haar-random orthogonal ``d x d`` matrices (rows orthonormal).
+
+    QR decomposition of a standard Gaussian matrix with the signs of :math:`\mathrm{diag}\,R`
+    moved into :math:`Q` (Mezzadri's recipe), which makes :math:`Q` Haar-distributed on
+    :math:`O(d)` (the distribution of ``scipy.stats.ortho_group``, used by the authors).
+
+    Parameters
+    ----------
+    n : int
+        Number of matrices, ``>= 1``.
+    d : int
+        Dimension, ``>= 1``.
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    ndarray, shape (n, d, d)
+
+    Examples
+    --------
+    >>> Q = orthogonal_probes(2, 3, seed=0)
+    >>> bool(np.allclose(Q @ Q.transpose(0, 2, 1), np.eye(3)))
+    True
+    """
+    n = check_int("n", n, minimum=1)
+    d = check_int("d", d, minimum=1)
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.standard_normal((n, d, d)))
+    sign = np.sign(np.diagonal(r, axis1=1, axis2=2))
+    sign[sign == 0] = 1.0
+    return q * sign[:, None, :]
+
+
+def probe_score_matrix(score, x0, t, probes, *, scale=None, symmetric: bool = False) -> np.ndarray:
+    r"""The authors' score matrix at training points: rows are the score at an orthogonal frame
+    of probe points around each point.
+
+    One-sided (the authors' synthetic-data protocol), for each point :math:`x_0` with frame
+    :math:`Q` (rows :math:`q_j`):
+
+    .. math:: M_{j\cdot} = s\big(e^{-t}x_0 + h\,q_j,\ t\big),\qquad j = 1..d,
+              \quad h = \sqrt{\Delta_t}\ \text{(default)},
+
+    the OU image of the variance-exploding points :math:`x_0+\sigma q_j`,
+    :math:`\sigma^2 = e^{2t}-1` (:math:`e^{-t}\sigma = \sqrt{\Delta_t}`). Symmetric (their
+    image-data option):
+    :math:`M_{j\cdot} = [s(e^{-t}x_0+hq_j) - s(e^{-t}x_0-hq_j)]/2h`, which tends to
+    :math:`Q\,J^T` (:math:`J = \nabla_x s` at :math:`e^{-t}x_0`) as :math:`h\to0`.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x, t) -> ndarray`` of shape (B, d) for ``x`` of shape (B, d), OU time ``t``.
+    x0 : array_like, shape (P, d)
+        Points (clean data; they are scaled by :math:`e^{-t}` here).
+    t : float
+        OU time ``> 0``.
+    probes : array_like, shape (P, d, d)
+        One orthogonal frame per point (:func:`orthogonal_probes`).
+    scale : float, optional
+        Probe distance :math:`h > 0`; default :math:`\sqrt{\Delta_t}`.
+    symmetric : bool
+        Central difference instead of the one-sided scores.
+
+    Returns
+    -------
+    ndarray, shape (P, d, d)
+        One matrix per point (row ``j``: probe ``j``).
+    """
+    x0 = np.asarray(x0, dtype=np.float64)
+    if x0.ndim != 2 or not np.all(np.isfinite(x0)):
+        raise ValueError(f"x0 must be a finite array of shape (P, d), got shape {x0.shape}")
+    P, d = x0.shape
+    Q = np.asarray(probes, dtype=np.float64)
+    if Q.shape != (P, d, d) or not np.all(np.isfinite(Q)):
+        raise ValueError(f"probes must be finite of shape ({P}, {d}, {d}), got {Q.shape}")
+    t = float(check_times(t, positive=True))
+    h = math.sqrt(cv.delta(t)) if scale is None else check_real("scale", scale, low=0.0, low_open=True)
+    centre = (cv.theta(t) * x0)[:, None, :]
+    pts = (centre + h * Q).reshape(P * d, d)
+    s_plus = np.asarray(score(pts, t), dtype=np.float64)
+    if s_plus.shape != (P * d, d):
+        raise ValueError(f"score must return shape ({P * d}, {d}), got {s_plus.shape}")
+    if not symmetric:
+        return s_plus.reshape(P, d, d)
+    s_minus = np.asarray(score((centre - h * Q).reshape(P * d, d), t), dtype=np.float64)
+    return ((s_plus - s_minus) / (2.0 * h)).reshape(P, d, d)
+
+
+def _check_matrices(M) -> np.ndarray:
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim == 2:
+        M = M[None]
+    if M.ndim != 3 or M.shape[1] != M.shape[2] or M.shape[1] < 2 or not np.all(np.isfinite(M)):
+        raise ValueError(f"M must be finite of shape (P, d, d) with d >= 2, got {np.shape(M)}")
+    return M
+
+
+def normalized_spectrum(M, *, drop_first: bool = True) -> np.ndarray:
+    r"""The authors' normalised spectrum of score matrices.
+
+    With singular values :math:`s_1\ge s_2\ge\dots\ge s_d` of :math:`M`, the largest is dropped
+    (it carries the common part :math:`s(x_0)` of the rows) and the rest are divided by their
+    maximum: :math:`\hat s_k = s_{k+1}/s_2`, :math:`k = 1..d-1` (``drop_first=False``:
+    :math:`s_k/s_1`, :math:`k = 1..d`).
+
+    For a linear (Gaussian) score :math:`s(x) = -A x` probed at :math:`x_0 = 0`,
+    :math:`M = -hQA` and the :math:`\hat s_k` are the sorted eigenvalues of :math:`A`
+    relative to the largest (the population of a linear manifold: :math:`\hat s_i =
+    \tau/(\tau+\sigma_i^2)` along a tangent direction of variance :math:`\sigma_i^2`,
+    :math:`\tau = e^{2t}-1`, and 1 along the normal directions).
+
+    Parameters
+    ----------
+    M : array_like, shape (P, d, d) or (d, d)
+    drop_first : bool
+
+    Returns
+    -------
+    ndarray, shape (P, d - 1) (or (P, d)), descending, the first entry 1.
+
+    Examples
+    --------
+    >>> A = np.diag([1.0, 0.5, 0.25, 2.0])      # probed at 0: M = -Q A
+    >>> Q = orthogonal_probes(1, 4, seed=1)
+    >>> normalized_spectrum(-Q @ A).round(6).tolist()
+    [[1.0, 0.5, 0.25]]
+    """
+    M = _check_matrices(M)
+    s = np.linalg.svd(M, compute_uv=False)
+    if drop_first:
+        s = s[:, 1:]
+    top = s[:, :1]
+    return np.divide(s, top, out=np.ones_like(s), where=top > 0)
+
+
+def direction_response(M, directions, *, drop_first: bool = True) -> np.ndarray:
+    r"""Root-mean-square normalised singular value of score matrices along given directions.
+
+    With :math:`\tilde M = M - s_1u_1v_1^T` (the authors' dropped component removed; ``drop_first=
+    False``: :math:`\tilde M = M`) and :math:`\tilde s` its largest singular value, for the
+    orthonormal columns :math:`b_1..b_m` of ``directions``
+
+    .. math:: r = \frac{1}{\tilde s}\Big(\frac1m\sum_{a=1}^m|\tilde M b_a|^2\Big)^{1/2}
+              \in [0, 1],
+
+    the spectrum's value "seen" by those directions: for a linear score probed at 0 and a
+    direction :math:`b` along an eigenvector of :math:`A`, :math:`r = \hat s` of that
+    eigenvalue (:func:`normalized_spectrum`).
+
+    Parameters
+    ----------
+    M : array_like, shape (P, d, d)
+    directions : array_like, shape (d, m) or (P, d, m)
+        Orthonormal columns (one set for all matrices, or one per matrix); ``m >= 1``.
+    drop_first : bool
+
+    Returns
+    -------
+    ndarray, shape (P,)
+
+    Examples
+    --------
+    >>> A = np.diag([1.0, 0.5, 0.25, 2.0])
+    >>> Q = orthogonal_probes(1, 4, seed=1)
+    >>> direction_response(-Q @ A, np.eye(4)[:, 1:3]).round(6).tolist()   # sqrt((0.5^2+0.25^2)/2)
+    [0.395285]
+    """
+    M = _check_matrices(M)
+    P, d, _ = M.shape
+    B = np.asarray(directions, dtype=np.float64)
+    if B.ndim == 2:
+        B = np.broadcast_to(B, (P,) + B.shape)
+    if B.ndim != 3 or B.shape[:2] != (P, d) or B.shape[2] < 1 or not np.all(np.isfinite(B)):
+        raise ValueError(f"directions must be finite of shape ({d}, m) or ({P}, {d}, m), got {np.shape(directions)}")
+    U, s, Vt = np.linalg.svd(M)
+    if drop_first:
+        M = M - s[:, 0, None, None] * U[:, :, :1] * Vt[:, None, 0, :]
+        top = s[:, 1]
+    else:
+        top = s[:, 0]
+    proj = np.einsum("pij,pjm->pim", M, B)
+    rms = np.sqrt(np.einsum("pim,pim->p", proj, proj) / B.shape[2])
+    return np.divide(rms, top, out=np.ones_like(rms), where=top > 0)
+
+
+def tangent_group_basis(x0, coordinates) -> np.ndarray:
+    r"""Orthonormal directions of a coordinate group that are orthogonal to a point.
+
+    For data projected on the unit sphere (the authors' normalisation), the group's
+    coordinate subspace :math:`G = \mathrm{span}\{e_i: i\in\text{coordinates}\}` loses, at a
+    point :math:`x_0`, its radial direction :math:`x_{0,G}/|x_{0,G}|`; the rest,
+    :math:`G\cap x_0^\perp` (dimension :math:`|G|-1`), is tangent to the sphere at
+    :math:`x_0`. Returned as the columns of an orthonormal basis (Householder reflection of the
+    group's axes; with :math:`x_{0,G} = 0` all :math:`|G|` axes minus the first are returned).
+
+    Parameters
+    ----------
+    x0 : array_like, shape (P, d)
+    coordinates : sequence of int
+        Indices of the group, ``>= 2`` distinct entries in ``[0, d)``.
+
+    Returns
+    -------
+    ndarray, shape (P, d, |G| - 1)
+
+    Examples
+    --------
+    >>> B = tangent_group_basis([[0.6, 0.8, 0.0]], [0, 1])
+    >>> B[0, :, 0].round(6).tolist()    # the circle's tangent at (0.6, 0.8), up to sign
+    [0.8, -0.6, 0.0]
+    """
+    x0 = np.asarray(x0, dtype=np.float64)
+    if x0.ndim != 2 or not np.all(np.isfinite(x0)):
+        raise ValueError(f"x0 must be a finite array of shape (P, d), got shape {x0.shape}")
+    P, d = x0.shape
+    idx = np.asarray(coordinates)
+    if idx.ndim != 1 or idx.size < 2 or not np.issubdtype(idx.dtype, np.integer) \
+            or np.unique(idx).size != idx.size or idx.min() < 0 or idx.max() >= d:
+        raise ValueError(f"coordinates must be >= 2 distinct integers in [0, {d}), got {coordinates!r}")
+    m = idx.size
+    g = x0[:, idx]
+    norm = np.linalg.norm(g, axis=1)
+    e1 = np.zeros(m)
+    e1[0] = 1.0
+    # Householder H maps e1 to the unit radial direction r; its other columns span r-perp in G
+    r = np.where(norm[:, None] > 0, g / np.where(norm > 0, norm, 1.0)[:, None], e1[None])
+    v = r - e1[None]
+    vn = np.einsum("pi,pi->p", v, v)
+    H = np.broadcast_to(np.eye(m), (P, m, m)).copy()
+    ok = vn > 1e-30
+    H[ok] -= 2.0 * v[ok, :, None] * v[ok, None, :] / vn[ok, None, None]
+    out = np.zeros((P, d, m - 1))
+    out[:, idx, :] = H[:, :, 1:]
+    return out
+
+
+def dimension_estimate(spectrum, level: float = 0.5) -> np.ndarray:
+    r"""Number of normalised singular values at or below ``level``: the directions the score
+    does not contract like a normal direction, :math:`\hat k = \#\{k: \hat s_k\le\text{level}\}`.
+
+    With ``level = 1/2`` this is the criterion of :func:`surviving_directions`
+    (:math:`\Delta_t\lambda\ge-\tfrac12`): the population of a linear manifold keeps direction
+    :math:`i` iff :math:`\sigma_i^2\ge\tau`.
+
+    Parameters
+    ----------
+    spectrum : array_like, shape (..., m)
+        Normalised spectra (:func:`normalized_spectrum`).
+    level : float
+        In ``(0, 1)``.
+
+    Returns
+    -------
+    ndarray of int, shape (...)
+    """
+    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    s = np.asarray(spectrum, dtype=np.float64)
+    if s.ndim < 1 or not np.all(np.isfinite(s)):
+        raise ValueError("spectrum must be a finite array with a last axis")
+    return np.sum(s <= level, axis=-1)
+
+
+def spectral_gaps(spectrum, indices) -> np.ndarray:
+    r"""Gaps of normalised spectra above their ``m`` smallest values, the quantity the authors
+    read at the subspace dimensions: with the values ascending,
+    :math:`u_1\le u_2\le\dots`, the gap at ``m`` is :math:`g_m = u_{m+1}-u_m` (:math:`g_0 = u_1`).
+    A subspace of dimension ``m`` that the score keeps while it contracts every other direction
+    opens :math:`g_m`; a fully contracted score has every gap near 0.
+
+    Parameters
+    ----------
+    spectrum : array_like, shape (..., n)
+    indices : sequence of int
+        Values of ``m`` in ``[0, n)``.
+
+    Returns
+    -------
+    ndarray, shape (..., len(indices))
+
+    Examples
+    --------
+    >>> spectral_gaps([1.0, 0.9, 0.2, 0.1], [0, 1, 2]).round(6).tolist()
+    [0.1, 0.1, 0.7]
+    """
+    s = np.sort(np.asarray(spectrum, dtype=np.float64), axis=-1)
+    if s.ndim < 1 or not np.all(np.isfinite(s)):
+        raise ValueError("spectrum must be a finite array with a last axis")
+    n = s.shape[-1]
+    m = np.asarray(indices)
+    if m.ndim != 1 or not np.issubdtype(m.dtype, np.integer) or np.any(m < 0) or np.any(m >= n):
+        raise ValueError(f"indices must be integers in [0, {n}), got {indices!r}")
+    lower = np.concatenate([np.zeros(s.shape[:-1] + (1,)), s], axis=-1)
+    return lower[..., m + 1] - lower[..., m]

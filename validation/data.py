@@ -394,7 +394,8 @@ def two_class_mixture(n: int, d: int, mu: float = 1.0, sigma: float = 1.0, seed:
     return ds
 
 
-def linear_manifold(n: int, d: int, k: int, sigmas=1.0, basis=None, offset=None, seed: int = 0) -> Dataset:
+def linear_manifold(n: int, d: int, k: int, sigmas=1.0, basis=None, offset=None, seed: int = 0,
+                    project_to_sphere: bool = False) -> Dataset:
     r"""Gaussian data on a k-dimensional linear subspace of :math:`\mathbb R^d`,
 
     .. math:: x = b + \sum_{i=1}^k \sigma_i z_i\, u_i, \qquad z_i \sim \mathcal N(0, 1),
@@ -419,12 +420,16 @@ def linear_manifold(n: int, d: int, k: int, sigmas=1.0, basis=None, offset=None,
         Offset :math:`b` of the affine subspace; default 0.
     seed : int
         Seed (``>= 0``).
+    project_to_sphere : bool
+        Divide every sample by its norm, :math:`x \leftarrow x/|x|` (the normalisation of the
+        synthetic data of Achilli et al., arXiv 2410.08727: the points then lie on the unit
+        sphere, a curved manifold). Default False; the same draws either way.
 
     Returns
     -------
     Dataset
         Unlabelled (``labels=None``); ``meta`` holds ``basis`` (d, k), ``sigmas`` (k,),
-        ``offset`` (d,), ``k``.
+        ``offset`` (d,), ``k`` and ``project_to_sphere``.
     """
     n = check_int("n", n, minimum=1)
     d = check_int("d", d, minimum=1)
@@ -450,9 +455,18 @@ def linear_manifold(n: int, d: int, k: int, sigmas=1.0, basis=None, offset=None,
     b = np.zeros(d) if offset is None else np.asarray(offset, dtype=np.float64)
     if b.shape != (d,) or not np.all(np.isfinite(b)):
         raise ValueError(f"offset must be a finite array of shape ({d},)")
+    if not isinstance(project_to_sphere, bool):
+        raise ValueError(f"project_to_sphere must be True or False, got {project_to_sphere!r}")
     z = rng.standard_normal((n, k))
     x = b + (z * s) @ U.T
-    return _unnormalized(x, None, "linear_manifold", {"basis": U, "sigmas": s, "offset": b, "k": k, "seed": seed})
+    meta = {"basis": U, "sigmas": s, "offset": b, "k": k, "seed": seed}
+    if project_to_sphere:
+        norm = np.linalg.norm(x, axis=1, keepdims=True)
+        if np.any(norm == 0):
+            raise ValueError("project_to_sphere: a sample is 0 (give a nonzero offset or sigmas)")
+        x = x / norm
+        meta["project_to_sphere"] = True
+    return _unnormalized(x, None, "linear_manifold", meta)
 
 
 # --------------------------------------------------------------------------------------

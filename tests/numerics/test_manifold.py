@@ -112,3 +112,131 @@ def test_bad_input():
         mf.surviving_directions(np.ones((3, 2)) * np.arange(3)[:, None], 0.5, level=1.5)
     with pytest.raises(ValueError, match="x must have shape"):
         mf.jacobian_spectrum(np.eye(3), np.ones((2, 2)), 0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The authors' protocol: the score at a training point probed by an orthogonal frame
+# ---------------------------------------------------------------------------------------------
+
+
+def _empirical_score_bruteforce(X, x, t):
+    """Empirical score written independently: log-sum-exp per query, one training point at a
+    time (no shared code with numerics.empirical)."""
+    from scipy.special import logsumexp
+
+    th, de = math.exp(-t), -math.expm1(-2 * t)
+    out = np.empty_like(x)
+    for b in range(x.shape[0]):
+        logits = np.array([-np.sum((x[b] - th * a) ** 2) / (2 * de) for a in X])
+        w = np.exp(logits - logsumexp(logits))
+        out[b] = (th * (w @ X) - x[b]) / de
+    return out
+
+
+def test_orthogonal_probes_are_orthogonal_and_unbiased():
+    Q = mf.orthogonal_probes(2000, 3, seed=0)
+    assert np.allclose(Q @ Q.transpose(0, 2, 1), np.eye(3), atol=1e-12)
+    # Haar on O(3): an entry q has mean 0 and q^2 ~ Beta(1/2, 1), so E q^4 = 1/5 (std of q^4
+    # 0.27); 18 000 entries: s.e. 0.004 and 0.002, bounds at 4.6 and 10 s.e.
+    assert abs(Q.mean()) < 0.02 and abs(np.mean(Q**4) - 0.2) < 0.02
+    assert np.array_equal(Q, mf.orthogonal_probes(2000, 3, seed=0))
+
+
+def test_spectrum_of_a_linear_score_is_the_population_closed_form():
+    """Population of a linear manifold (variances v_i, zero in the normal directions): the score
+    is -(theta^2 Sigma + Delta I)^{-1} x. Probed at 0 the normalised spectrum is, in closed form,
+    tau/(tau + v_i) along the tangent directions and 1 along the normal ones (tau = e^{2t} - 1),
+    whatever the frame."""
+    v = np.array([2.0, 0.5, 0.1, 0.0, 0.0])
+    t = cv.time_from_ve_variance(0.2)
+    A = np.diag(1.0 / (cv.theta(t) ** 2 * v + cv.delta(t)))
+    score = lambda x, t_: -x @ A  # noqa: E731
+    Q = mf.orthogonal_probes(3, 5, seed=4)
+    M = mf.probe_score_matrix(score, np.zeros((3, 5)), t, Q)
+    want = np.sort(np.concatenate([[1.0], 0.2 / (0.2 + v[:3])]))[::-1]     # the dropped one is a normal 1
+    assert np.allclose(mf.normalized_spectrum(M), want[None], rtol=1e-12)
+    # the response along the axes is the same closed form, axis by axis
+    for i in range(3):
+        assert np.allclose(mf.direction_response(M, np.eye(5)[:, [i]]), 0.2 / (0.2 + v[i]), rtol=1e-12)
+    assert np.array_equal(mf.dimension_estimate(mf.normalized_spectrum(M)), [2, 2, 2])   # v >= tau
+
+
+def test_probe_matrix_of_the_empirical_score_against_an_independent_score():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 4)) * [1.0, 0.5, 0.2, 0.05]
+    t = 0.05
+    Q = mf.orthogonal_probes(3, 4, seed=2)
+    from diffphase.numerics.empirical import EmpiricalScore
+
+    M = mf.probe_score_matrix(EmpiricalScore(X), X[:3], t, Q)
+    ref = np.stack([_empirical_score_bruteforce(X, cv.theta(t) * X[p] + math.sqrt(cv.delta(t)) * Q[p], t)
+                    for p in range(3)])
+    assert np.allclose(M, ref, rtol=1e-10, atol=1e-10)
+    assert np.allclose(mf.normalized_spectrum(M), mf.normalized_spectrum(ref), atol=1e-10)
+
+
+def test_symmetric_probes_tend_to_the_analytic_empirical_jacobian():
+    """Central differences of the exact empirical score over a frame of tiny radius h give Q J^T,
+    so the singular values are |eigenvalues| of the analytic Jacobian (jacobian_spectrum). The
+    error is O(h^2) times the third derivative: h = 1e-4 at t = 0.1 leaves a relative 1e-6."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 3)) * [1.0, 0.4, 0.1]
+    t = 0.1
+    x0 = X[:4] + 0.05 * rng.standard_normal((4, 3))
+    from diffphase.numerics.empirical import EmpiricalScore
+
+    Q = mf.orthogonal_probes(4, 3, seed=5)
+    M = mf.probe_score_matrix(EmpiricalScore(X), x0, t, Q, scale=1e-4, symmetric=True)
+    sv = np.linalg.svd(M, compute_uv=False)
+    ev = np.sort(np.abs(mf.jacobian_spectrum(X, cv.theta(t) * x0, t)), axis=1)[:, ::-1]
+    assert np.allclose(sv, ev, rtol=1e-6)
+    # the authors' normalisation of it: drop the largest, divide by the next
+    assert np.allclose(mf.normalized_spectrum(M), ev[:, 1:] / ev[:, 1:2], rtol=1e-6)
+
+
+def test_tangent_group_basis_is_the_group_minus_its_radial_direction():
+    rng = np.random.default_rng(6)
+    x0 = rng.standard_normal((5, 7))
+    x0 /= np.linalg.norm(x0, axis=1, keepdims=True)
+    idx = [1, 2, 4]
+    B = mf.tangent_group_basis(x0, idx)
+    assert B.shape == (5, 7, 2)
+    assert np.allclose(np.einsum("pdi,pdj->pij", B, B), np.eye(2), atol=1e-12)      # orthonormal
+    assert np.allclose(np.einsum("pdi,pd->pi", B, x0), 0.0, atol=1e-12)              # tangent
+    other = [i for i in range(7) if i not in idx]
+    assert np.allclose(B[:, other, :], 0.0)                                          # in the group
+    # together with the radial direction of the group it spans the group's coordinates
+    r = x0[:, idx] / np.linalg.norm(x0[:, idx], axis=1, keepdims=True)
+    full = np.concatenate([B[:, idx, :], r[:, :, None]], axis=2)
+    assert np.allclose(np.abs(np.linalg.det(full)), 1.0, atol=1e-12)
+
+
+def test_gaps_and_dimension_of_a_synthetic_spectrum_with_known_gaps():
+    """A spectrum with 2 values near 0.05, 3 near 0.4 and the rest near 1: gaps 0.35 above the
+    2 smallest and 0.6 above the 5 smallest, about 0 elsewhere; 5 values <= 1/2."""
+    s = np.array([1.0, 0.99, 0.98, 0.97, 0.41, 0.40, 0.39, 0.06, 0.05])
+    g = mf.spectral_gaps(s, [0, 1, 2, 3, 4, 5, 6, 8])
+    assert np.allclose(g, [0.05, 0.01, 0.33, 0.01, 0.01, 0.56, 0.01, 0.01])
+    assert mf.dimension_estimate(s) == 5 and mf.dimension_estimate(s, 0.3) == 2
+    both = np.stack([s, np.ones(9)])                                    # a collapsed one: no gap
+    assert np.allclose(mf.spectral_gaps(both, [2, 5])[1], 0.0)
+    assert mf.dimension_estimate(both).tolist() == [5, 0]
+
+
+def test_protocol_bad_input():
+    with pytest.raises(ValueError, match="probes"):
+        mf.probe_score_matrix(lambda x, t: x, np.zeros((2, 3)), 0.1, np.zeros((1, 3, 3)))
+    with pytest.raises(ValueError, match="score must return"):
+        mf.probe_score_matrix(lambda x, t: x[:, :2], np.zeros((1, 3)), 0.1, mf.orthogonal_probes(1, 3, seed=0))
+    with pytest.raises(ValueError, match="t must be > 0"):
+        mf.probe_score_matrix(lambda x, t: x, np.zeros((1, 3)), 0.0, mf.orthogonal_probes(1, 3, seed=0))
+    with pytest.raises(ValueError, match="M must be"):
+        mf.normalized_spectrum(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="directions"):
+        mf.direction_response(np.eye(3)[None], np.eye(4))
+    with pytest.raises(ValueError, match="coordinates"):
+        mf.tangent_group_basis(np.ones((1, 3)), [0])
+    with pytest.raises(ValueError, match="indices"):
+        mf.spectral_gaps([1.0, 0.5], [2])
+    with pytest.raises(ValueError, match="level"):
+        mf.dimension_estimate([1.0, 0.5], 1.0)
