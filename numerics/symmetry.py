@@ -340,8 +340,10 @@ def sample_late_gaussian(n, t, mean, covariance, seed=None) -> np.ndarray:
 
     :math:`x = e^{-t}\mu + L\xi`, :math:`LL^T = e^{-2t}\Sigma + \Delta_tI` (symmetric square
     root by ``eigh``, valid for singular :math:`\Sigma`). Pass the result as ``x_init`` of
-    :func:`diffphase.numerics.sde.sample` with a grid starting at ``t``; choose ``t`` a little
-    above :func:`instability_time` of the data's top eigenvalue.
+    :func:`diffphase.numerics.sde.sample` with a grid starting at ``t``. Raya & Ambrogioni
+    start it at the critical time read off the quality curve of a plain :math:`\mathcal N(0, I)`
+    start (:func:`second_derivative_knee`; DDPM step 400 of 1000 on CelebA64, OU time
+    :math:`\approx0.8`), not at :func:`instability_time`.
 
     Parameters
     ----------

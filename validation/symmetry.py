@@ -693,8 +693,9 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
     scikit-learn digits (normalized to [-1, 1]) split into a training set and a held-out
     ``test_fraction`` (stratified). A classifier (:func:`~diffphase.validation.classifier.train_classifier`)
     and a DDPM are trained on the training set. Quality of generated images: unbiased MMD²
-    between the classifier's penultimate features (:func:`~diffphase.validation.classifier.penultimate_features`) of the samples
-    and of the held-out images, Gaussian kernel with the median-heuristic bandwidth of the
+    between the classifier's penultimate features
+    (:func:`~diffphase.validation.classifier.penultimate_features`) of the samples and of the
+    held-out images, Gaussian kernel with the median-heuristic bandwidth of the
     held-out features; class balance: fractions of the classifier's labels vs the training
     set's. :math:`\Lambda`, mean and covariance from the training set; :math:`t_U =
     \tfrac12\operatorname{arsinh}\Lambda` (an approximation here: digits are not equal-norm
