@@ -16,7 +16,12 @@ OU times (:math:`x_t = e^{-t}x_0+\sqrt{\Delta_t}z`); the variance-exploding nois
 * :func:`jacobian_spectrum` — eigenvalues of the Jacobian of the empirical score,
   :math:`\nabla_xS^e = -I/\Delta_t + (e^{-2t}/\Delta_t^2)\,\mathrm{Cov}_w(a)` (analytic: the
   Jacobian of the softmax-weighted mean is the weighted covariance);
-  :func:`surviving_directions` counts the tangent ones.
+  :func:`surviving_directions` counts the tangent ones;
+* the authors' protocol (Achilli et al., arXiv 2410.08727, their code): :func:`orthogonal_probes`,
+  :func:`probe_score_matrix` (scores at :math:`x_0+\sigma q_j`), :func:`normalized_spectrum`
+  (largest singular value dropped, the rest over their maximum), and this package's reading of
+  it: :func:`direction_response`, :func:`tangent_group_basis`, :func:`dimension_estimate`,
+  :func:`spectral_gaps`.
 
 Examples
 --------
@@ -81,12 +86,13 @@ def critical_times(variances, n) -> np.ndarray:
     :func:`diffphase.numerics.gaussian_mixture.collapse_time` ``(n, k, sigma)``.
     Closed form (``expm1``/``log1p``), relative error :math:`\sim10^{-15}`.
 
-    Measured (:mod:`diffphase.validation.manifold`): the *number* of tangent directions that
-    survive follows these thresholds within a factor of a few in :math:`n`, on the exact
-    empirical score and on trained DDPMs; *which* directions survive does not (the empirical
-    score keeps all directions about equally, trained models keep the higher-variance one
-    first). Read the per-direction order as the reconstructed theory's claim, not as a
-    measured fact.
+    These thresholds are this package's reconstruction, not a formula of Achilli et al. (arXiv
+    2410.08727). Measured on the exact empirical score (:func:`surviving_directions`): the
+    *number* of tangent directions that survive follows them within a factor of a few in
+    :math:`n`; *which* directions survive does not (the empirical score keeps all directions
+    about equally). Read the per-direction order as the reconstruction's claim, not as a
+    measured fact; :mod:`diffphase.validation.manifold` measures the paper's claim with the
+    authors' protocol instead (:func:`probe_score_matrix`).
 
     Parameters
     ----------

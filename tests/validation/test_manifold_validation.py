@@ -259,3 +259,17 @@ def test_quick_configuration(tmp_path):
     assert not v["separation model"].passed and not v["selective model"].passed
     assert math.isfinite(v["separation empirical"].measured) and v["separation empirical"].measured < math.log(2)
     assert v["selective empirical"].measured < 0.5
+
+
+def test_linear_manifold_projected_on_the_sphere_is_the_same_draw_divided_by_its_norm():
+    from diffphase.validation.data import linear_manifold
+
+    s = [1.0, 1.0, 0.3, 0.3, 0.3, 0.01]
+    raw = linear_manifold(50, 6, 6, s, basis=np.eye(6), seed=3).data.numpy().astype(np.float64)
+    ds = linear_manifold(50, 6, 6, s, basis=np.eye(6), seed=3, project_to_sphere=True)
+    x = ds.data.numpy().astype(np.float64)
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-6)
+    assert np.allclose(x, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+    assert ds.meta["project_to_sphere"] is True
+    with pytest.raises(ValueError, match="project_to_sphere"):
+        linear_manifold(5, 3, 3, 1.0, seed=0, project_to_sphere=1)
