@@ -425,6 +425,14 @@ class _TreeBlock(nn.Module):
         u = self.fc1(F.silu(self.norm(h))) + self.temb(e)[:, :, None]
         return h + self.fc2(F.silu(u))
 
+    def channels_last(self, h, e):
+        """The same block on ``h`` of shape ``(B, N, C)`` (matrix products with the 1x1
+        convolution weights)."""
+        n = self.norm.norm
+        u = F.linear(F.silu(F.layer_norm(h, n.normalized_shape, n.weight, n.bias, n.eps)), self.fc1.weight[:, :, 0],
+                     self.fc1.bias) + self.temb(e)[:, None, :]
+        return h + F.linear(F.silu(u), self.fc2.weight[:, :, 0], self.fc2.bias)
+
 
 class TreeDenoiser(nn.Module):
     r"""Denoiser of token sequences generated on an ``s``-ary tree of depth ``L`` (the Random
@@ -511,18 +519,30 @@ class TreeDenoiser(nn.Module):
         if x.is_floating_point():
             raise ValueError("x must hold integer tokens")
         e = self.embed(_broadcast_t(t, x.shape[0], x.device))
-        h = self.tokens(x.long()).transpose(1, 2)  # (B, H, d)
+        # Computed channels-last, (B, nodes, H), as matrix products with the weights of the
+        # convolutions (kernel = stride = s, or 1): the same function as applying the
+        # Conv1d/ConvTranspose1d modules to (B, H, nodes), about twice as fast on a CPU for
+        # these small channel counts.
+        h = self.tokens(x.long())  # (B, d, H)
+        B, s = h.shape[0], self.s
         skips = []
         for merge, blks in zip(self.merge, self.up):
             skips.append(h)
-            h = merge(h)
+            # y[b, j, o] = bias[o] + sum_{k, i} W[o, i, k] h[b, s j + k, i]
+            w = merge.weight.permute(0, 2, 1).reshape(merge.weight.shape[0], -1)
+            h = F.linear(h.reshape(B, h.shape[1] // s, -1), w, merge.bias)
             for blk in blks:
-                h = blk(h, e)
+                h = blk.channels_last(h, e)
         for split, join, blks in zip(self.split, self.join, self.down):
-            h = join(torch.cat([split(h), skips.pop()], dim=1))
+            # y[b, s j + k, o] = bias[o] + sum_i W[i, o, k] h[b, j, i]
+            w = split.weight.permute(2, 1, 0).reshape(-1, split.weight.shape[0])
+            up = F.linear(h, w, split.bias.repeat(s)).reshape(B, h.shape[1] * s, -1)
+            h = F.linear(torch.cat([up, skips.pop()], dim=2), join.weight[:, :, 0], join.bias)
             for blk in blks:
-                h = blk(h, e)
-        return self.out(F.silu(self.out_norm(h))).transpose(1, 2)
+                h = blk.channels_last(h, e)
+        n = self.out_norm.norm
+        h = F.silu(F.layer_norm(h, n.normalized_shape, n.weight, n.bias, n.eps))
+        return F.linear(h, self.out.weight[:, :, 0], self.out.bias)
 
 
 _MODELS = {"mlp": MLPDenoiser, "unet": UNetDenoiser, "tree": TreeDenoiser}

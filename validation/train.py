@@ -45,6 +45,8 @@ Cache layout (root: argument ``cache_dir``, else ``$DIFFPHASE_CACHE``, else
     denoisers/<key>/config.json     the configuration, data fingerprint and model spec
     denoisers/<key>/checkpoint.pt   last checkpoint of an unfinished run (deleted at the end)
     denoisers/<key>/model.pt        the finished model (EMA weights) and its loss history
+    denoisers/<key>/snapshots/step_<k>.pt   EMA weights after step k, for every k of
+                                    ``TrainConfig.snapshot_steps`` (kept after the run)
     denoisers/<key>/.lock           advisory lock held while the run trains (concurrent calls
                                     with the same key wait, then load the finished model)
 
@@ -86,6 +88,7 @@ __all__ = [
     "TrainHistory",
     "train",
     "load_model",
+    "load_snapshot",
     "default_device",
     "cache_root",
     "config_key",
@@ -186,6 +189,11 @@ class TrainConfig:
         ignored on the CPU.
     checkpoint_every : int
         Steps between checkpoints (>= 1). Not part of the cache key.
+    snapshot_steps : tuple of int
+        Steps ``k`` (strictly increasing, each in ``[1, steps]``) after which the EMA weights
+        are kept as a snapshot (``TrainHistory.snapshots``; :func:`load_snapshot`), to measure
+        the model along its training. Saving them changes no weight; the field is in the cache
+        key only when not empty, so that a cached run always has its snapshots.
     """
 
     model: str = "mlp"
@@ -213,6 +221,11 @@ class TrainConfig:
     seed: int = 0
     amp: bool = True
     checkpoint_every: int = _nohash(500)
+    snapshot_steps: tuple = _hash_if_changed(())
+
+    def __post_init__(self):
+        if isinstance(self.snapshot_steps, list):  # from JSON: the same key as the tuple
+            self.snapshot_steps = tuple(self.snapshot_steps)
 
     def validate(self) -> "TrainConfig":
         """Check every field; raise ``ValueError`` naming the field and its valid range."""
@@ -249,6 +262,12 @@ class TrainConfig:
         check_real("beta_max", self.beta_max, low=self.beta_min, high=1, high_open=True)
         check_int("seed", self.seed, minimum=0)
         check_int("checkpoint_every", self.checkpoint_every, minimum=1)
+        if not isinstance(self.snapshot_steps, tuple):
+            raise ValueError(f"snapshot_steps must be a tuple of steps, got {type(self.snapshot_steps).__name__}")
+        for k in self.snapshot_steps:
+            check_int("snapshot_steps[...]", k, minimum=1, maximum=self.steps)
+        if any(b <= a for a, b in zip(self.snapshot_steps, self.snapshot_steps[1:])):
+            raise ValueError(f"snapshot_steps must be strictly increasing, got {self.snapshot_steps}")
         return self
 
     @property
@@ -296,6 +315,10 @@ class TrainHistory:
         Wall time of this call's training (0 on a cache hit).
     device : str
         Device trained on.
+    snapshots : dict
+        ``{step: snapshot}`` for every step of ``TrainConfig.snapshot_steps``: the path of
+        ``snapshots/step_<k>.pt`` in the cache, or the payload itself when the cache is not
+        used; :func:`load_snapshot` turns either into the network.
     """
 
     losses: np.ndarray
@@ -306,6 +329,7 @@ class TrainHistory:
     resumed_from: int = 0
     seconds: float = 0.0
     device: str = "cpu"
+    snapshots: dict = field(default_factory=dict)
 
     def smoothed(self, window: int = 50) -> np.ndarray:
         """Running mean of the losses.
@@ -677,6 +701,36 @@ def load_model(path, device=None) -> tuple[nn.Module, dict]:
     return model.to(device or default_device()).eval(), payload
 
 
+def load_snapshot(snapshot, device=None) -> nn.Module:
+    """The network of one snapshot of ``TrainHistory.snapshots`` (EMA weights after a step of
+    ``TrainConfig.snapshot_steps``).
+
+    Parameters
+    ----------
+    snapshot : str, Path or dict
+        A ``snapshots/step_<k>.pt`` file or its payload (``spec``, ``ema``, ``step``).
+    device : str or torch.device, optional
+        Default :func:`default_device`.
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode on ``device``, with ``model.spec`` and ``model.step``.
+    """
+    if isinstance(snapshot, (str, Path)):
+        snapshot = torch.load(Path(snapshot), map_location="cpu", weights_only=False)
+    if not isinstance(snapshot, dict) or not {"spec", "ema", "step"} <= set(snapshot):
+        raise ValueError("snapshot must be a snapshot file or its payload (keys 'spec', 'ema', 'step')")
+    model = build_model(snapshot["spec"])
+    model.load_state_dict(snapshot["ema"])
+    model.step = int(snapshot["step"])
+    return model.to(device or default_device()).eval()
+
+
+def _snapshot_paths(config: TrainConfig, run_dir: Path) -> dict:
+    return {k: run_dir / "snapshots" / f"step_{k}.pt" for k in config.snapshot_steps}
+
+
 def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: bool = True,
           resume: bool = True, progress: bool = True, desc: str | None = None) -> tuple[nn.Module, TrainHistory]:
     r"""Train a noise-predicting denoiser on ``data`` in OU time and return its EMA weights
@@ -727,7 +781,8 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
         if final_path is not None and final_path.exists():
             model, payload = load_model(final_path, device)
             return model, TrainHistory(np.asarray(payload["losses"]), np.asarray(payload["lrs"]), key, run_dir,
-                                       from_cache=True, device=str(device))
+                                       from_cache=True, device=str(device),
+                                       snapshots=_snapshot_paths(config, run_dir))
         return _fit(config, ds, spec, key, run_dir, device, resume, progress, desc)
 
 
@@ -782,6 +837,8 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
     losses: list[float] = []
     lrs: list[float] = []
     start = 0
+    snap_steps = set(config.snapshot_steps)
+    snapshots: dict = {}
 
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -801,6 +858,7 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
             scaler.load_state_dict(ck["scaler"])
             gen.set_state(ck["rng"])
             losses, lrs, start = list(ck["losses"]), list(ck["lrs"]), int(ck["step"])
+            snapshots = {k: p for k, p in _snapshot_paths(config, run_dir).items() if k <= start}
 
     x_all = ds.data.to(device=device, dtype=torch.int64 if config.discrete else torch.float32)
     n = x_all.shape[0]
@@ -854,6 +912,11 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
             lrs.append(lr)
             bar.update(step + 1, lv, lr)
             done = step + 1
+            if done in snap_steps:
+                snap = {"key": key, "step": done, "spec": spec,
+                        "ema": {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}}
+                snapshots[done] = snap if run_dir is None else atomic_torch_save(
+                    snap, run_dir / "snapshots" / f"step_{done}.pt")
             if ckpt_path is not None and done % config.checkpoint_every == 0 and done < config.steps:
                 atomic_torch_save({"key": key, "step": done, "model": model.state_dict(), "ema": ema.state_dict(),
                                    "opt": opt.state_dict(), "scaler": scaler.state_dict(), "rng": gen.get_state(),
@@ -863,7 +926,7 @@ def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path |
     seconds = time.time() - t0
     ema.spec = spec
     history = TrainHistory(np.asarray(losses), np.asarray(lrs), key, run_dir, from_cache=False,
-                           resumed_from=start, seconds=seconds, device=str(device))
+                           resumed_from=start, seconds=seconds, device=str(device), snapshots=snapshots)
     if final_path is not None:
         atomic_torch_save({"key": key, "spec": spec, "config": _jsonable(dataclasses.asdict(config)),
                            "ema": {k: v.detach().cpu() for k, v in ema.state_dict().items()},
