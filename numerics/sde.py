@@ -48,6 +48,7 @@ from ._checks import check_int, check_real, check_times
 __all__ = [
     "time_grid",
     "sample",
+    "sample_levels",
     "CloneResult",
     "clone_agreement_simulation",
     "clone_score_evaluations",
@@ -125,23 +126,43 @@ def _concat(parts):
     return np.concatenate(parts, axis=0)
 
 
-def _step(method: str, score, x, t: float, s: float, noise: _Noise):
-    """One backward step of ``method`` from OU time ``t`` to ``s < t``."""
+def _noise_coefficients(method: str, t: float, s: float) -> tuple[float, float]:
+    r"""``(propagator, std)`` of one step from ``t`` to ``s < t``: the step adds ``std`` times a
+    standard normal, and carries additive noise already present by the factor ``propagator``
+    (the linear part of the step, used to couple coarse and fine grids on one Brownian path).
+
+    Euler--Maruyama: :math:`(1, \sqrt{2h})` (Brownian increments add). Exponential
+    integrator: :math:`(e^{-h}\Delta_s/\Delta_t, \sqrt{\Delta_s(1-e^{-2h})/\Delta_t})`; the
+    propagator :math:`\Phi(s,t) = e^{-h}\Delta_s/\Delta_t` composes,
+    :math:`\Phi(s,u)\Phi(u,t) = \Phi(s,t)`, so the noise of a coarse step is
+    :math:`\Phi(s,u)N_1 + N_2` of the noises :math:`N_1, N_2` of its two fine steps (Itô
+    isometry: :math:`\Phi(s,u)^2\mathrm{var}_1 + \mathrm{var}_2 = \mathrm{var}`)."""
     h = t - s
     if method == "euler_maruyama":
-        drift = x + 2.0 * score(x, t)
-        return x + h * drift + math.sqrt(2.0 * h) * noise(x)
+        return 1.0, math.sqrt(2.0 * h)
+    delta_t = cv.delta(t)
+    return cv.theta(h) * cv.delta(s) / delta_t, math.sqrt(cv.delta(s) * cv.delta(h) / delta_t)
+
+
+def _deterministic_step(method: str, score, x, t: float, s: float):
+    """The step of ``method`` from ``t`` to ``s`` without its noise."""
+    h = t - s
+    if method == "euler_maruyama":
+        return x + h * (x + 2.0 * score(x, t))
     # exponential integrator (Gaussian bridge with the denoiser held fixed)
     delta_t = cv.delta(t)
-    delta_s = cv.delta(s)
-    one_minus = cv.delta(h)  # 1 - e^{-2h}: the noise variance of an OU step of length h
     den = (x + delta_t * score(x, t)) / cv.theta(t)  # Tweedie denoiser
-    c_den = cv.theta(s) * one_minus / delta_t
-    c_x = cv.theta(h) * delta_s / delta_t
-    var = delta_s * one_minus / delta_t
-    out = c_den * den + c_x * x
-    if var > 0:
-        out = out + math.sqrt(var) * noise(x)
+    c_den = cv.theta(s) * cv.delta(h) / delta_t       # cv.delta(h) = 1 - e^{-2h}
+    c_x = cv.theta(h) * cv.delta(s) / delta_t
+    return c_den * den + c_x * x
+
+
+def _step(method: str, score, x, t: float, s: float, noise: _Noise):
+    """One backward step of ``method`` from OU time ``t`` to ``s < t``."""
+    out = _deterministic_step(method, score, x, t, s)
+    _, std = _noise_coefficients(method, t, s)
+    if std > 0:
+        out = out + std * noise(x)
     return out
 
 
@@ -219,6 +240,94 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
     return (x, saved) if save_times is not None else x
 
 
+class _Coarse:
+    """A coarser copy of a trajectory on a sub-grid, driven by the same Brownian path.
+
+    ``advance(x_fine_noise, t, s)`` is called for every fine step; it accumulates the fine
+    step's additive noise (propagated by the fine steps' linear parts, see
+    :func:`_noise_coefficients`) and, when ``s`` is a point of the coarse grid, takes one coarse
+    step from the last coarse point with the accumulated noise."""
+
+    def __init__(self, method, score, x, t0):
+        self.method, self.score, self.x, self.t0, self.acc = method, score, x, float(t0), None
+
+    def advance(self, noise_value, t: float, s: float, at_coarse_point: bool):
+        prop, _ = _noise_coefficients(self.method, t, s)
+        if noise_value is not None:
+            self.acc = noise_value if self.acc is None else prop * self.acc + noise_value
+        elif self.acc is not None:
+            self.acc = prop * self.acc
+        if at_coarse_point:
+            out = _deterministic_step(self.method, self.score, self.x, self.t0, s)
+            self.x = out if self.acc is None else out + self.acc
+            self.t0, self.acc = float(s), None
+
+
+def sample_levels(score: Callable, x_init, times, factors=(1, 2), *, method: str = "exponential",
+                  seed=None) -> dict:
+    r"""Integrate the backward SDE on the grid ``times`` and on its sub-grids ``times[::f]``,
+    all driven by one Brownian path (coupled noise).
+
+    The fine grid is stepped with :func:`sample`'s steppers; a sub-grid takes one step per
+    ``f`` fine steps with the noise of those fine steps combined exactly (Brownian increments
+    add for Euler--Maruyama; for the exponential integrator the fine noises are propagated by
+    the steps' linear parts, :func:`_noise_coefficients`). Differences between levels then
+    measure the discretization error with far less variance than independent runs: the weak
+    error of the fine grid is estimated by :math:`\mathbb E[g(x^{(1)}) - g(x^{(2)})]/(2^p-1)`
+    (Richardson, weak order :math:`p`).
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x, t)`` (OU time).
+    x_init : ndarray or torch.Tensor, shape (B, d)
+        States at ``times[0]``.
+    times : array_like
+        Strictly decreasing OU times; ``len(times) - 1`` must be divisible by every factor.
+    factors : sequence of int
+        Sub-grid strides (``>= 1``; 1 is the fine grid itself).
+    method : {"exponential", "euler_maruyama"}
+    seed : int or numpy.random.SeedSequence, optional
+        The fine grid's result equals :func:`sample` with the same ``seed``.
+
+    Returns
+    -------
+    dict
+        ``{f: states at times[-1]}`` for each factor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[1.5, -0.5]])                  # one data point: the integrator is exact
+    >>> score = lambda x, t: -(x - np.exp(-t) * a) / (1 - np.exp(-2 * t))
+    >>> x0 = np.random.default_rng(0).standard_normal((3, 2))
+    >>> out = sample_levels(score, x0, time_grid(6.0, 0.5, 8), factors=(1, 4), seed=2)
+    >>> bool(np.allclose(out[1], out[4]))           # same path, same exact answer
+    True
+    """
+    method = _check_method(method)
+    g = _check_grid(times)
+    if x_init.ndim != 2:
+        raise ValueError(f"x_init must have shape (B, d), got {tuple(x_init.shape)}")
+    factors = [check_int("factors", f, minimum=1) for f in factors]
+    n = g.size - 1
+    bad = [f for f in factors if n % f]
+    if bad:
+        raise ValueError(f"the grid has {n} steps, not divisible by factors {bad}; choose n_steps as a multiple")
+    noise = _Noise(seed, x_init)
+    x = x_init
+    coarse = {f: _Coarse(method, score, x_init, g[0]) for f in factors if f > 1}
+    for k in range(n):
+        t, s_ = float(g[k]), float(g[k + 1])
+        _, std = _noise_coefficients(method, t, s_)
+        nv = std * noise(x) if std > 0 else None
+        out = _deterministic_step(method, score, x, t, s_)
+        x = out if nv is None else out + nv
+        for f, c in coarse.items():
+            c.advance(nv, t, s_, (k + 1) % f == 0)
+    return {f: (x if f == 1 else coarse[f].x) for f in factors}
+
+
 @dataclass(frozen=True)
 class CloneResult:
     r"""Outcome of :func:`clone_agreement_simulation`.
@@ -236,6 +345,16 @@ class CloneResult:
     n_pairs : int
     labels : dict
         ``{label_name: ndarray (G, n_pairs, 2)}``, the labels of both ends of every pair.
+    bias, bias_stderr : dict or None
+        ``{label_name: ndarray (G,)}``: the discretization-error estimate of ``agreement`` and
+        its standard error — the agreement of the same pairs on a coarser grid (every other
+        step, the branching times kept) driven by the same Brownian path, minus the agreement
+        on the grid: for a first-order integrator, :math:`\phi_h = \phi + Ch` and
+        :math:`\phi_{2h} = \phi + 2Ch`, so this Richardson estimate is the grid's bias
+        :math:`Ch`. ``None`` when ``error_estimate=False``.
+    settings : dict
+        The integration settings (``t_max``, ``t_end``, ``n_steps``, ``grid``, ``method``, the
+        number of steps of the merged grid and of the coarse one).
     """
 
     times: np.ndarray
@@ -243,6 +362,26 @@ class CloneResult:
     stderr: dict
     n_pairs: int
     labels: dict = field(repr=False)
+    bias: dict | None = None
+    bias_stderr: dict | None = None
+    settings: dict = field(default_factory=dict)
+
+    def bias_within(self, fraction: float = 0.5, name: str | None = None) -> bool:
+        r"""Whether the estimated discretization bias is below ``fraction`` of the binomial
+        standard error at every branching time, with room for its own error:
+        :math:`|b| + 2\,\mathrm{se}(b) \le \text{fraction}\cdot\sqrt{\phi(1-\phi)/N}`.
+
+        Raises
+        ------
+        ValueError
+            If the result has no error estimate.
+        """
+        if self.bias is None:
+            raise ValueError("this result has no discretization-error estimate (error_estimate=False)")
+        names = [name] if name is not None else list(self.bias)
+        return all(bool(np.all(np.abs(self.bias[n]) + 2 * self.bias_stderr[n]
+                                  <= fraction * np.maximum(self.stderr[n], 0.5 / math.sqrt(self.n_pairs))))
+                   for n in names)
 
 
 def _clone_grid(branch_times, t_max: float, t_end: float, n_steps: int, grid: str):
@@ -254,6 +393,17 @@ def _clone_grid(branch_times, t_max: float, t_end: float, n_steps: int, grid: st
         raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
     g = np.unique(np.concatenate([base, bt]))[::-1]
     return g, bt, {int(np.nonzero(g == b)[0][0]): i for i, b in enumerate(bt)}
+
+
+def _coarse_points(g, base, branch_at) -> np.ndarray:
+    """Boolean mask of the merged grid ``g``: the coarse grid keeps every other point of the
+    base grid (both ends included) and every branching time."""
+    keep = np.zeros(g.size, dtype=bool)
+    keep[0] = keep[-1] = True
+    keep[list(branch_at)] = True
+    even = set(np.round(base[::2], 15).tolist())
+    keep |= np.array([round(float(x), 15) in even for x in g])
+    return keep
 
 
 def clone_agreement_simulation(
@@ -270,6 +420,7 @@ def clone_agreement_simulation(
     method: str = "exponential",
     seed=0,
     batch_pairs: int = 512,
+    error_estimate: bool = True,
 ) -> CloneResult:
     r"""Cloning protocol of Biroli et al. (2024) for any score.
 
@@ -302,6 +453,11 @@ def clone_agreement_simulation(
         Seed; results are reproducible for a given seed and ``batch_pairs``.
     batch_pairs : int
         Parents simulated together.
+    error_estimate : bool
+        Also run every pair on a coarser grid (every other step, the branching times kept)
+        with the same Brownian path and report the difference as the grid's discretization
+        error (:attr:`CloneResult.bias`); costs about half as many score calls again. The
+        results on the grid itself do not depend on this flag.
 
     Returns
     -------
@@ -311,11 +467,23 @@ def clone_agreement_simulation(
     n_pairs = check_int("n_pairs", n_pairs, minimum=1)
     batch_pairs = check_int("batch_pairs", batch_pairs, minimum=1)
     g, bt, branch_at = _clone_grid(branch_times, t_max, t_end, n_steps, grid)
+    is_coarse = _coarse_points(g, time_grid(t_max, t_end, n_steps, grid), branch_at)
     classifiers = dict(classify) if isinstance(classify, Mapping) else {"label": classify}
     G = bt.size
     labels = {name: np.zeros((G, n_pairs, 2), dtype=np.int64) for name in classifiers}
+    coarse_labels = {name: np.zeros((G, n_pairs, 2), dtype=np.int64) for name in classifiers}
     seeds = np.random.SeedSequence(seed).spawn((n_pairs + batch_pairs - 1) // batch_pairs)
     last_branch = max(branch_at)
+
+    def layout(k, par, chi):
+        parts = ([par] if k < last_branch else []) + ([chi] if chi is not None else [])
+        return _concat(parts) if len(parts) > 1 else parts[0]
+
+    def split(k, state, chi, B):  # -> (parent, children) after the step from g[k]
+        if k < last_branch:
+            return state[:B], (state[B:] if chi is not None else None)
+        return None, state
+
     for chunk, ss in enumerate(seeds):
         lo = chunk * batch_pairs
         hi = min(lo + batch_pairs, n_pairs)
@@ -326,50 +494,81 @@ def clone_agreement_simulation(
             raise ValueError(f"x_init(n, rng) must return shape (n, d), got {tuple(parent.shape)}")
         noise = _Noise(noise_ss, parent)
         children = None  # rows: [branch0 copyA (B), branch0 copyB (B), branch1 copyA, ...]
+        c_parent, c_children, coarse = parent, None, None  # the same pairs on the coarse grid
         for k in range(g.size - 1):
             if k in branch_at:
-                pair = _concat([parent, parent])
-                children = pair if children is None else _concat([children, pair])
-            parts = ([parent] if k < last_branch else []) + ([children] if children is not None else [])
-            state = _step(method, score, _concat(parts) if len(parts) > 1 else parts[0],
-                          float(g[k]), float(g[k + 1]), noise)
-            if k < last_branch:
-                parent, children = state[:B], (state[B:] if children is not None else None)
-            else:
-                children = state
+                children = _concat([parent, parent]) if children is None else _concat([children, parent, parent])
+                if error_estimate:
+                    c_children = (_concat([c_parent, c_parent]) if c_children is None
+                                  else _concat([c_children, c_parent, c_parent]))
+            x = layout(k, parent, children)
+            t, s_ = float(g[k]), float(g[k + 1])
+            _, std = _noise_coefficients(method, t, s_)
+            nv = std * noise(x) if std > 0 else None
+            out = _deterministic_step(method, score, x, t, s_)
+            parent, children = split(k, out if nv is None else out + nv, children, B)
+            if error_estimate:
+                if coarse is None:  # at a coarse point: start a coarse step with this layout
+                    coarse = _Coarse(method, score, layout(k, c_parent, c_children), t)
+                coarse.advance(nv, t, s_, bool(is_coarse[k + 1]))
+                if is_coarse[k + 1]:
+                    c_parent, c_children = split(k, coarse.x, c_children, B)
+                    coarse = None
         for name, fn in classifiers.items():
             lab = np.asarray(_to_numpy(fn(children))).astype(np.int64).reshape(G, 2, B)
             labels[name][:, lo:hi, :] = np.transpose(lab, (0, 2, 1))
+            if error_estimate:
+                lab = np.asarray(_to_numpy(fn(c_children))).astype(np.int64).reshape(G, 2, B)
+                coarse_labels[name][:, lo:hi, :] = np.transpose(lab, (0, 2, 1))
     agreement = {n: (lab[..., 0] == lab[..., 1]).mean(axis=1) for n, lab in labels.items()}
     stderr = {n: np.sqrt(a * (1 - a) / n_pairs) for n, a in agreement.items()}
-    return CloneResult(bt, agreement, stderr, n_pairs, labels)
+    settings = {"t_max": float(t_max), "t_end": float(t_end), "n_steps": int(n_steps), "grid": grid,
+                "method": method, "merged_steps": int(g.size - 1), "coarse_steps": int(is_coarse.sum() - 1)}
+    bias = bias_se = None
+    if error_estimate:
+        bias, bias_se = {}, {}
+        for n in labels:
+            # weak order 1: phi_h = phi + C h, phi_2h = phi + 2 C h, so the bias C h of the
+            # grid is phi_2h - phi_h (Richardson)
+            diff = ((coarse_labels[n][..., 0] == coarse_labels[n][..., 1]).astype(np.float64)
+                    - (labels[n][..., 0] == labels[n][..., 1]))
+            bias[n] = diff.mean(axis=1)
+            bias_se[n] = diff.std(axis=1, ddof=1) / math.sqrt(n_pairs) if n_pairs > 1 else np.full(G, np.nan)
+    return CloneResult(bt, agreement, stderr, n_pairs, labels, bias, bias_se, settings)
 
 
 def clone_score_evaluations(branch_times, n_pairs: int, *, t_max: float = 10.0, t_end: float = 1e-3,
-                            n_steps: int = 200, grid: str = "log") -> int:
+                            n_steps: int = 200, grid: str = "log", error_estimate: bool = True) -> int:
     r"""Number of single-row score evaluations :func:`clone_agreement_simulation` makes.
 
     On the merged grid :math:`g_0 > g_1 > \dots` (``n_steps`` steps of kind ``grid`` with the
     ``G`` branching times inserted), step ``k`` moves the ``N`` parents while a branching
     time is still ahead and :math:`2N` copies for every branching time already passed:
 
-    .. math:: E = N\sum_k ig(\mathbb 1[k < k_{last}] + 2\,\#\{b: k_b \le k\}ig).
+    .. math:: E = N\sum_k \big(\mathbb 1[k < k_{last}] + 2\,\#\{b: k_b \le k\}\big),
 
+    plus the same sum over the steps of the coarse grid when ``error_estimate`` is on.
     Multiply by the forward cost of the network for the sampling cost of a trained model.
 
     Examples
     --------
-    >>> clone_score_evaluations([1.0], 10, t_max=2.0, t_end=0.5, n_steps=3, grid="uniform")
+    >>> clone_score_evaluations([1.0], 10, t_max=2.0, t_end=0.5, n_steps=3, grid="uniform",
+    ...                         error_estimate=False)
     40
     """
     n_pairs = check_int("n_pairs", n_pairs, minimum=1)
     g, _, branch_at = _clone_grid(branch_times, t_max, t_end, n_steps, grid)
     at = sorted(branch_at)
     last = at[-1]
-    rows = 0
-    for k in range(g.size - 1):
-        rows += (1 if k < last else 0) + 2 * sum(1 for a in at if a <= k)
-    return int(rows * n_pairs)
+
+    def rows(k):
+        return (1 if k < last else 0) + 2 * sum(1 for a in at if a <= k)
+
+    total = sum(rows(k) for k in range(g.size - 1))
+    if error_estimate:
+        keep = _coarse_points(g, time_grid(t_max, t_end, n_steps, grid), branch_at)
+        total += sum(rows(k) for k in np.nonzero(keep)[0][:-1])
+    return int(total * n_pairs)
 
 
 def _to_numpy(x):
