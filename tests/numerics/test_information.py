@@ -159,6 +159,61 @@ def test_class_profiles_sum_to_the_totals():
     assert H[0] > H[1]
 
 
+def test_class_entropy_rates_average_to_the_de_bruijn_rate():
+    """1-d quadrature: sum_y pi_y dH_y/dt (central differences of the per-class profiles) equals
+    the de Bruijn rate (an independent formula: expected squared score gap)."""
+    ts = np.array([0.05, 0.3, 1.0, 2.5])
+    ry = info.class_entropy_rates(ts, MEANS3, VARS3, W3)
+    assert ry.shape == (4, 3)
+    # truncation of the central difference in log t: ~h^2 = 1e-6 relative (times a smooth factor)
+    np.testing.assert_allclose(ry @ W3, info.entropy_rate(ts, MEANS3, VARS3, W3), rtol=1e-5, atol=1e-9)
+    # symmetric classes: each class's rate is the total
+    r2 = info.class_entropy_rates(0.4, [[-1.0], [1.0]], 0.2)
+    np.testing.assert_allclose(r2, info.entropy_rate(0.4, [[-1.0], [1.0]], 0.2), rtol=1e-6)
+
+
+def _brute_class_rates(t, model, n, seed, h=1e-3):
+    """Per-class dH_y/dt by this test's own Monte Carlo in the full d dimensions: the same
+    standard normals at t e^{±h} (common random numbers), per-sample difference quotients;
+    returns (mean (K,), s.e. (K,))."""
+    rng = np.random.default_rng(seed)
+    out, se = [], []
+    for y in range(model.K):
+        z = rng.standard_normal((n, model.d))
+        vals = []
+        for tt in (t * math.exp(h), t * math.exp(-h)):
+            x = cv.theta(tt) * model.means[y] + math.sqrt(model.gammas(tt)[y]) * z
+            p = model.posterior(x, tt)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                vals.append(-np.where(p > 0, p * np.log(p), 0.0).sum(1))
+        q = (vals[0] - vals[1]) / (t * (math.exp(h) - math.exp(-h)))
+        out.append(q.mean())
+        se.append(q.std(ddof=1) / math.sqrt(n))
+    return np.array(out), np.array(se)
+
+
+def test_class_entropy_rates_monte_carlo_vs_brute_force():
+    """Unequal spreads in d = 3 (Monte Carlo branch): per-class rates against the test's own
+    common-random-number Monte Carlo, within 4 combined s.e. (false failure ~6e-5 per class)."""
+    means = np.array([[1.0, 0.0, 0.0], [-0.5, 0.8, 0.0], [0.0, -0.7, 0.5]])
+    var, w = [0.1, 0.6, 0.3], [0.2, 0.5, 0.3]
+    model = info.GaussianClasses(means, var, w)
+    t = 0.4
+    n = 40_000
+    got = info.class_entropy_rates(t, means, var, w, n_samples=n, seed=3)
+    # class_entropy_rates draws n * w_y points for class y: its s.e. from the same spread
+    ref, se = _brute_class_rates(t, model, n, seed=4)
+    se_got = se * np.sqrt(n / np.ceil(n * np.asarray(w)))
+    assert np.all(np.abs(got - ref) < 4 * np.hypot(se, se_got))
+
+
+def test_class_entropy_rates_bad_input():
+    with pytest.raises(ValueError, match="rel_step"):
+        info.class_entropy_rates(0.5, [[-1.0], [1.0]], 0.2, rel_step=0.5)
+    with pytest.raises(ValueError):
+        info.class_entropy_rates(0.0, [[-1.0], [1.0]], 0.2)
+
+
 def test_information_transfer_window():
     means, var = [[-2.0], [2.0]], 0.1
     tp, lo, hi = info.information_transfer_window(means, var)
