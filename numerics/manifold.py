@@ -297,13 +297,15 @@ def population_surviving(variances, t, *, level=0.5) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# The authors' protocol: spectrum of the score at a training point probed by an orthogonal frame
+# The authors' protocol: spectrum of the score at a point probed by an orthogonal frame
 # --------------------------------------------------------------------------------------------
 #
 # Achilli et al. (arXiv 2410.08727; their code, beatriceachilli/losing-dimensions) read the
 # local dimension of a trained score from the singular values of a D x D matrix: the scores at
-# the D points x0 + sigma q_j (x0 a training point, q_j the rows of a Haar-random orthogonal
-# matrix, sigma the variance-exploding noise scale of the time at which the score is read), the
+# the D points x0 + sigma q_j (q_j the rows of a Haar-random orthogonal matrix, sigma the
+# variance-exploding noise scale of the time at which the score is read; x0 a fresh draw of the
+# data law for their trained network, a zero test point for their empirical-score figure, training
+# points in diffphase.validation.manifold's verdicts), the
 # largest singular value dropped (it carries the common part s(x0) of the rows), the rest
 # divided by their maximum. In OU time the same points are e^{-t}(x0 + sigma q_j) =
 # e^{-t} x0 + sqrt(Delta_t) q_j, and every overall factor cancels in the normalisation.
@@ -354,8 +356,8 @@ def orthogonal_probes(n: int, d: int, seed=None) -> np.ndarray:
 
 
 def probe_score_matrix(score, x0, t, probes, *, scale=None, symmetric: bool = False) -> np.ndarray:
-    r"""The authors' score matrix at training points: rows are the score at an orthogonal frame
-    of probe points around each point.
+    r"""The authors' score matrix at given points: rows are the score at an orthogonal frame of
+    probe points around each point (any points: training points, fresh draws, the data mean).
 
     One-sided (the authors' synthetic-data protocol), for each point :math:`x_0` with frame
     :math:`Q` (rows :math:`q_j`):

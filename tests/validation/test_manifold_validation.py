@@ -149,7 +149,81 @@ def test_spectrum_data_reads_a_population_score_as_keeping_both_subspaces():
     assert np.all(out["r"]["B"][1] > 0.5) and np.all(out["r"]["A"][1] < 0.5)
 
 
+def _ve_empirical_score(X, x, s2):
+    """Variance-exploding empirical score of X at x, noise variance s2 (an independent numpy
+    implementation: softmax over -|x - a|^2 / 2 s2)."""
+    lg = -((x[:, None, :] - X[None]) ** 2).sum(-1) / (2 * s2)
+    lg -= lg.max(axis=1, keepdims=True)
+    w = np.exp(lg)
+    w /= w.sum(axis=1, keepdims=True)
+    return (w @ X - x) / s2
+
+
+def _sphere_data(n, D, d1, d2, seed):
+    s = np.r_[np.full(d1, 1.0), np.full(d2, 0.3), np.full(D - d1 - d2, 0.01)]
+    x = np.random.default_rng(seed).standard_normal((n, D)) * s
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_origin_reading_against_an_independent_variance_exploding_computation():
+    """The authors' reading at their zero test point: the matrix of variance-exploding scores at
+    sigma q_j, computed here independently, gives the same ratios and gaps as origin_reading
+    on the OU engine (the OU matrix is e^t times the VE one; both quantities are scale free).
+    Deterministic; rtol 1e-6."""
+    from diffphase.numerics.empirical import EmpiricalScore
+
+    D, d1, d2, drop = 10, 2, 3, 2
+    X = _sphere_data(300, D, d1, d2, seed=4)
+    Q = mf.orthogonal_probes(3, D, seed=5)
+    noise = [0.2, 0.05, 0.01]
+    out = vm.origin_reading(EmpiricalScore(X), noise, Q, d1=d1, d2=d2, drop=drop)
+    assert out["rho"]["A"].shape == (3, 3) and out["gaps"].shape == (3, 3, 3) and out["gap_indices"] == [2, 3, 5]
+    for i, s2 in enumerate(noise):
+        for f in range(3):
+            M = _ve_empirical_score(X, math.sqrt(s2) * Q[f], s2)
+            col = np.linalg.norm(M, axis=0)                      # |M e_i|
+            rms = lambda idx: math.sqrt(np.mean(col[idx] ** 2))  # noqa: E731
+            normal = list(range(d1 + d2, D))
+            assert out["rho"]["A"][i, f] == pytest.approx(rms([0, 1]) / rms(normal), rel=1e-6)
+            assert out["rho"]["B"][i, f] == pytest.approx(rms([2, 3, 4]) / rms(normal), rel=1e-6)
+            sv = np.linalg.svd(M, compute_uv=False)[drop:]
+            u = np.sort(sv / sv.max())
+            want = [u[m] - u[m - 1] for m in (2, 3, 5)]
+            assert np.allclose(out["gaps"][i, f], want, rtol=1e-6, atol=1e-9)
+
+
+def test_at_the_mean_of_equal_norm_data_the_score_reads_the_second_moment_at_every_size():
+    """Why the reading at the data mean does not measure memorization: for points of equal norm
+    the posterior at 0 is uniform, so the Jacobian of the empirical score there is
+    (C - sigma^2 I)/sigma^4 (variance-exploding units, C the covariance of the training set)
+    for every N. Checked with short probes (h = 1e-4 sqrt(Delta)) against that closed form,
+    per axis |J e_i| = |(C - sigma^2 I) e_i| / sigma^4, at N = 40 and N = 4000: the ratios
+    rho_g follow the second moment, rtol 1e-3 (finite-difference error O(h))."""
+    from diffphase.numerics.empirical import EmpiricalScore
+
+    D, d1, d2 = 9, 2, 3
+    for n in (40, 4000):
+        X = _sphere_data(n, D, d1, d2, seed=n)
+        C = np.cov(X.T, bias=True)
+        for s2 in (0.3, 0.05):
+            t = cv.time_from_ve_variance(s2)
+            h = 1e-4 * math.sqrt(cv.delta(t))
+            Q = mf.orthogonal_probes(1, D, seed=2)
+            M = mf.probe_score_matrix(EmpiricalScore(X), np.zeros((1, D)), t, Q, scale=h, symmetric=True)[0]
+            col = np.linalg.norm(M, axis=0)
+            want = np.linalg.norm(C - s2 * np.eye(D), axis=0)
+            rho = lambda c, idx: math.sqrt(np.mean(c[idx] ** 2) / np.mean(c[d1 + d2:] ** 2))  # noqa: E731
+            for idx in ([0, 1], [2, 3, 4]):
+                assert rho(col, idx) == pytest.approx(rho(want, idx), rel=1e-3)
+
+
 def test_bad_input():
+    with pytest.raises(ValueError, match="drop"):
+        vm.origin_reading(lambda x, t: -x, [0.1], mf.orthogonal_probes(1, 8, seed=0), d1=2, d2=3, drop=3)
+    with pytest.raises(ValueError, match="d2"):
+        vm.origin_reading(lambda x, t: -x, [0.1], mf.orthogonal_probes(1, 8, seed=0), d1=2, d2=6)
+    with pytest.raises(ValueError, match="probes"):
+        vm.origin_reading(lambda x, t: -x, [0.1], np.eye(8), d1=2, d2=3)
     with pytest.raises(ValueError, match="x must be"):
         vm.score_jacobian(MLPDenoiser(2, hidden=4, depth=1), np.ones(2), 0.1)
     with pytest.raises(ValueError, match="t must be > 0"):
@@ -238,6 +312,8 @@ def test_tiny_end_to_end_run_gives_every_verdict_with_kind_and_source(tmp_path):
             for g in ("A", "B"):
                 r = np.asarray(d["r"][g])
                 assert r.shape == (6, 6) and np.all((r >= 0) & (r <= 1 + 1e-9))
+                assert np.asarray(d["origin"]["rho"][g]).shape == (6, min(6, vm.ORIGIN_FRAMES))
+            assert d["origin"]["drop"] == 2 and d["origin"]["gap_indices"] == [2, 3, 5]
     (row,) = plan("full", only=["manifold"])
     assert row["train_flops"] > 0 and row["gpu_seconds"] > 0
 
