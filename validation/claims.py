@@ -231,17 +231,26 @@ _C = [
     _c("handke.intermediate", "abstract",
        "the semantic information transfer is highest in the intermediate stages of diffusion while "
        "vanishing during the final stages", True, ("class_information", "class_information_digits"),
-       "the entropy rate dH/dt of the online Bayes classifier along the generative paths"),
+       "the entropy rate dH/dt of the online Bayes classifier (on the trained model's own class denoisers) "
+       "along its generative paths: the maximum over log-spaced nodes stands above both end nodes by z "
+       "standard errors, and the final stage (last 10 % of the steps of a 1000-step DDPM schedule, the "
+       "schedule of the authors' code) carries a share of the transfer an order of magnitude below 10 %"),
     _c("handke.class_profiles", "abstract",
        "we found sizable differences between the entropy rate profiles of different classes", True,
        ("class_information", "class_information_digits"),
-       "per-class entropy profiles H_y(t) of paths grouped by their final class"),
+       "per-class entropy profiles H_y(t) of paths grouped by their final class (as class-conditional "
+       "generation): the midpoints of the classes' rate profiles differ by more than a Bonferroni-corrected "
+       "3 standard errors; on a mixture the exact profiles are the reference"),
     # ---- Koulischer et al. ----------------------------------------------------------------
     _c("koulischer.dng", "abstract",
        "DNG leads to higher safety, preservation of class balance and image quality when compared with "
        "baseline methods", True, ("negative_guidance", "negative_guidance_digits"),
-       "dynamic against constant-scale negative guidance (negative prompting) over a grid of guidance "
-       "scales: unwanted fraction against MMD² to the data, and the balance of the other classes"),
+       "dynamic against constant-scale negative guidance (negative prompting, the baseline of the authors' "
+       "code) over a grid of guidance scales: every NP point has a DNG point not worse in safety (unwanted "
+       "fraction) and quality (MMD² to the remaining data), and one not worse in safety and balance (KL of "
+       "the class shares to the target, the authors' metric), within 3 paired standard errors; some NP point "
+       "is beaten in quality by 3 by a DNG point at least as safe; on digits also the unwanted fraction "
+       "against the classifier's false-positive rate"),
 ]
 #: Every claim judged by ``diffphase validate``, by id.
 CLAIMS: dict[str, Claim] = {c.id: c for c in _C}
