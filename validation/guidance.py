@@ -82,6 +82,7 @@ __all__ = ["TOLERANCES", "EXPERIMENTS", "guidance_metrics", "front_dominance", "
 #:     held-out digits of the other classes (its ceiling: a perfect removal still shows it):
 #:     0.02, three combined s.e. (binomial s.e. ~0.005 at 1000 samples, ~0.005 for the rate
 #:     on ~320 held-out digits). Before: an absolute 0.05.
+#:
 #: The digits leg uses ``guidance.dominance`` and ``guidance.gain`` too.
 TOLERANCES = {
     "guidance.dominance": -3.0,

@@ -146,6 +146,7 @@ __all__ = [
 #:     the clean classifier's label of the generated digit at most 0.05 below that
 #:     classifier's own ceiling, its held-out accuracy on real digits (an absolute 0.90 before:
 #:     the classifier's own errors bound the agreement).
+#:
 #: The claims use ``information.interior_z``, ``information.final_share`` and
 #: ``information.class_fwer`` on digits too (per-class profiles grouped by the clean
 #: classifier's label, K = 10).
