@@ -161,31 +161,38 @@ _C = [
        "the probability of reconstructing high-level features, like the class of an image, suddenly drops. "
        "Instead, the reconstruction of low-level features, such as specific details of an image, evolves "
        "smoothly", True, ("rhm_discrete",),
-       "forward-backward experiments on RHM data: per-level probability that a latent is unchanged, root "
-       "against leaves, for exact belief propagation and for the trained discrete diffusion model"),
+       "forward-backward experiments on RHM data: per-level probability that a latent is unchanged; the ratio "
+       "of the root's to the leaves' slope at the class crossing, for exact belief propagation and for the "
+       "trained discrete diffusion model, judged at the deepest hierarchy of the run"),
     _c("sclocchi.threshold", "abstract; Fig. 5 (belief propagation)",
        "the backward diffusion process acting after a time t is governed by a phase transition at some "
        "threshold time", True, ("rhm_discrete",),
        "the noise level where the trained model's class curve crosses the midpoint, against the same "
-       "crossing of Bayes-optimal denoising (exact belief propagation), the paper's predictor"),
+       "crossing of Bayes-optimal denoising (exact belief propagation), the paper's predictor, at every depth"),
     _c("sclocchi.sharpening", "mean-field theory of the class transition",
        "the class transition is a phase transition of the depth-L hierarchy: as L grows the class curve "
        "steepens toward a step at the critical noise, while the leaves' curve does not", False,
        ("rhm_discrete",),
-       "the least-squares slope of the root curve at its crossing grows from the shallower to the deeper "
-       "hierarchy (exact belief propagation and the trained model)"),
+       "two depths of one grammar: the least-squares slope of the root curve at its crossing grows from the "
+       "shallower to the deeper hierarchy, the slope of the leaf curves taken at one noise level (the deeper "
+       "crossing) does not; for exact belief propagation and for a trained model at each depth"),
     # ---- Sclocchi, Favero, Levi & Wyart -------------------------------------------------
     _c("sclocchi_probing.susceptibility", "abstract",
        "changes in data occur by correlated chunks, with a length scale that diverges at a noise level where "
        "a phase transition is known to take place", True, ("rhm_discrete",),
-       "the susceptibility χ = Σ_r C(r) of token changes peaks near the class transition"),
+       "the susceptibility χ = Σ_r C(r) of token changes against the class crossing, trained model and exact "
+       "posterior sampling: reported, not judged. For masking at the depths run here (v = 8; m = 2, L = 3 "
+       "to 6; m = 3, L = 5 to 7) the exact χ has a broad maximum near ε = 0.6-0.8 that does not follow the "
+       "class crossing, so a judged peak location would not test the claim"),
     # ---- Favero, Sclocchi, Cagnetta, Frossard & Wyart -----------------------------------
     _c("favero.level_by_level", "abstract; authors' code (diffusion/evaluate_model.py, check_rules)",
        "higher-level features associated with longer contexts require more data to be identified ... "
        "generated texts and images achieve progressively larger coherence lengths as the training time or "
        "dataset size grows", True, ("rhm_discrete",),
-       "fraction of generated samples whose rules are valid at each level (zero-noise parse), at checkpoints "
-       "of one training run: the lower levels become valid first"),
+       "the authors' check_rules (zero-noise upward pass, levels counted from the leaves) on samples generated "
+       "by snapshots of one training run: per level, the fraction of tuples whose children are valid that are "
+       "rules, averaged over the snapshots into a learning time; the top level is learned after the bottom "
+       "one and no level significantly before the one below it"),
     # ---- Pham, Raya, Negri, Zaki, Ambrogioni & Krotov ---------------------------------
     _c("pham.memorization", "abstract",
        "In the small data regime the diffusion model exhibits a strong memorization phase", True,
