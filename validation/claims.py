@@ -206,14 +206,16 @@ _C = [
        "the paper's classification (memorized / spurious / generalized); the spurious fraction peaks at the "
        "memorization crossover and stands above its values at both ends of the K grid"),
     # ---- Achilli et al. ----------------------------------------------------------------
-    _c("achilli.selective", "abstract; authors' code (smoothed score Jacobian at training points)",
+    _c("achilli.selective", "abstract; authors' code (scores at x0 + σq_j: a fresh data draw for their network, "
+       "a zero test point for the empirical score)",
        "different tangent subspaces are lost due to memorization effects at different critical times and "
        "dataset sizes ... a selective loss of dimensionality where some prominent features of the data are "
        "memorized without a full collapse on any individual training point", True, ("manifold",),
        "the authors' protocol on their synthetic data (D = 30; 2 coordinates of std 1, 5 of 0.3, the rest "
-       "0.01; samples projected on the unit sphere): scores at x0 + sigma q_j (x0 a training point, q_j the rows "
-       "of a random orthogonal matrix), largest singular value dropped, the rest normalised by their maximum; "
-       "read per subspace against the noise level at the largest trained N: the two subspaces are lost at noise "
+       "0.01; samples projected on the unit sphere): scores at x0 + sigma q_j (x0 a training point: this "
+       "package's reading point, where memorization acts; q_j the rows of a random orthogonal matrix), largest "
+       "singular value dropped, the rest normalised by their maximum; read per subspace against the noise level "
+       "at the largest trained N and on the exact empirical score: the two subspaces are lost at noise "
        "levels at least a factor 2 apart, and at a noise level where the population keeps both a majority of "
        "training points keeps exactly one (the dimension drops subspace by subspace before full collapse)"),
     # ---- Raya & Ambrogioni --------------------------------------------------------------
