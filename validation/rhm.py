@@ -127,7 +127,8 @@ __all__ = [
 #:     (400-500 forward--backward data per level, root slope about 1.5 per unit of
 #:     :math:`\varepsilon`) one crossing has a standard error of about 0.014 (3.5 %) and the
 #:     exact one about 0.007, so 12 % is three combined standard errors: a model that is not
-#:     close to Bayes-optimal at the transition fails.
+#:     close to Bayes-optimal at the transition fails. (Set for the one-depth quick run; the
+#:     two-depth run has 1,500 data per level and errors near 0.005.)
 #: ``sampler``  (rel) the same crossing for the exact BP marginals run through
 #:     :func:`regenerate` vs exact BP: checks the sampler and the protocol (statistical
 #:     error only for masking, whose sampler is exact), 8 %.
