@@ -192,6 +192,24 @@ def _gaussian_init(d: int):
     return x_init
 
 
+def _grid_error(res) -> dict:
+    """The clone grid and its discretization-error estimate (:attr:`CloneResult.bias`, the same
+    pairs on a grid twice as coarse with the same Brownian path), for the numbers and notes."""
+    return {"settings": dict(res.settings), "bias": res.bias["label"], "bias_se": res.bias_stderr["label"],
+            "stderr": res.stderr["label"], "within_error_bar": bool(res.bias_within(1.0))}
+
+
+def _grid_note(g: dict) -> str:
+    """``"grid: ...; discretization bias of the agreement ..."`` for a verdict's note."""
+    s = g["settings"]
+    b, bse, se = (np.asarray(g[k], dtype=np.float64) for k in ("bias", "bias_se", "stderr"))
+    j = int(np.argmax(np.abs(b)))
+    return (f"grid: {s['n_steps']} {s['grid']} steps of the {s['method']} integrator from t = {s['t_max']:g} to "
+            f"{s['t_end']:g}; estimated discretization bias of the agreement (coarse-grid difference, same noise) "
+            f"at most {b[j]:+.4f} ± {bse[j]:.4f} against a binomial error of {se[j]:.4f}"
+            f"{'' if g['within_error_bar'] else ' (NOT within the error bar)'}")
+
+
 def _crossing(times, agreement, stderr, level, seed) -> tuple[float, float]:
     from diffphase.numerics.curves import crossing_time_stderr
 
@@ -263,6 +281,7 @@ def speciation_gm_point(*, d: int, n_train: int, mu: float, sigma: float, train:
         "branch_times": times, "phi_model": phi_m, "se_model": se_m, "phi_exact": phi_e, "se_exact": se_e,
         "phi_quad": gm.clone_agreement(times, d, mu, sigma),
         "t_model": t_model, "t_model_se": t_model_se, "t_exact": t_exact, "t_exact_se": t_exact_se,
+        "grid_model": _grid_error(res_model), "grid_exact": _grid_error(res_exact),
         "t_fine": t_fine, "phi_fine": gm.clone_agreement(t_fine, d, mu, sigma),
         "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds, "from_cache": hist.from_cache,
     }
@@ -320,13 +339,14 @@ def run_speciation_gm(config: dict, ctx) -> "ExperimentResult":
             tol["speciation_gm.t_S"], "rel", stderr=p["t_model_se"], unit="OU time", kind="claim",
             source="biroli.speciation",
             note=f"phi = {PHI_LEVEL} crossing of {config['n_pairs']} clone pairs; exact finite-d crossing "
-                 f"t_quad = {p['t_quad']:.4f}"))
+                 f"t_quad = {p['t_quad']:.4f}; {_grid_note(p['grid_model'])}"))
         verdicts.append(Verdict.check(
             f"t_S of exact-score clones vs 1/2 log Lambda, d={d}", p["t_exact"], p["t_S"],
             tol["speciation_gm.exact"], "rel", stderr=p["t_exact_se"], unit="OU time", kind="reference",
             source="clones driven by the exact mixture score (numerics.gaussian_mixture.IsotropicMixture.score) "
                    "through the sampler and cloning protocol of numerics.sde, against the theory's t_S",
-            note=f"{config['exact_pairs']} pairs with the exact mixture score (exact reference)"))
+            note=f"{config['exact_pairs']} pairs with the exact mixture score (exact reference); "
+                 f"{_grid_note(p['grid_exact'])}"))
         band = float(np.max(np.abs(np.asarray(p["phi_model"]) - np.asarray(p["phi_quad"]))))
         verdicts.append(Verdict.check(
             f"max |phi_model - phi_quadrature| over branch times, d={d}", band, None,
@@ -394,6 +414,7 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     phi, se = res.agreement["label"], res.stderr["label"]
     t_model, t_model_se = _crossing(res.times, phi, se, PHI_LEVEL, seed)
     return {"dataset": dataset, "pair": [a, b], "n": len(sub), "d": sub.dim, "Lambda": lam, "t_S": t_s,
+            "grid_model": _grid_error(res),
             "branch_times": res.times, "phi_model": phi, "se_model": se, "t_model": t_model,
             "t_model_se": t_model_se, "classifier_accuracy": info.test_accuracy,
             "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
@@ -426,7 +447,8 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
             p["t_model"], p["t_S"], TOLERANCES["speciation_images.t_S"], "rel", stderr=p["t_model_se"],
             unit="OU time", kind="claim", source="biroli.speciation", requires=[f"classifier {pair}"],
             note=f"Lambda = {p['Lambda']:.4g} (top eigenvalue of the normalized pair's covariance, n = {p['n']}); "
-                 f"clone ends labelled by a classifier with test accuracy {p['classifier_accuracy']:.3f}"))
+                 f"clone ends labelled by a classifier with test accuracy {p['classifier_accuracy']:.3f}; "
+                 f"{_grid_note(p['grid_model'])}"))
     fig = _plot_phi_panels([dict(p, label=f"{config['dataset']} {p['pair'][0]} vs {p['pair'][1]}") for p in points],
                            ctx.figure_path(), f"Speciation, {config['dataset']} class pairs")
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts,
@@ -502,6 +524,7 @@ def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict
         "branch_times": res_m.times, "phi_model": res_m.agreement["label"], "se_model": res_m.stderr["label"],
         "phi_exact": res_e.agreement["label"], "se_exact": res_e.stderr["label"],
         "t_model": t_m, "t_model_se": t_m_se, "t_exact": t_e, "t_exact_se": t_e_se,
+        "grid_model": _grid_error(res_m), "grid_exact": _grid_error(res_e),
         "delta": delta, "memorized": fractions,
         "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds,
     }
@@ -559,10 +582,11 @@ def run_collapse(config: dict, ctx) -> "ExperimentResult":
                       p["t_C"], tol["collapse.exact"], "rel", stderr=p["t_exact_se"], unit="OU time",
                       kind="claim", source="biroli.collapse",
                       note=f"t_C = {p['t_C']:.4f} ± {p['t_C_se']:.2g} from the leave-one-out excess entropy; "
-                           f"large-d formula {p['t_C_theory']:.4f}"),
+                           f"large-d formula {p['t_C_theory']:.4f}; {_grid_note(p['grid_exact'])}"),
         Verdict.check("phi_C = 1/2 crossing, trained model vs exact empirical-score dynamics", p["t_model"],
                       p["t_exact"], tol["collapse.model"], "rel", stderr=p["t_model_se"], unit="OU time",
-                      kind="claim", source="biroli.collapse", requires=["memorizing"]),
+                      kind="claim", source="biroli.collapse", requires=["memorizing"],
+                      note=_grid_note(p["grid_model"])),
         Verdict.check("fraction of trained-model samples within delta of a training point",
                       p["memorized"]["model"]["fraction"], None, tol["collapse.memorized"], "min",
                       stderr=p["memorized"]["model"]["stderr"], kind="precondition", key="memorizing",

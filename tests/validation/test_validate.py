@@ -212,8 +212,12 @@ def test_real_experiments_produce_every_file_and_number(tmp_path):
             assert v.outcome in ("PASS", "FAIL", "INCONCLUSIVE", "AGREES", "DISAGREES")
     assert {v.claim for r in run.results for v in r.verdicts if v.kind == "claim"} == {
         "biroli.speciation", "biroli.phi_curve", "biroli.collapse"}
+    # verdicts that use clones state the grid and its discretization-error estimate
+    clone_verdicts = [v for r in run.results for v in r.verdicts if "crossing" in v.name or "t_S of" in v.name]
+    assert clone_verdicts and all("estimated discretization bias" in v.note for v in clone_verdicts)
     gm = run.results[0].numbers["points"]
     assert [p["d"] for p in gm] == [8, 12]
+    assert gm[0]["grid_model"]["settings"]["n_steps"] == TINY_CLONES["n_steps"]
     for p in gm:
         assert p["t_S"] == pytest.approx(0.5 * np.log(p["d"] + 1.0))
         assert len(p["phi_model"]) == len(p["phi_exact"]) == len(p["phi_quad"]) == 7
