@@ -670,6 +670,9 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
     refs = [int(n) for n in config.get("reference_sizes", [])]
     if not sizes:
         raise ValueError("config['sizes'] must list at least one training-set size")
+    if set(sizes) & set(refs) or len(set(sizes + refs)) != len(sizes + refs):
+        raise ValueError(f"config['sizes'] {sizes} and config['reference_sizes'] {refs} must be distinct: a trained "
+                         "size already reads the exact empirical score of its own training set")
     noise = noise_grid(**config["noise"])
     seeds = spawn_seeds(int(config["seed"]), len(sizes) + len(refs))
     common = {key: config[key] for key in ("dim", "d1", "d2", "stds", "n_points")}
@@ -738,7 +741,7 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
     generating = {"A": float(stds[0] ** 2), "B": float(stds[int(config["d1"])] ** 2)}
     for p, who, label in ((big, "model", "trained DDPM"), (ref, "empirical", "exact empirical score")):
         ll = ana[p["n_train"]][who]["loss"]
-        req = ["memorizes"] if who == "model" else []
+        req = ["memorizes", "memorizes at N"] if who == "model" else []
         verdicts.append(Verdict.check(
             f"order: log(sigma^2_A / sigma^2_B), higher variance lost first, {label} N={p['n_train']}",
             ll["A"] - ll["B"], None, tol["manifold.order"], "min", stderr=ll["se"]["diff"], unit="log sigma^2",
@@ -910,11 +913,16 @@ EXPERIMENTS = [
         run=run_manifold,
         cost=cost_manifold,
         # the authors' data (D = 30, d1 = 2, d2 = 5, std 1 / 0.3 / 0.01, on the sphere); two
-        # trained sizes (their 250 / 500 / 20 000 scaled down: 16 is memorized in 8000 CPU steps,
-        # 256 is the largest; a third trained size does not fit the ~70 s budget on two
-        # cores); the exact empirical score also at 64, 2000 and their 20 000
-        quick={"dim": 30, "d1": 2, "d2": 5, "stds": [1.0, 0.3, 0.01], "sizes": [16, 256],
-               "reference_sizes": [64, 2000, 20000], "noise": _NOISE, "n_points": 32, "show_noise": 0.0177,
+        # trained sizes (their 250 / 500 / 20 000 scaled down: 16 is memorized in 8000 CPU steps;
+        # a third trained size does not fit the ~70 s budget on two cores). The claim is read at
+        # the larger size, which must be in the memorizing regime (precondition "memorizes at
+        # N"): the first quick run used 256, where the model memorized nothing (precondition
+        # failed); 64 replaced it. A trained pilot at 64 had shown a selective state before, so
+        # the trained-model claim at 64 is not a blind test (docs/models/manifold.md). The exact
+        # empirical score is read at every trained size (on its training set) and at 2000 and
+        # their 20 000.
+        quick={"dim": 30, "d1": 2, "d2": 5, "stds": [1.0, 0.3, 0.01], "sizes": [16, 64],
+               "reference_sizes": [2000, 20000], "noise": _NOISE, "n_points": 32, "show_noise": 0.0177,
                "train": _MLP_QUICK, "n_boot": 400, "seed": 0},
         full={"dim": 30, "d1": 2, "d2": 5, "stds": [1.0, 0.3, 0.01], "sizes": [250, 500, 2000, 20000],
               "reference_sizes": [100000], "noise": {"largest": 0.4, "ratio": 2 ** 0.25, "count": 40},
