@@ -69,6 +69,8 @@ __all__ = [
     "render_markdown",
     "render_html",
     "write_report",
+    "digest",
+    "write_digest",
 ]
 
 RULES = ("abs", "rel", "max", "min")
@@ -692,3 +694,42 @@ def write_report(results, out_dir, *, mode: str, seconds: float | None = None, h
         "report.md": atomic_write_text(render_markdown(results, **kw), out_dir / "report.md"),
         "report.html": atomic_write_text(render_html(results, **kw), out_dir / "report.html"),
     }
+
+
+def digest(payload: dict) -> dict:
+    """The verdicts of a ``results.json`` payload without the curves: what the docs ship.
+
+    Parameters
+    ----------
+    payload : dict
+        The content of ``results.json`` (:func:`write_report`).
+
+    Returns
+    -------
+    dict
+        ``mode``, ``passed``, ``seconds``, ``header`` (device, torch, commit, start time, ...),
+        ``summary``, ``claims``, and ``experiments``: per experiment its ``name``, ``status``,
+        ``seconds`` and ``verdicts`` (every field of :class:`Verdict`).
+
+    Raises
+    ------
+    ValueError
+        If ``payload`` is not a results payload (no ``experiments`` list).
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("experiments"), list):
+        raise ValueError("payload must be the content of a results.json written by write_report")
+    exps = [{"name": e["name"], "status": e.get("status", "done"), "seconds": e.get("seconds", 0.0),
+             "message": e.get("message", ""), "verdicts": e.get("verdicts", [])} for e in payload["experiments"]]
+    return {k: payload.get(k) for k in ("mode", "passed", "strict", "seconds", "header", "summary", "claims")} \
+        | {"experiments": exps}
+
+
+def write_digest(results_json, path) -> Path:
+    """Write :func:`digest` of the ``results.json`` at ``results_json`` to ``path`` (atomically).
+
+    Examples
+    --------
+    ``write_digest("diffphase-report/results.json", "docs/_static/validation/quick-verdicts.json")``
+    refreshes the verdicts that the documentation's claims table shows.
+    """
+    return write_json(digest(read_json(results_json)), path)

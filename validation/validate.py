@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -39,7 +40,7 @@ from .report import ExperimentResult, read_json, write_json, write_report
 from .train import default_device
 
 __all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "ValidationRun", "plan",
-           "GPU_ASSUMPTIONS"]
+           "GPU_ASSUMPTIONS", "source_commit"]
 
 #: Assumptions of the GPU-time estimate of :func:`plan`: sustained FP32 throughput of small
 #: networks on one current data-centre GPU (well below its peak: these networks are too small
@@ -159,7 +160,7 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     threads : int or None
         Torch intra-op threads in this process while the experiments run (restored afterwards);
         ``None`` leaves torch's setting. Default 1: the networks are small, and on a shared
-        CPU several threads contend — measured on the project's 2-core machines with the
+        CPU several threads contend — measured on a 2-core machine with the
         other core busy, one training step of the quick MLP took 40 ms with 1 thread and
         860 ms with 2. Use the executor to occupy more cores.
     configs : dict, optional
@@ -209,7 +210,8 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
          log, strict) -> ValidationRun:
     t0 = time.time()
     header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
-              "platform": platform.platform()}
+              "platform": platform.platform(), "cpus": os.cpu_count(), "commit": source_commit(),
+              "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0))}
     results: list[ExperimentResult] = []
     reused: list[str] = []
     files: dict = {}
@@ -294,6 +296,22 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[
                             + c["sampler_calls"] * a["seconds_per_sampler_call"])
         rows.append({"name": name, **c})
     return rows
+
+
+def source_commit() -> str:
+    """The git commit of the package's source tree (``"<sha>"``, with ``"+changes"`` when the tree
+    has uncommitted changes), or ``""`` when the package is not in a git checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return sha + ("+changes" if dirty else "")
 
 
 def _torch_version() -> str:
