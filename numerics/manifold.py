@@ -526,7 +526,8 @@ def tangent_group_basis(x0, coordinates) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (P, d, |G| - 1)
+    ndarray, shape (P, d, k - 1)
+        ``k`` the number of axes of the group.
 
     Examples
     --------

@@ -305,3 +305,54 @@ def test_every_public_module_in_the_api_reference():
     api = "".join(p.read_text(encoding="utf-8") for p in (DOCS / "api").glob("*.rst"))
     missing = [name for name in _public_modules() if f".. automodule:: {name}\n" not in api]
     assert not missing, f"add to docs/api/*.rst: {missing}"
+
+
+# --------------------------------------------------------------------------------------
+# the claims table and the measured quick run shipped with the docs
+# --------------------------------------------------------------------------------------
+def test_shipped_quick_verdicts_cover_every_quick_claim():
+    """The shipped quick-run digest parses, names a clean commit and a quick run, and holds a
+    verdict for every registered claim that a quick-mode experiment tests; every verdict in it
+    has a kind, a source and an outcome consistent with its pass flag."""
+    import json
+
+    from diffphase.validation.claims import CLAIMS, KINDS
+    from diffphase.validation.validate import EXPERIMENTS
+
+    digest = json.loads(diffphase_docs.QUICK_VERDICTS.read_text(encoding="utf-8"))
+    assert digest["mode"] == "quick"
+    assert re.fullmatch(r"[0-9a-f]{40}", digest["header"]["commit"]), digest["header"]["commit"]
+    rows = {(e["name"], v["key"]): v for e in digest["experiments"] for v in e["verdicts"]}
+    assert rows
+    for v in rows.values():
+        assert v["kind"] in KINDS and v["source"].strip()
+        if v["outcome"] in ("PASS", "AGREES"):
+            assert v["passed"]
+    claimed = {v["claim"] for v in rows.values() if v["kind"] == "claim"}
+    for c in CLAIMS.values():
+        if c.not_judged:  # reported only, with the reason in the registry
+            assert c.id not in claimed, c.id
+        elif any("quick" in EXPERIMENTS[n].modes for n in c.tested_by if n in EXPERIMENTS):
+            assert c.id in claimed, c.id
+    # the summary agrees with the rows
+    judged = [v for v in rows.values() if v["kind"] != "exploratory"]
+    assert digest["summary"]["judged"] == len(judged)
+    assert digest["summary"]["judged_pass"] == sum(v["outcome"] == "PASS" for v in judged)
+    assert digest["passed"] is all(v["outcome"] == "PASS" for v in judged)
+
+
+def test_claims_table_rows_and_page(built_docs):
+    """Every claim has a row with its place and its quick outcome; the validation page shows
+    the table (its caption names the run's commit)."""
+    import json
+
+    from diffphase.validation.claims import CLAIMS
+
+    digest = json.loads(diffphase_docs.QUICK_VERDICTS.read_text(encoding="utf-8"))
+    rows = diffphase_docs.claims_rows(digest)
+    assert [r[0] for r in rows] == list(CLAIMS)
+    text = (built_docs / "validation.html").read_text(encoding="utf-8")
+    assert "claims-table" in text and digest["header"]["commit"][:12] in text
+    for cid, paper, statement, tested, quick, full in rows:
+        assert cid in text
+        assert quick and any(w in quick for w in ("PASS", "FAIL", "INCONCLUSIVE", "full only", "not judged"))

@@ -111,8 +111,8 @@ __all__ = [
 #:     noise level, the fraction of training points whose normalised spectrum has no value
 #:     ``<= 1/2`` (fully contracted Jacobian: the model memorizes). A majority, 1/2; guards the
 #:     claims, which read a loss of a subspace as memorization.
-#: ``manifold.order``  (min, in :math:`\log\sigma^2`) exploratory: :math:`\log(\sigma^2_A/
-#:     \sigma^2_B)` at the largest ``N``, "under some conditions, subspaces of higher variance
+#: ``manifold.order``  (min, in :math:`\log\sigma^2`) exploratory:
+#:     :math:`\log(\sigma^2_A/\sigma^2_B)` at the largest ``N``, "under some conditions, subspaces of higher variance
 #:     are lost first" (conditions not derived here): at least :math:`\log 2`, a resolved order.
 #: ``manifold.threshold``  (max, in :math:`\log\sigma^2`) exploratory: at the largest ``N``,
 #:     :math:`\max_g|\log\sigma^2_g-\log(s_g^2/2\log N)|`, the authors' per-subspace critical

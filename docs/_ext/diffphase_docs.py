@@ -11,6 +11,11 @@ Directives
     The one table of time and noise conventions, every cell computed at build time from
     :mod:`diffphase.theory.conventions` (symbolic) and :mod:`diffphase.numerics.conventions`
     (numbers).
+``validate-plan``
+    FLOPs and estimated GPU time of every experiment of ``diffphase validate``.
+``claims-table``
+    Every claim of :mod:`diffphase.validation.claims` with the experiments that judge it and
+    its outcome in the measured quick run shipped in ``_static/validation/quick-verdicts.json``.
 
 Offline math
 ------------
@@ -147,7 +152,7 @@ def conventions_rows(at: float = 1.0):
          fmt(ncv.delta(at)), "delta"),
         (r"DDPM cumulative signal fraction", L(abar), L(tcv.alpha_bar()), L(tcv.time_from("alpha_bar", abar)),
          fmt(ncv.alpha_bar(at)), "alpha_bar, time_from_alpha_bar"),
-        ("signal scale (seed 002 papers)", L(th), L(tcv.theta()), L(tcv.time_from("theta", th)),
+        ("signal scale (Ambrogioni-group papers)", L(th), L(tcv.theta()), L(tcv.time_from("theta", th)),
          fmt(ncv.theta(at)), "theta, time_from_theta"),
         ("variance-exploding noise variance", L(sig2), L(tcv.ve_variance()), L(tcv.time_from("ve_variance", sig2)),
          fmt(ncv.ve_variance(at)), "ve_variance, time_from_ve_variance"),
@@ -262,6 +267,80 @@ class ValidatePlanDirective(SphinxDirective):
         return [table]
 
 
+#: The verdicts of the last measured ``diffphase validate --quick``, shipped with the docs
+#: (:func:`diffphase.validation.report.write_digest` of its ``results.json``).
+QUICK_VERDICTS = Path(__file__).resolve().parent.parent / "_static" / "validation" / "quick-verdicts.json"
+
+
+def claims_rows(digest: dict) -> list[tuple]:
+    """Rows of the claims table: every claim of :data:`diffphase.validation.claims.CLAIMS` with
+    the experiments that judge it, its outcome in the measured quick run ``digest`` and its
+    status in ``--full``.
+
+    Returns
+    -------
+    list of tuple
+        ``(claim id, "paper, place", statement, experiments, quick, full)``; ``quick`` is e.g.
+        ``"PASS (speciation_gm 4/4)"``; an experiment that does not run in quick mode reads
+        "full only".
+    """
+    from diffphase.validation.claims import CLAIMS
+    from diffphase.validation.validate import EXPERIMENTS
+
+    verdicts = {e["name"]: e.get("verdicts", []) for e in digest.get("experiments", [])}
+    rows = []
+    for c in CLAIMS.values():
+        quick, full = [], []
+        for name in c.tested_by:
+            exp = EXPERIMENTS.get(name)
+            modes = exp.modes if exp is not None else ()
+            if exp is not None:  # every registered experiment has a full configuration
+                full.append(name)
+            if "quick" not in modes:
+                quick.append(f"{name}: full only")
+                continue
+            vs = [v for v in verdicts.get(name, []) if v.get("claim") == c.id]
+            if not vs:
+                quick.append(f"{name}: not in the measured run")
+                continue
+            outs = [v["outcome"] for v in vs]
+            word = "FAIL" if "FAIL" in outs else ("INCONCLUSIVE" if "INCONCLUSIVE" in outs else "PASS")
+            quick.append(f"{name}: {word} ({outs.count('PASS')}/{len(outs)})")
+        if c.not_judged:
+            quick = [f"reported, not judged: {c.not_judged}"]
+        text = f"“{c.statement}”" if c.quoted else f"{c.statement} (paraphrase)"
+        rows.append((c.id, f"{c.paper.short()}, {c.place}", text, ", ".join(c.tested_by), "; ".join(quick),
+                     ("in the --full plan (" + ", ".join(full) + "); not yet run: no GPU") if full else "—"))
+    return rows
+
+
+class ClaimsTableDirective(SphinxDirective):
+    """The claims judged by ``diffphase validate``, with their outcome in the measured quick
+    run shipped as ``_static/validation/quick-verdicts.json`` (:func:`claims_rows`)."""
+
+    has_content = False
+
+    def run(self):
+        import json
+
+        try:
+            digest = json.loads(QUICK_VERDICTS.read_text(encoding="utf-8"))
+            rows = claims_rows(digest)
+        except Exception as exc:
+            raise self.error(f"claims-table: {type(exc).__name__}: {exc}") from exc
+        self.env.note_dependency(str(QUICK_VERDICTS))
+        _note_sources(self.env, ("diffphase.validation.claims",))
+        head = digest.get("header", {})
+        caption = (f"Quick run of {head.get('started', '?')}, commit {head.get('commit', '?')[:12]}, "
+                   f"{head.get('cpus', '?')} CPU cores, torch {head.get('torch', '?')}: "
+                   f"{'PASS' if digest.get('passed') else 'FAIL'}, {digest.get('seconds', 0):.0f} s wall.")
+        header = ("claim", "paper, place", "statement", "tested by", "quick (measured)", "full")
+        table, tbody = _table("claims-table", header, (12, 16, 30, 12, 18, 12))
+        for row in rows:
+            tbody += ConventionsTableDirective._row([nodes.paragraph(c, c) for c in row])
+        return [nodes.paragraph(caption, caption), table]
+
+
 # --------------------------------------------------------------------------------------
 # module docstrings: underlined headings -> rubrics
 # --------------------------------------------------------------------------------------
@@ -345,6 +424,7 @@ def setup(app):
     app.add_directive("derivation", DerivationDirective)
     app.add_directive("conventions-table", ConventionsTableDirective)
     app.add_directive("validate-plan", ValidatePlanDirective)
+    app.add_directive("claims-table", ClaimsTableDirective)
     app.connect("autodoc-process-docstring", _process_module_docstring, priority=400)
     app.connect("config-inited", _config_inited)
     app.connect("build-finished", _build_finished)
