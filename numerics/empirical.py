@@ -17,7 +17,10 @@ matrix products per chunk, float32 or float64), :func:`empirical_score` (a thin 
 over it), :func:`top_eigenvalue` / :func:`speciation_time` (Lanczos on the centred data,
 never forming the :math:`d\times d` covariance when that would be costly),
 :func:`excess_entropy` (the paper's Monte Carlo estimator, with standard errors) and
-:func:`collapse_time` (root of the estimated excess entropy). All times are OU times.
+:func:`collapse_time` (root of the estimated excess entropy); :func:`covariance` and
+:func:`top_eigenvalues` (several leading eigenvalues), and :class:`NoisedQueries`, the
+streaming kernel that evaluates the estimator's queries at many times in one pass over the
+data (per class when labels are given). All times are OU times.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ __all__ = [
     "excess_entropy",
     "CollapseTime",
     "collapse_time",
+    "covariance",
+    "symmetric_top_eigenvalues",
+    "top_eigenvalues",
+    "QueryLogSums",
+    "NoisedQueries",
 ]
 
 _DEFAULT_BLOCK_BYTES = 32 * 2**20  # logits block of at most 32 MiB
@@ -467,3 +475,364 @@ def collapse_time(X, n_samples: int = 1000, seed=0, *, t_min: float = 1e-4, t_ma
     slope = (fun(root + h) - fun(max(root - h, 0.5 * root))) / (root + h - max(root - h, 0.5 * root))
     stderr = float(v.std(ddof=1) / math.sqrt(n_samples) / abs(slope)) if slope != 0 else math.inf
     return CollapseTime(float(root), stderr, curve)
+
+
+# ---------------------------------------------------------------------------------------
+# covariance spectrum (several eigenvalues)
+# ---------------------------------------------------------------------------------------
+def covariance(X, *, mean=None, chunk_rows: int = 4096) -> np.ndarray:
+    r"""Centred covariance :math:`C = \frac1n\sum_\mu(a^\mu-\bar a)(a^\mu-\bar a)^T`, shape
+    (d, d), float64.
+
+    Accumulated over blocks of ``chunk_rows`` rows: each block is centred and multiplied in
+    the dtype of ``X`` (one matrix product, :math:`2nd^2` flops in all), the blocks are summed
+    in float64. For float32 data the relative error of an entry is about
+    :math:`\sqrt{\text{chunk\_rows}}\cdot6\cdot10^{-8}`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Finite data, ``n >= 1``.
+    mean : array_like, shape (d,), optional
+        The centre (default the sample mean :math:`\bar a`).
+    chunk_rows : int
+        Rows per block.
+    """
+    X = check_data(X, "X", min_rows=1)
+    chunk_rows = check_int("chunk_rows", chunk_rows, minimum=1)
+    n, d = X.shape
+    mu = X.mean(axis=0, dtype=np.float64) if mean is None else np.asarray(mean, dtype=np.float64)
+    if mu.shape != (d,):
+        raise ValueError(f"mean must have shape ({d},), got {mu.shape}")
+    C = np.zeros((d, d))
+    m = mu.astype(X.dtype)
+    for s in range(0, n, chunk_rows):
+        Bk = X[s:s + chunk_rows] - m
+        C += Bk.T @ Bk
+    return C / n
+
+
+def symmetric_top_eigenvalues(C, k: int = 1, *, tol: float = 1e-10) -> np.ndarray:
+    r"""The ``k`` largest eigenvalues of a symmetric matrix, in decreasing order.
+
+    Lanczos (``scipy.sparse.linalg.eigsh``, ``which="LA"``, relative accuracy ``tol``) when
+    ``k`` is small against the size :math:`d` (:math:`d > 256` and :math:`k < d/4`); a full
+    ``numpy.linalg.eigvalsh`` otherwise.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"C must be a square matrix, got shape {C.shape}")
+    d = C.shape[0]
+    k = check_int("k", k, minimum=1, maximum=d)
+    if d > 256 and 4 * k < d:
+        v0 = np.random.default_rng(0).standard_normal(d)
+        vals = eigsh(C, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    else:
+        vals = np.linalg.eigvalsh(C)[-k:]
+    return np.sort(np.asarray(vals, dtype=np.float64))[::-1].copy()
+
+
+def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) -> np.ndarray:
+    r"""The ``k`` largest eigenvalues :math:`\lambda_1\ge\dots\ge\lambda_k` of the centred data
+    covariance :math:`C = \frac1n\sum_\mu(a^\mu-\bar a)(a^\mu-\bar a)^T`.
+
+    ``"covariance"``: :math:`C` is formed by one blocked matrix product (:func:`covariance`,
+    :math:`2nd^2` flops, memory :math:`d^2`) and its top eigenvalues found by Lanczos
+    (:func:`symmetric_top_eigenvalues`). ``"lanczos"``: ``eigsh`` on the operator
+    :math:`v\mapsto X_c^T(X_cv)/n`, applied without forming :math:`C` or centring ``X`` (two
+    passes over the data per iteration; memory :math:`O(n+d)` beyond the data). ``"auto"``
+    forms :math:`C` when :math:`d\le4096`. With ``k = 1`` both agree with
+    :func:`top_eigenvalue`.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        Decreasing eigenvalues (float64).
+    """
+    X = check_data(X, "X", min_rows=2)
+    if method not in ("auto", "covariance", "lanczos"):
+        raise ValueError(f"method must be 'auto', 'covariance' or 'lanczos', got {method!r}")
+    n, d = X.shape
+    k = check_int("k", k, minimum=1, maximum=d)
+    if method == "covariance" or (method == "auto" and d <= 4096) or k >= d - 1:
+        return symmetric_top_eigenvalues(covariance(X), k, tol=tol)
+    mean = X.mean(axis=0, dtype=np.float64)
+
+    def matvec(v):
+        v = np.asarray(v, dtype=np.float64).ravel()
+        xv = X @ v.astype(X.dtype) - mean @ v
+        return (X.T @ xv.astype(X.dtype) - mean * xv.sum()) / n
+
+    op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(d)
+    vals = eigsh(op, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    return np.sort(np.asarray(vals, dtype=np.float64))[::-1].copy()
+
+
+# ---------------------------------------------------------------------------------------
+# many times in one pass: the streaming kernel of the excess entropy and class entropy
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueryLogSums:
+    r"""Log-sums of the noised empirical measure at fixed queries, for several OU times.
+
+    For query :math:`b` (training point :math:`\nu_b`, noise :math:`z_b`) at time :math:`t`,
+    :math:`x_b = e^{-t}a^{\nu_b}+\sqrt{\Delta_t}z_b` and
+    :math:`u_{b\mu} = -|x_b-e^{-t}a^\mu|^2/2\Delta_t`.
+
+    Attributes
+    ----------
+    t : ndarray, shape (m,)
+        OU times.
+    other : ndarray, shape (m, B)
+        :math:`\log\sum_{\mu\ne\nu_b}e^{u_{b\mu}}` (the query's own point left out).
+    own : ndarray, shape (B,)
+        :math:`u_{b\nu_b} = -|z_b|^2/2` (the same at every time).
+    classes : ndarray, shape (m, B, K), or None
+        :math:`\log\sum_{\mu\ne\nu_b,\,y_\mu=k}e^{u_{b\mu}}` per class :math:`k`
+        (:math:`-\infty` for a class without other points).
+    own_class : ndarray, shape (B,), or None
+        Label :math:`y_{\nu_b}` of each query's own point.
+    n, d : int
+        Size and dimension of the data.
+    """
+
+    t: np.ndarray
+    other: np.ndarray
+    own: np.ndarray
+    classes: np.ndarray | None
+    own_class: np.ndarray | None
+    n: int
+    d: int
+
+    def excess_entropy_samples(self, leave_one_out: bool = True) -> np.ndarray:
+        r"""Per-query excess entropy :math:`f_b(t) = \tfrac12 + \tfrac1d\log\sum_\mu e^{u_{b\mu}}`
+        (sum over :math:`\mu\ne\nu_b` if ``leave_one_out``), shape (m, B).
+
+        This is :math:`\alpha + \tfrac12 + \tfrac12\log(2\pi\Delta_t) + \tfrac1d\log P^e_t(x_b)`
+        with :math:`P^e_t` normalised over the points summed (the :math:`\log n` terms cancel);
+        its mean over queries is the estimator of :func:`excess_entropy`.
+        """
+        total = self.other if leave_one_out else np.logaddexp(self.other, self.own[None, :])
+        return 0.5 + total / self.d
+
+    def class_entropy_samples(self) -> np.ndarray:
+        r"""Per-query entropy of the class posterior of the labelled empirical measure,
+        :math:`-\sum_k p_k\log p_k`, :math:`p_k\propto\sum_{\mu:y_\mu=k}e^{u_{b\mu}}` (own point
+        included), shape (m, B), in nats."""
+        if self.classes is None:
+            raise ValueError("class entropy needs labels: call log_sums(..., labels=...)")
+        lc = self.classes.copy()
+        B = lc.shape[1]
+        rows = np.arange(B)
+        lc[:, rows, self.own_class] = np.logaddexp(lc[:, rows, self.own_class], self.own[None, :])
+        lz = np.logaddexp.reduce(lc, axis=2)
+        logp = lc - lz[..., None]
+        p = np.exp(logp)
+        with np.errstate(invalid="ignore"):
+            plogp = np.where(p > 0, p * logp, 0.0)
+        return -plogp.sum(axis=2)
+
+
+_ROW_BLOCK = 64  # queries per block of the element-wise work (keeps a block's logits in cache)
+
+
+def _class_runs(yc: np.ndarray, K: int, dtype):
+    """How to sum a chunk's weights per class: ``("runs", starts, classes)`` when the labels
+    are sorted (contiguous runs, summed with ``np.add.reduceat``), else ``("onehot", matrix)``."""
+    if yc.size < 2 or bool(np.all(yc[1:] >= yc[:-1])):
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(yc)) + 1])
+        return ("runs", starts, yc[starts])
+    onehot = np.zeros((yc.size, K), dtype=dtype)
+    onehot[np.arange(yc.size), yc] = 1
+    return ("onehot", onehot)
+
+
+@dataclass
+class _PassState:
+    """Running maxima and sums of one streaming pass (rows are updated by disjoint blocks)."""
+
+    ca: np.ndarray
+    r: np.ndarray
+    run_max: np.ndarray
+    run_sum: np.ndarray
+    csum: np.ndarray | None
+    floor: np.floating
+    K: int
+
+    def accumulate(self, blk: slice, G1, G2, own, own_col, grouping) -> None:
+        dt = G1.dtype.type
+        M = np.empty_like(G1)
+        rows = np.flatnonzero(own)
+        cols = own_col[own]
+        for j in range(self.ca.size):
+            np.multiply(G2, self.r[j], out=M)
+            M += G1
+            old = self.run_max[j, blk]
+            new = np.maximum(old, M.max(axis=1).astype(np.float64))
+            ref = np.where(np.isfinite(new), new, 0.0)
+            rescale = np.exp(self.ca[j] * (old - ref))
+            M -= ref.astype(M.dtype)[:, None]
+            M *= dt(self.ca[j])
+            # flush weights below e^floor (subnormals are ~100x slower), as EmpiricalScore does
+            np.maximum(M, self.floor, out=M)
+            np.exp(M, out=M)
+            M[rows, cols] = 0.0
+            if grouping is None:
+                self.run_sum[j, blk] = self.run_sum[j, blk] * rescale + M.sum(axis=1, dtype=np.float64)
+            else:
+                if grouping[0] == "runs":
+                    part = np.add.reduceat(M, grouping[1], axis=1, dtype=np.float64)
+                    cs = np.zeros((M.shape[0], self.K))
+                    np.add.at(cs.T, grouping[2], part.T)
+                else:
+                    cs = (M @ grouping[1]).astype(np.float64)
+                self.csum[j, blk] = self.csum[j, blk] * rescale[:, None] + cs
+                self.run_sum[j, blk] = self.run_sum[j, blk] * rescale + cs.sum(axis=1)
+            self.run_max[j, blk] = new
+
+
+class NoisedQueries:
+    r"""Fixed Monte Carlo queries of the noised empirical measure and a streaming kernel that
+    evaluates them at many OU times in one pass over the data.
+
+    Draws :math:`B` = ``n_samples`` training indices :math:`\nu_b` uniformly (with
+    replacement) and noise :math:`z_b\sim\mathcal N(0,I_d)` — the same draws, from the same
+    ``seed``, as :func:`excess_entropy` — so that
+    :math:`x_b(t) = e^{-t}a^{\nu_b}+\sqrt{\Delta_t}z_b` is a smooth function of :math:`t`
+    (common random numbers across times).
+
+    Kernel (:meth:`log_sums`): per chunk of training points it forms the two products
+    :math:`a^{\nu_b}\cdot a^\mu` and :math:`z_b\cdot a^\mu` with one matrix multiplication of
+    :math:`2B` rows (:math:`4Bd` flops per training point), then for every requested time the
+    reduced logits :math:`\frac{e^{-2t}}{\Delta_t}\big(a^{\nu_b}\cdot a^\mu - \tfrac12|a^\mu|^2
+    + \frac{\sqrt{\Delta_t}}{e^{-t}}z_b\cdot a^\mu\big)` and a streaming log-sum-exp (running
+    maximum, weights below :math:`e^{-80}` flushed as in :class:`EmpiricalScore`), per class if
+    labels are given. The products are shared by all times, so :math:`m` times cost one
+    matrix product plus :math:`m` element-wise passes; a single time costs about as much as
+    two calls of :meth:`EmpiricalScore.log_density`.
+
+    Parameters
+    ----------
+    engine : EmpiricalScore
+        The data and working precision.
+    n_samples : int
+        Number of queries :math:`B\ge2`.
+    seed : int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((200, 5))
+    >>> q = NoisedQueries(EmpiricalScore(X), n_samples=50, seed=1)
+    >>> f = q.log_sums([0.5, 2.0]).excess_entropy_samples().mean(axis=1)
+    >>> np.allclose(f, excess_entropy(X, [0.5, 2.0], n_samples=50, seed=1, leave_one_out=True).f)
+    True
+    """
+
+    def __init__(self, engine: EmpiricalScore, n_samples: int = 1000, seed=0):
+        if not isinstance(engine, EmpiricalScore):
+            raise ValueError("engine must be an EmpiricalScore")
+        n_samples = check_int("n_samples", n_samples, minimum=2)
+        rng = np.random.default_rng(seed)
+        self.engine = engine
+        self.idx = rng.integers(0, engine.n, size=n_samples)
+        self.z = rng.standard_normal((n_samples, engine.d)).astype(engine.dtype)
+        A = engine.X[self.idx]
+        self._Q = np.ascontiguousarray(np.concatenate([A, self.z]))
+        A64, Z64 = A.astype(np.float64), self.z.astype(np.float64)
+        self._a2 = np.einsum("ij,ij->i", A64, A64)
+        self._az = np.einsum("ij,ij->i", A64, Z64)
+        self._z2 = np.einsum("ij,ij->i", Z64, Z64)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of queries :math:`B`."""
+        return int(self.idx.size)
+
+    def _labels(self, labels, n_classes):
+        e = self.engine
+        y = np.asarray(labels)
+        if y.shape != (e.n,) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+            raise ValueError(f"labels must be non-negative integers of shape ({e.n},)")
+        K = int(y.max()) + 1 if n_classes is None else check_int("n_classes", n_classes, minimum=1)
+        if np.any(y >= K):
+            raise ValueError(f"labels must be < n_classes = {K}")
+        return y.astype(np.int64), K
+
+    def log_sums(self, times, *, labels=None, n_classes=None, threads: int = 1) -> QueryLogSums:
+        r"""One streaming pass over the data at the OU times ``times`` (each ``> 0``).
+
+        Parameters
+        ----------
+        times : array_like, shape (m,)
+        labels : array_like of int, shape (n,), optional
+            Class of every training point; adds per-class sums. The pass is fastest when the
+            data is sorted by label (classes are then summed over contiguous runs).
+        n_classes : int, optional
+            Default ``labels.max() + 1``.
+        threads : int
+            Threads for the element-wise work (numpy releases the GIL; the matrix product
+            uses the BLAS threads either way). Results do not depend on it.
+
+        Returns
+        -------
+        QueryLogSums
+        """
+        e = self.engine
+        ts = check_times(times, positive=True).ravel()
+        threads = check_int("threads", threads, minimum=1)
+        m, B, n = ts.size, self.n_samples, e.n
+        th = np.exp(-ts)
+        D = -np.expm1(-2.0 * ts)
+        y, K = (None, 0) if labels is None else self._labels(labels, n_classes)
+        state = _PassState(
+            ca=th * th / D,                     # e^{-2t}/Delta: scale of the reduced logits
+            r=(np.sqrt(D) / th).astype(e.dtype),  # weight of z.a relative to a.a
+            run_max=np.full((m, B), -np.inf),   # running max of the unscaled logits M
+            run_sum=np.zeros((m, B)),
+            csum=np.zeros((m, B, K)) if y is not None else None,
+            floor=e._floor, K=K)
+        c = e._chunk(2 * B)
+        blocks = [slice(r0, min(r0 + _ROW_BLOCK, B)) for r0 in range(0, B, _ROW_BLOCK)]
+        pool = None
+        if threads > 1 and len(blocks) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            pool = ThreadPoolExecutor(min(threads, len(blocks)))
+        try:
+            for start in range(0, n, c):
+                stop = min(start + c, n)
+                A = e.X[start:stop]
+                G = self._Q @ A.T                 # (2B, c): a_nu.a_mu and z.a_mu
+                G1, G2 = G[:B], G[B:]
+                G1 -= (e.dtype.type(0.5) * e.sq_norms[start:stop])[None, :]
+                own = (self.idx >= start) & (self.idx < stop)
+                G1[own, self.idx[own] - start] = -np.inf   # the query's own point is left out
+                grouping = None if y is None else _class_runs(y[start:stop], K, e.dtype)
+                work = [(blk, G1[blk], G2[blk], own[blk], self.idx[blk] - start) for blk in blocks]
+                if pool is None:
+                    for w in work:
+                        state.accumulate(*w, grouping)
+                else:
+                    for fut in [pool.submit(state.accumulate, *w, grouping) for w in work]:
+                        fut.result()
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        x2 = ((th * th)[:, None] * self._a2[None, :] + (2.0 * th * np.sqrt(D))[:, None] * self._az[None, :]
+              + D[:, None] * self._z2[None, :])
+        shift = state.ca[:, None] * state.run_max - x2 / (2.0 * D[:, None])
+        with np.errstate(divide="ignore"):
+            other = shift + np.log(state.run_sum)
+            classes = None if y is None else shift[..., None] + np.log(state.csum)
+        return QueryLogSums(ts, other, -0.5 * self._z2, classes,
+                            None if y is None else y[self.idx], n, e.d)
+
+    def excess_entropy(self, times, *, leave_one_out: bool = True) -> ExcessEntropy:
+        r"""The estimator of :func:`excess_entropy` at ``times`` from one pass (same draws,
+        same value up to rounding)."""
+        v = self.log_sums(times).excess_entropy_samples(leave_one_out)
+        B = self.n_samples
+        return ExcessEntropy(np.asarray(check_times(times, positive=True)).ravel(), v.mean(axis=1),
+                             v.std(axis=1, ddof=1) / math.sqrt(B), math.log(self.engine.n) / self.engine.d,
+                             leave_one_out)
