@@ -487,7 +487,10 @@ class Portrait:
         """The headline times as rows ``{"quantity", "t", "stderr", "step", "sigma", "note"}``."""
         rows = [dict(quantity="speciation t_S = ½ log Λ", t=self.t_S, stderr=None,
                      note=f"Λ = {self.Lambda:.4g}")]
-        if self.pair_times is not None and len(self.pair_times):
+        if self.pair_times is not None and len(self.pair_times) == 1:
+            rows.append(dict(quantity="class pair: speciation", t=float(self.pair_times[0]), stderr=None,
+                             note=f"classes {self._pair_name(0)}, Λ = {self.pair_eigenvalues[0]:.4g}"))
+        elif self.pair_times is not None and len(self.pair_times):
             i, j = int(np.argmin(self.pair_times)), int(np.argmax(self.pair_times))
             rows.append(dict(quantity="class pairs: first to separate (largest t)", t=float(self.pair_times[j]),
                              stderr=None, note=f"classes {self._pair_name(j)}, Λ = {self.pair_eigenvalues[j]:.4g}"))
@@ -543,14 +546,19 @@ class Portrait:
                     ["t", "f^e(t)", "standard error"], rows))
         return out
 
-    def to_markdown(self) -> str:
-        """The portrait as Markdown: a header, the tables and the notes."""
+    def to_markdown(self, header: bool = True) -> str:
+        """The portrait as Markdown: a header (unless ``header=False``), the tables and the
+        notes."""
         lines = [f"**Phase portrait** of n = {self.n} points in d = {self.d} dimensions"
                  + (f", {len(self.classes)} classes" if self.labelled else "") + ".",
-                 "", f"Scale: {self.scale}.", ""]
+                 "", f"Scale: {self.scale}.", ""] if header else []
+
+        def row(cells):
+            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
         for title, head, rows in self._tables():
-            lines += [f"*{title}*", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            lines += ["| " + " | ".join(r) + " |" for r in rows]
+            lines += [f"*{title}*", "", row(head), "|" + "---|" * len(head)]
+            lines += [row(r) for r in rows]
             lines.append("")
         if self.notes:
             lines += ["Notes:", ""] + [f"- {s}" for s in self.notes] + [""]

@@ -10,6 +10,10 @@ Subcommands
     thresholds for masking and uniform diffusion).
 ``diffphase rhm curves``
     RHM: P(class kept) vs noise for several depths from exact BP, mean field overlaid.
+``diffphase analyze DATA [--labels L] [--dataset digits|mnist|fashion-mnist] [--scale S] [--out DIR]``
+    The phase portrait of a data set (:mod:`diffphase.validation.analyze`): speciation and
+    class-pair times, collapse time against training-set size, class-information window,
+    in OU time, DDPM steps and VE sigma; report.md/html, portrait.json and two PNGs in DIR.
 ``diffphase validate [--quick|--full] [--device D] [--out DIR] [--only NAME ...]``
     Train DDPMs, measure the predicted transitions with the papers' protocols, and write
     report.md, report.html, results.json and one PNG per experiment into DIR. Exit status 0
@@ -162,6 +166,61 @@ def _run_rhm_curves(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------
+# diffphase analyze
+# --------------------------------------------------------------------------------------
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    from diffphase.numerics.portrait import SCALES
+    from diffphase.validation.analyze import DATASETS
+
+    p = sub.add_parser(
+        "analyze",
+        help="the phase portrait of a data set: speciation, collapse, class information, in OU time and DDPM steps",
+        description=(
+            "Computes the phase portrait of a data set (diffphase.numerics.portrait): the covariance spectrum "
+            "and speciation time t_S = 1/2 log Lambda, the speciation time of every class pair, the leave-one-out "
+            "excess entropy and the collapse time t_C on nested subsamples, the class entropy H(Y|X_t) and its "
+            "steepest descent, per-direction memorization thresholds; every time also as a DDPM step (linear "
+            "beta, T = 1000) and a VE sigma. Writes report.md, report.html, portrait.json, regimes.png and "
+            "spectrum.png into --out. The scale of the data decides t_S and t_C; the report states it."
+        ),
+    )
+    p.add_argument("data", nargs="?", metavar="DATA",
+                   help="a .npy or .npz array of shape (n, d) (images (n, ...) are flattened); or use --dataset")
+    p.add_argument("--labels", metavar="L", default=None,
+                   help="class labels, one per row of DATA: .npy, .npz, or a text file with one label per line "
+                        "(a .npz DATA may hold them as 'y', 'labels' or 'targets')")
+    p.add_argument("--dataset", choices=list(DATASETS), default=None,
+                   help="a built-in data set instead of DATA: " + "; ".join(f"{k}: {v[0]}" for k, v in DATASETS.items()))
+    p.add_argument("--scale", choices=list(SCALES), default=None,
+                   help="rescale the data first (default: minus-one-one for --dataset, none for DATA)")
+    p.add_argument("--value-range", nargs=2, type=float, metavar=("LO", "HI"), default=None,
+                   help="nominal value range for unit-interval / minus-one-one (default: the pixel range of a "
+                        "built-in data set, the data's minimum and maximum otherwise)")
+    p.add_argument("--out", default="diffphase-portrait", help="report folder (default diffphase-portrait)")
+    p.add_argument("--n-samples", type=int, default=1000,
+                   help="Monte Carlo queries per training-set size (default 1000; standard errors ~ 1/sqrt)")
+    p.add_argument("--levels", type=int, default=6, help="nested training-set sizes n/2^k (default 6)")
+    p.add_argument("--seed", type=int, default=0, help="seed of subsamples and Monte Carlo queries (default 0)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from diffphase.validation.analyze import analyze
+
+    p, files = analyze(args.data, dataset=args.dataset, labels=args.labels, scale=args.scale,
+                       value_range=args.value_range, out=args.out, n_samples=args.n_samples, levels=args.levels,
+                       seed=args.seed, progress=args.progress)
+    for row in p.key_times():
+        step = "-" if row["step"] is None else str(row["step"])
+        err = "" if row["stderr"] is None else f" +- {row['stderr']:.2g}"
+        print(f"{row['quantity']:<58} t = {row['t']:.4g}{err}  (DDPM step {step})")
+    print(f"scale: {p.scale}")
+    print("wrote " + ", ".join(str(f) for f in files.values()))
+    return 0
+
+
+# --------------------------------------------------------------------------------------
 # diffphase validate
 # --------------------------------------------------------------------------------------
 def _add_validate(sub: argparse._SubParsersAction) -> None:
@@ -287,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in THEORY_COMMANDS.values():
         add(theory_sub)
     _add_rhm(sub)
+    _add_analyze(sub)
     _add_validate(sub)
     return parser
 
