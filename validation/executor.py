@@ -5,7 +5,8 @@ the order of the list. Where the calls run is chosen by ``executor``:
 
 ``None`` or ``"local"``
     a local :class:`~concurrent.futures.ProcessPoolExecutor` (``spawn`` start method, safe with
-    torch's thread pools), created and shut down by the call;
+    torch's thread pools), created and shut down by the call; its workers end when the calling
+    process dies (even by ``SIGKILL``);
 ``"serial"``
     in this process, one after the other (debugging, tiny sweeps);
 a ``dask.distributed.Client``
@@ -58,16 +59,46 @@ def spawn_seeds(seed: int, n: int) -> list[int]:
 
 
 class _Task:
-    """Picklable wrapper: optionally caps torch's intra-op threads, then calls ``fn(**kw)``."""
+    """Picklable wrapper: optionally caps torch's intra-op threads and the BLAS/OpenMP thread
+    pools of numpy and scipy (threadpoolctl), then calls ``fn(**kw)``."""
 
     def __init__(self, fn: Callable, threads: int | None):
         self.fn, self.threads = fn, threads
 
     def __call__(self, kwargs: dict) -> Any:
-        if self.threads is not None:
-            import torch
-            torch.set_num_threads(self.threads)
-        return self.fn(**kwargs)
+        if self.threads is None:
+            return self.fn(**kwargs)
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(self.threads)
+        with threadpool_limits(limits=self.threads):
+            return self.fn(**kwargs)
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` (Python >= 3.11); on older Pythons the note is appended to the
+    exception's arguments so that it still shows in the message."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:  # Python 3.10
+        exc.args = tuple(exc.args) + (note,)
+
+
+def _exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """Pool initializer: a daemon thread ends this worker process when its parent is gone (a
+    driver killed with SIGKILL does not shut its pool down, and the workers would otherwise
+    finish computing results that nobody stores)."""
+    import threading
+    import time
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="diffphase-parent-watch", daemon=True).start()
 
 
 def _is_dask_client(obj) -> bool:
@@ -96,7 +127,8 @@ def make_executor(executor=None, *, max_workers: int | None = None) -> tuple[cf.
         return None, lambda: None
     if executor is None or executor == "local":
         workers = (os.cpu_count() or 1) if max_workers is None else check_int("max_workers", max_workers, minimum=1)
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_exit_with_parent, initargs=(os.getpid(),))
         return pool, lambda: pool.shutdown(wait=True, cancel_futures=True)
     if _is_dask_client(executor):
         return executor.get_executor(pure=False), lambda: None
@@ -185,7 +217,7 @@ def run_sweep(fn: Callable, kwargs_list: Sequence[dict], executor=None, *, max_w
                 try:
                     results.append(task(kw))
                 except Exception as exc:
-                    exc.add_note(f"run_sweep: call {i} with kwargs {kw!r} failed")
+                    _add_note(exc, f"run_sweep: call {i} with kwargs {kw!r} failed")
                     raise
                 tick(i + 1)
             return results
@@ -200,7 +232,7 @@ def run_sweep(fn: Callable, kwargs_list: Sequence[dict], executor=None, *, max_w
             except Exception as exc:
                 for f in futures[i + 1:]:
                     f.cancel()
-                exc.add_note(f"run_sweep: call {i} with kwargs {kwargs_list[i]!r} failed")
+                _add_note(exc, f"run_sweep: call {i} with kwargs {kwargs_list[i]!r} failed")
                 raise
         return results
     finally:

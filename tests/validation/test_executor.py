@@ -104,8 +104,9 @@ def test_local_pool_default_thread_cap(monkeypatch):
 
     made = {}
 
-    def fake_pool(max_workers, mp_context):
+    def fake_pool(max_workers, mp_context, initializer=None, initargs=()):
         made["workers"], made["context"] = max_workers, mp_context.get_start_method()
+        made["initializer"] = initializer.__name__ if initializer else None
         return cf.ThreadPoolExecutor(max_workers)
 
     monkeypatch.setattr(E.cf, "ProcessPoolExecutor", fake_pool)
@@ -114,7 +115,7 @@ def test_local_pool_default_thread_cap(monkeypatch):
         got = run_sweep(_task, [{"seed": 1}, {"seed": 2}], max_workers=2)
     finally:
         torch.set_num_threads(old)
-    assert made == {"workers": 2, "context": "spawn"}
+    assert made == {"workers": 2, "context": "spawn", "initializer": "_exit_with_parent"}
     assert [r["threads"] for r in got] == [max(1, (os.cpu_count() or 1) // 2)] * 2
     assert [r["mean"] for r in got] == [_task(1)["mean"], _task(2)["mean"]]
 
@@ -131,3 +132,80 @@ def test_dask_localcluster_matches_local_pool(processes, train_kwargs, local_res
         via_address = run_sweep(_task, [{"seed": 1}, {"seed": 2}], executor=cluster.scheduler_address)
     assert via_client == local_results  # identical floats: same seeds -> same trained weights
     assert [r["mean"] for r in via_address] == [_task(1)["mean"], _task(2)["mean"]]
+
+
+def _blas_threads(seed):
+    from threadpoolctl import threadpool_info
+
+    return {"seed": seed, "blas": [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]}
+
+
+def test_thread_cap_reaches_the_blas_pools():
+    """threads_per_worker caps numpy's BLAS pools inside each call too (threadpoolctl)."""
+    out = run_sweep(_blas_threads, [{"seed": 0}], executor="serial", threads_per_worker=1)
+    assert out[0]["blas"] and all(n == 1 for n in out[0]["blas"])
+
+
+def test_add_note_falls_back_on_python_310():
+    from diffphase.validation.executor import _add_note
+
+    class NoNotes(Exception):  # an exception object without add_note, as on Python 3.10
+        def __getattribute__(self, name):
+            if name == "add_note":
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    exc = NoNotes("boom")
+    _add_note(exc, "run_sweep: call 3 failed")
+    assert exc.args == ("boom", "run_sweep: call 3 failed")
+    exc2 = ValueError("x")
+    _add_note(exc2, "note")
+    assert exc2.__notes__ == ["note"]
+
+
+def test_pool_workers_end_when_the_driver_is_killed(tmp_path):
+    """A driver process running a local-pool sweep is killed with SIGKILL; its workers (which
+    would otherwise finish their long calls) exit within a few seconds."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    pids = tmp_path / "pids"
+    script = textwrap.dedent(f"""
+        import os, time
+        from diffphase.validation.executor import run_sweep
+        import tests_worker_helper as h
+        run_sweep(h.sleep_and_record, [{{"path": {str(pids)!r}, "i": i}} for i in range(2)], max_workers=2)
+    """)
+    helper = tmp_path / "tests_worker_helper.py"
+    helper.write_text(textwrap.dedent("""
+        import os, time
+        def sleep_and_record(path, i):
+            with open(path, "a") as fh:
+                fh.write(f"{os.getpid()}\\n")
+            time.sleep(120)
+    """))
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not pids.exists() or len(pids.read_text().split()) < 2):
+        time.sleep(0.1)
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.time() + 15
+    while time.time() < deadline and any(alive(p) for p in workers):
+        time.sleep(0.2)
+    assert not any(alive(p) for p in workers), "pool workers outlived their killed driver"
