@@ -47,8 +47,8 @@ import numpy as np
 
 from diffphase.numerics import portrait as pt
 
-from .report import save_figure, write_json
-from .train import atomic_write_text
+from .engine.io import save_figure, write_json
+from .engine.io import atomic_write_text
 
 __all__ = [
     "DATASETS",

@@ -22,8 +22,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +33,9 @@ from torch.nn import functional as F
 from diffphase.numerics._checks import check_int, check_real
 
 from .data import Dataset
-from .train import (_Progress, _jsonable, atomic_torch_save, cache_root, config_key, default_device)
+from .engine.config import config_key
+from .engine.io import RunLock, atomic_torch_save, cache_root, to_jsonable
+from .engine.loop import LoopSettings, cosine_lr, default_device, fit
 from .models import seeded_init
 
 __all__ = [
@@ -398,7 +398,8 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
     r"""Train a classifier on labelled normalized data and measure its held-out accuracy.
 
     Cross-entropy, AdamW, warm-up + cosine learning rate, seeded (same seed ⇒ same weights on
-    the CPU).
+    the CPU), trained by the engine's loop (:func:`~diffphase.validation.engine.loop.fit`):
+    checkpoints every quarter of the run, and an interrupted training resumes.
 
     Parameters
     ----------
@@ -454,50 +455,53 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
         return model, ClassifierInfo(payload["test_accuracy"], payload["train_accuracy"], payload["n_train"],
                                      payload["n_test"], np.asarray(payload["losses"]), key, run_dir, True, 0.0)
 
-    model = seeded_init(lambda: Classifier(**spec), config.seed)
-    model.to(device).train()
-    gen = torch.Generator().manual_seed(config.seed + 0xC1A55)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, foreach=True)
-    x_all = train_ds.data.to(device)
-    y_all = train_ds.labels.to(device)
-    n = x_all.shape[0]
-    losses = []
-    bar = _Progress(config.steps, 0, progress, f"classifier {key[:8]}")
-    t0 = time.time()
-    W, S = config.warmup_steps, config.steps
-    try:
-        for step in range(S):
-            lr = config.lr * ((step + 1) / W if step < W else
-                              0.5 * (1 + math.cos(math.pi * min((step - W) / max(S - W, 1), 1.0))))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            idx = torch.randint(n, (config.batch_size,), generator=gen).to(device)
-            if config.noisy:  # x_t at log-uniform OU times
-                u = torch.rand(config.batch_size, generator=gen, dtype=torch.float64)
-                tb = config.t_min * (config.t_max / config.t_min) ** u
-                z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen).to(device)
-                a = torch.exp(-tb).float().to(device)[:, None]
-                sd = torch.sqrt(-torch.expm1(-2.0 * tb)).float().to(device)[:, None]
-                logits = model(a * x_all[idx] + sd * z, tb.float().to(device))
-            else:
-                logits = model(x_all[idx])
-            loss = F.cross_entropy(logits, y_all[idx], label_smoothing=config.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            lv = float(loss.detach())
-            losses.append(lv)
-            bar.update(step + 1, lv, lr)
-    finally:
-        bar.close()
-    seconds = time.time() - t0
-    model.eval()
-    t_acc = config.t_min if config.noisy else None
-    info = ClassifierInfo(accuracy(model, test_ds, t_acc), accuracy(model, train_ds, t_acc), len(train_ds), len(test_ds),
-                          np.asarray(losses), key, run_dir, False, seconds)
-    if final is not None:
-        atomic_torch_save({"key": key, "spec": spec, "config": _jsonable(dataclasses.asdict(config)),
-                           "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                           "test_accuracy": info.test_accuracy, "train_accuracy": info.train_accuracy,
-                           "n_train": info.n_train, "n_test": info.n_test, "losses": losses}, final)
+    with RunLock(run_dir):
+        if final is not None and final.exists():  # trained meanwhile by another process
+            model, payload = load_classifier(final, device)
+            return model, ClassifierInfo(payload["test_accuracy"], payload["train_accuracy"], payload["n_train"],
+                                         payload["n_test"], np.asarray(payload["losses"]), key, run_dir, True, 0.0)
+        model = seeded_init(lambda: Classifier(**spec), config.seed)
+        x_all = train_ds.data.to(device)
+        y_all = train_ds.labels.to(device)
+        settings = LoopSettings(
+            steps=config.steps, batch_size=config.batch_size,
+            lr_of_step=lambda k: cosine_lr(k, config.steps, config.lr, config.warmup_steps, 0.0, span_offset=0),
+            weight_decay=config.weight_decay, generator_seed=config.seed + 0xC1A55,
+            checkpoint_every=max(1, config.steps // 4))
+        res = fit(model, _classification_loss(x_all, y_all, config, device), x_all.shape[0], settings, key=key,
+                  device=device, run_dir=run_dir, resume=True, progress=progress, desc=f"classifier {key[:8]}")
+        model = res.model
+        t_acc = config.t_min if config.noisy else None
+        info = ClassifierInfo(accuracy(model, test_ds, t_acc), accuracy(model, train_ds, t_acc), len(train_ds),
+                              len(test_ds), res.losses, key, run_dir, False, res.seconds)
+        if final is not None:
+            atomic_torch_save({"key": key, "spec": spec, "config": to_jsonable(dataclasses.asdict(config)),
+                               "state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                               "test_accuracy": info.test_accuracy, "train_accuracy": info.train_accuracy,
+                               "n_train": info.n_train, "n_test": info.n_test, "losses": res.losses.tolist()}, final)
+            ckpt = run_dir / "checkpoint.pt"
+            if ckpt.exists():
+                ckpt.unlink()
     return model, info
+
+
+def _classification_loss(x_all: torch.Tensor, y_all: torch.Tensor, config: ClassifierConfig, device):
+    r"""The loss callback of :func:`train_classifier`: cross-entropy (label smoothing
+    ``config.label_smoothing``) of the rows ``idx``; a noisy classifier sees
+    :math:`x_t = e^{-t}x_0+\sqrt{1-e^{-2t}}\,z` at OU times log-uniform in ``[t_min, t_max]``
+    (draws, in order: times, noise)."""
+
+    def loss(model, idx, gen):
+        rows = idx.to(device)
+        if config.noisy:  # x_t at log-uniform OU times
+            u = torch.rand(config.batch_size, generator=gen, dtype=torch.float64)
+            tb = config.t_min * (config.t_max / config.t_min) ** u
+            z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen).to(device)
+            a = torch.exp(-tb).float().to(device)[:, None]
+            sd = torch.sqrt(-torch.expm1(-2.0 * tb)).float().to(device)[:, None]
+            logits = model(a * x_all[rows] + sd * z, tb.float().to(device))
+        else:
+            logits = model(x_all[rows])
+        return F.cross_entropy(logits, y_all[rows], label_smoothing=config.label_smoothing)
+
+    return loss

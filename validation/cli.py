@@ -303,7 +303,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     run = run_validation(args.mode, only=args.only, out=args.out, device=args.device, cache_dir=args.cache_dir,
                          executor=args.executor, max_workers=args.workers, threads=args.threads,
                          threads_per_worker=args.threads, progress=args.progress, strict=args.strict)
-    from diffphase.validation.report import summary_line
+    from diffphase.validation.engine.report import summary_line
 
     for r in run.results:
         for v in r.verdicts:

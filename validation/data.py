@@ -38,7 +38,6 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -48,6 +47,8 @@ import torch
 
 from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.gaussian_mixture import IsotropicMixture
+
+from .engine.io import atomic_savez, cache_root
 
 __all__ = [
     "Dataset",
@@ -61,7 +62,6 @@ __all__ = [
     "mnist_subset",
     "fashion_mnist",
     "load_dataset",
-    "cache_root",
 ]
 
 #: Normalizations of image data: ``"pm1"`` maps the pixel range ``[0, max]`` to ``[-1, 1]``;
@@ -259,42 +259,6 @@ class Dataset:
     def __repr__(self) -> str:
         img = f", image_shape={self.image_shape}" if self.image_shape else ""
         return f"Dataset({self.name!r}, n={len(self)}, d={self.dim}, classes={self.num_classes}{img})"
-
-
-def cache_root(cache_dir=None) -> Path:
-    """The package's cache root (trained models, parsed datasets).
-
-    Parameters
-    ----------
-    cache_dir : str or Path, optional
-        Explicit root; wins over the environment.
-
-    Returns
-    -------
-    Path
-        ``cache_dir`` if given, else ``$DIFFPHASE_CACHE``, else ``~/.cache/diffphase``
-        (not created here).
-    """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("DIFFPHASE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "diffphase"
-
-
-def _atomic_npz(path: Path, **arrays) -> None:
-    """Write an ``.npz`` atomically (temporary file in the same directory, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------------------
@@ -584,7 +548,7 @@ def mnist_subset(normalize: str = "pm1", limit: int | None = None, seed: int = 0
         X, y = mnist_data()
         X, y = np.asarray(X, dtype=np.uint8), np.asarray(y, dtype=np.int64)
         try:
-            _atomic_npz(cached, X=X, y=y)
+            atomic_savez(cached, X=X, y=y)
         except OSError:
             pass  # a read-only cache is not an error
     raw, labels = _limit(np.asarray(X), np.asarray(y), limit, seed)

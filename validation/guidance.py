@@ -46,10 +46,10 @@ import numpy as np
 
 from diffphase.numerics import information as info
 
-from .experiment import Experiment, denoiser_cost
+from .engine.experiment import Experiment, denoiser_cost
 from .information import (CLASSIFIER_DIGITS, MIXTURE_FULL, MIXTURE_QUICK, TRAIN_DIGITS, TRAIN_FULL, TRAIN_QUICK,
                           mixture_classes, train_class_conditional, train_digits_conditional)
-from .report import save_figure
+from .engine.io import save_figure
 
 __all__ = ["TOLERANCES", "EXPERIMENTS", "guidance_metrics", "front_dominance", "paired_differences",
            "guidance_point", "run_negative_guidance", "cost_negative_guidance", "digits_guidance_point",
@@ -435,7 +435,7 @@ def _scale_index(p: dict, config: dict):
 
 def _claims(p: dict, requires: list, note_exact: str = "") -> list:
     """The dominance verdicts of ``koulischer.dng`` (quality plane S and G, balance plane S)."""
-    from .report import Verdict
+    from .engine.verdicts import Verdict
 
     tol = TOLERANCES
     dq, db = p["model_dominance"]["quality"], p["model_dominance"]["balance"]
@@ -463,7 +463,7 @@ def run_negative_guidance(config: dict, ctx) -> "ExperimentResult":
     r"""``negative_guidance``: :func:`guidance_point` with verdicts from :data:`TOLERANCES`
     (dominance over ``config["scales"]``; the trained-vs-exact reference at
     ``config["check_scale"]``, one of the scales)."""
-    from .report import ExperimentResult, Verdict
+    from .engine.verdicts import ExperimentResult, Verdict
 
     kw = {k: config[k] for k in ("mixture", "n_train", "train", "unwanted", "scales", "n_samples", "grid")}
     p = ctx.stage("point", guidance_point, **kw, seed=int(config["seed"]), device=ctx.device,
@@ -564,7 +564,7 @@ def run_negative_guidance_digits(config: dict, ctx) -> "ExperimentResult":
     r"""``negative_guidance_digits``: :func:`digits_guidance_point` with verdicts from
     :data:`TOLERANCES` (dominance over ``config["scales"]``; the removal against the
     classifier's ceiling at ``config["check_scale"]``)."""
-    from .report import ExperimentResult, Verdict
+    from .engine.verdicts import ExperimentResult, Verdict
 
     kw = {k: config[k] for k in ("train", "classifier", "unwanted", "scales", "n_samples", "grid")}
     p = ctx.stage("point", digits_guidance_point, **kw, seed=int(config["seed"]), device=ctx.device,

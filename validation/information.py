@@ -58,8 +58,8 @@ import numpy as np
 
 from diffphase.numerics import information as info
 
-from .experiment import Experiment, denoiser_cost
-from .report import save_figure
+from .engine.experiment import Experiment, denoiser_cost
+from .engine.io import save_figure
 
 __all__ = [
     "TOLERANCES",
@@ -698,7 +698,7 @@ def _plot(p: dict, path):
 def _rel_check(name, measured, predicted, tolerance, **kw):
     """``Verdict.check(..., rule="rel")`` that fails (rather than raising) when the prediction
     is undefined: a curve that never crosses half of its start has no midpoint."""
-    from .report import Verdict
+    from .engine.verdicts import Verdict
 
     if predicted is None or not math.isfinite(float(predicted)):
         kw["note"] = ("prediction undefined (NaN); " + kw.get("note", "")).rstrip("; ")
@@ -711,7 +711,7 @@ _SOURCE_EXACT = "the exact mixture posterior (numerics.information: quadrature /
 
 def _claim_verdicts(p: dict, requires_rate, requires_class, label: str, theory_note: dict) -> list:
     """The three claim verdicts (interior maximum, vanishing final stage, per-class profiles)."""
-    from .report import Verdict
+    from .engine.verdicts import Verdict
 
     tol = TOLERANCES
     m, sep, sepp = p["model"], p["separation"], p["separation_peaks"]
@@ -744,7 +744,7 @@ def _claim_verdicts(p: dict, requires_rate, requires_class, label: str, theory_n
 
 def run_class_information(config: dict, ctx) -> "ExperimentResult":
     r"""``class_information``: :func:`information_point` with verdicts from :data:`TOLERANCES`."""
-    from .report import ExperimentResult, Verdict
+    from .engine.verdicts import ExperimentResult, Verdict
 
     kw = {k: config[k] for k in ("mixture", "n_train", "train", "n_paths", "grid", "theory_samples", "n_boot",
                                  "rate_nodes")}
@@ -943,7 +943,7 @@ def _plot_digits(p: dict, path):
 def run_class_information_digits(config: dict, ctx) -> "ExperimentResult":
     r"""``class_information_digits``: :func:`digits_information_point` with verdicts from
     :data:`TOLERANCES`."""
-    from .report import ExperimentResult, Verdict
+    from .engine.verdicts import ExperimentResult, Verdict
 
     kw = {k: config[k] for k in ("train", "classifier", "n_paths", "grid", "n_boot", "rate_nodes")}
     p = ctx.stage("point", digits_information_point, **kw, seed=int(config["seed"]), device=ctx.device,

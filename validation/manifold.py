@@ -64,8 +64,8 @@ from diffphase.numerics import conventions as cv
 from diffphase.numerics import manifold as mf
 from diffphase.numerics._checks import check_int, check_real, check_times
 
-from .experiment import Experiment, denoiser_cost
-from .report import save_figure
+from .engine.experiment import Experiment, denoiser_cost
+from .engine.io import save_figure
 
 __all__ = [
     "TOLERANCES",
@@ -663,8 +663,8 @@ def run_manifold(config: dict, ctx) -> "ExperimentResult":
     r"""``manifold``: the authors' spectrum of trained DDPMs and of the exact empirical score
     (:func:`manifold_point` per ``N``), read per subspace against the noise level; verdicts with
     :data:`TOLERANCES`."""
-    from .executor import spawn_seeds
-    from .report import ExperimentResult, Verdict
+    from .engine.executor import spawn_seeds
+    from .engine.verdicts import ExperimentResult, Verdict
 
     sizes = [int(n) for n in config["sizes"]]
     refs = [int(n) for n in config.get("reference_sizes", [])]

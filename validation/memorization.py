@@ -47,8 +47,8 @@ import numpy as np
 from diffphase.numerics import gaussian_mixture as gm
 from diffphase.numerics._checks import check_data, check_int, check_real
 
-from .experiment import Experiment, denoiser_cost, sum_costs
-from .report import save_figure
+from .engine.experiment import Experiment, denoiser_cost, sum_costs
+from .engine.io import save_figure
 
 __all__ = [
     "MEMORIZED",
@@ -509,8 +509,8 @@ def run_memorization(config: dict, ctx) -> "ExperimentResult":
     r"""``memorization``: the sweep over ``config["K"]`` (:func:`memorization_point`, through
     :meth:`~diffphase.validation.experiment.RunContext.sweep`), the crossings, the collapse
     prediction, verdicts with :data:`TOLERANCES` and the figure."""
-    from .executor import spawn_seeds
-    from .report import ExperimentResult, Verdict
+    from .engine.executor import spawn_seeds
+    from .engine.verdicts import ExperimentResult, Verdict
 
     ks = sorted(int(k) for k in config["K"])
     if len(ks) < 3 or ks[0] < 2:

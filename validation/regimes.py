@@ -34,8 +34,8 @@ import numpy as np
 
 from diffphase.numerics import gaussian_mixture as gm
 
-from .experiment import Experiment, denoiser_cost, sum_costs
-from .report import save_figure
+from .engine.experiment import Experiment, denoiser_cost, sum_costs
+from .engine.io import save_figure
 
 __all__ = [
     "theory_summary",
@@ -321,8 +321,8 @@ def _plot_phi_panels(points: list, path, title: str, *, level: float = PHI_LEVEL
 def run_speciation_gm(config: dict, ctx) -> "ExperimentResult":
     r"""``speciation_gm``: trained-model speciation on the two-class mixture for every ``d`` in
     ``config["dims"]`` (:func:`speciation_gm_point`), verdicts with :data:`TOLERANCES`."""
-    from .executor import spawn_seeds
-    from .report import ExperimentResult, Verdict
+    from .engine.executor import spawn_seeds
+    from .engine.verdicts import ExperimentResult, Verdict
 
     dims = [int(d) for d in config["dims"]]
     seeds = spawn_seeds(int(config["seed"]), len(dims))
@@ -424,8 +424,8 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
     r"""``speciation_digits`` / ``speciation_fashion``: crossing of :math:`\phi = 0.775` by
     trained-model clones vs :math:`\tfrac12\log\Lambda` for every class pair in
     ``config["pairs"]`` (:func:`speciation_images_point`)."""
-    from .executor import spawn_seeds
-    from .report import ExperimentResult, Verdict
+    from .engine.executor import spawn_seeds
+    from .engine.verdicts import ExperimentResult, Verdict
 
     pairs = [list(map(int, p)) for p in config["pairs"]]
     seeds = spawn_seeds(int(config["seed"]), len(pairs))
@@ -570,7 +570,7 @@ def _plot_collapse(p: dict, path):
 def run_collapse(config: dict, ctx) -> "ExperimentResult":
     r"""``collapse``: trained-model collapse on a small training set (:func:`collapse_point`)
     with verdicts from :data:`TOLERANCES`."""
-    from .report import ExperimentResult, Verdict
+    from .engine.verdicts import ExperimentResult, Verdict
 
     kw = {k: config[k] for k in ("d", "n_train", "mu", "sigma", "train", "n_pairs", "branch", "clones", "n_samples",
                                  "delta_fraction", "entropy_samples")}

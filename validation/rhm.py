@@ -90,8 +90,8 @@ from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.rhm import (RHM, NoiseProcess, belief_propagation, change_correlations, class_curves,
                                     critical_noise, forward_backward, get_process, mean_field_curve)
 
-from .experiment import Experiment
-from .report import save_figure
+from .engine.experiment import Experiment
+from .engine.io import save_figure
 
 __all__ = [
     "TOLERANCES",
@@ -1027,8 +1027,8 @@ def run_rhm_discrete(config: dict, ctx):
     r"""``rhm_discrete``: every run of ``config["runs"]`` (one RHM depth each, its trained half
     :func:`rhm_discrete_model` and exact half :func:`rhm_discrete_exact` as separate sweep
     items, the deepest trained model first), then the verdicts with :data:`TOLERANCES`."""
-    from .executor import spawn_seeds
-    from .report import ExperimentResult, Verdict
+    from .engine.executor import spawn_seeds
+    from .engine.verdicts import ExperimentResult, Verdict
 
     runs = [dict(r) for r in config["runs"]]
     seeds = [sd % (2**31 - 1) for sd in spawn_seeds(int(config["seed"]), len(runs))]
@@ -1118,7 +1118,7 @@ def _depth_verdicts(group: list, keys, sharp: dict) -> list:
     """Verdicts on the depth dependence of one grammar (points sorted by ``L``): the slope ratio
     and the level-by-level learning at the deepest hierarchy, the sharpening from the
     shallowest to the deepest (stored in ``sharp`` under the group's label)."""
-    from .report import Verdict
+    from .engine.verdicts import Verdict
 
     tol = TOLERANCES
     verdicts = []
@@ -1181,7 +1181,7 @@ def cost_rhm_discrete(config: dict) -> dict:
     training, and the network calls of generation (final model and snapshots) and
     forward--backward (masking: one call per revealed token, at most ``d``; uniform: one per
     schedule step, at most ``T = 200``). Exact BP is not counted (CPU, small)."""
-    from .experiment import denoiser_cost, sum_costs
+    from .engine.experiment import denoiser_cost, sum_costs
 
     parts = []
     n_noise = len(config["noises"])

@@ -15,7 +15,7 @@ import numpy as np
 from diffphase.numerics import conventions as cv
 from diffphase.numerics.rhm import RHM, class_curves, mean_field_curve
 
-from .report import save_figure
+from .engine.io import save_figure
 
 __all__ = ["rhm_class_curves", "plot_rhm_class_curves", "curve_crossings"]
 

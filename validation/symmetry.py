@@ -60,8 +60,8 @@ import math
 
 import numpy as np
 
-from .experiment import Experiment
-from .report import save_figure
+from .engine.experiment import Experiment
+from .engine.io import save_figure
 
 __all__ = [
     "TOLERANCES",
@@ -836,7 +836,7 @@ def _many_steps_verdict(Verdict, p):
 def run_late_start(config: dict, ctx) -> "ExperimentResult":
     r"""``late_start``: the mixture leg (:func:`mixture_point`) and, when ``config["digits"]``
     is set, the digits leg (:func:`digits_point`); verdicts with :data:`TOLERANCES`."""
-    from .report import ExperimentResult, Verdict
+    from .engine.verdicts import ExperimentResult, Verdict
 
     tol = TOLERANCES
     common = {"budgets": config["budgets"], "t0_factors": config["t0_factors"], "schedule": config["schedule"],
@@ -1034,7 +1034,7 @@ def cost_late_start(config: dict) -> dict:
     and one network evaluation per sample and step for every start (pure noise and each
     :math:`t_0`) and budget, the fresh runs, and the plain-start curve; the classifier and the
     exact score are not counted."""
-    from .experiment import denoiser_cost as _denoiser_cost
+    from .engine.experiment import denoiser_cost as _denoiser_cost
 
     legs = [(config["mixture"], int(config["mixture"]["d"]), None)]
     if config.get("digits"):

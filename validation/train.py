@@ -59,18 +59,11 @@ new file, never a partial one.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import hashlib
 import json
 import math
-import os
-import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -79,47 +72,32 @@ from torch import nn
 from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.conventions import DiscreteSchedule
 
-from .data import Dataset, cache_root
+from .data import Dataset
+from .engine.config import ENGINE_VERSION, Cost, config_key, hash_if_changed_field, hashed_dict, nohash_field
+from .engine.io import RunLock, atomic_torch_save, atomic_write_text, cache_root, to_jsonable
+from .engine.loop import LoopSettings, cosine_lr, default_device, fit, snapshot_paths
 from .models import build_model, seeded_init
 
 __all__ = [
-    "ENGINE_VERSION",
     "TrainConfig",
     "TrainHistory",
     "train",
     "load_model",
     "load_snapshot",
-    "default_device",
-    "cache_root",
-    "config_key",
-    "atomic_torch_save",
-    "atomic_write_text",
     "lr_at",
     "sample_times",
     "model_spec",
-    "canonical_json",
+    "gaussian_loss",
+    "discrete_loss",
+    "DenoiserCost",
+    "denoiser_cost",
 ]
-
-#: Version of the training procedure; part of every cache key, bumped whenever a change would
-#: alter the weights trained from a given configuration.
-ENGINE_VERSION = 2
 
 T_DISTRIBUTIONS = ("uniform", "log_uniform", "sqrt", "noise_level")
 #: Training objectives: Gaussian noise prediction, and the discrete masking / uniform diffusions.
 OBJECTIVES = ("gaussian", "masking", "uniform")
 #: Token denoisers (:class:`~diffphase.validation.models.TreeDenoiser`) of the discrete objectives.
 DISCRETE_MODELS = ("tree",)
-
-
-def _nohash(default, **kw):
-    """A dataclass field excluded from the cache key (it does not change the weights)."""
-    return field(default=default, metadata={"hash": False}, **kw)
-
-
-def _hash_if_changed(default, **kw):
-    """A field added after cache keys existed: in the key only when it differs from its
-    default, so that the keys of configurations that do not use it are unchanged."""
-    return field(default=default, metadata={"hash": "if_changed"}, **kw)
 
 
 @dataclass
@@ -198,8 +176,8 @@ class TrainConfig:
 
     model: str = "mlp"
     model_kwargs: dict = field(default_factory=dict)
-    objective: str = _hash_if_changed("gaussian")
-    label_dropout: float = _hash_if_changed(0.1)
+    objective: str = hash_if_changed_field("gaussian")
+    label_dropout: float = hash_if_changed_field(0.1)
     steps: int = 2000
     batch_size: int = 256
     lr: float = 2e-3
@@ -220,12 +198,13 @@ class TrainConfig:
     beta_max: float = 2e-2
     seed: int = 0
     amp: bool = True
-    checkpoint_every: int = _nohash(500)
-    snapshot_steps: tuple = _hash_if_changed(())
+    checkpoint_every: int = nohash_field(500)
+    snapshot_steps: tuple = hash_if_changed_field(())
 
     def __post_init__(self):
         if isinstance(self.snapshot_steps, list):  # from JSON: the same key as the tuple
             self.snapshot_steps = tuple(self.snapshot_steps)
+        self.validate()
 
     def validate(self) -> "TrainConfig":
         """Check every field; raise ``ValueError`` naming the field and its valid range."""
@@ -284,13 +263,7 @@ class TrainConfig:
     def hashed_dict(self) -> dict:
         """The fields that determine the weights (those entering the cache key); a field added
         later enters only when it differs from its default (existing keys are unchanged)."""
-        out = {}
-        for f in dataclasses.fields(self):
-            h = f.metadata.get("hash", True)
-            value = getattr(self, f.name)
-            if h is True or (h == "if_changed" and value != f.default):
-                out[f.name] = value
-        return out
+        return hashed_dict(self)
 
 
 @dataclass
@@ -352,153 +325,12 @@ class TrainHistory:
 
 
 # --------------------------------------------------------------------------------------
-# files, keys, devices
-# --------------------------------------------------------------------------------------
-def default_device() -> str:
-    """``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _jsonable(obj):
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(obj.hashed_dict() if hasattr(obj, "hashed_dict") else dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    raise ValueError(f"cannot put {type(obj).__name__} into a cache key; use JSON-like values")
-
-
-def canonical_json(obj) -> str:
-    """Canonical JSON of a configuration: sorted keys, no spaces, tuples as lists,
-    dataclasses as their hashed fields (``hashed_dict`` when defined), numpy scalars as Python
-    numbers.
-
-    Parameters
-    ----------
-    obj : dataclass, dict, list, tuple, str, int, float, bool or None
-        JSON-like configuration.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    ValueError
-        For values with no canonical JSON form (NaN, arbitrary objects).
-    """
-    return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def config_key(*parts) -> str:
-    """Cache key: SHA-256 hex digest of :func:`canonical_json` of ``[ENGINE_VERSION, *parts]``.
-
-    Parameters
-    ----------
-    *parts
-        Configuration dataclasses, dicts, strings, numbers (see :func:`canonical_json`).
-
-    Returns
-    -------
-    str
-        64 hexadecimal digits.
-    """
-    return hashlib.sha256(canonical_json([ENGINE_VERSION, *parts]).encode()).hexdigest()
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def atomic_torch_save(obj, path) -> Path:
-    """``torch.save(obj)`` to ``path`` atomically.
-
-    The object is written to a temporary file in the same directory, flushed and fsync'ed, then
-    renamed over ``path`` with ``os.replace`` (and the directory fsync'ed): a crash at any point
-    leaves either the previous file or the new one, never a partial file. On error the
-    temporary file is removed and the exception re-raised.
-
-    Parameters
-    ----------
-    obj : object
-        Anything ``torch.save`` accepts.
-    path : str or Path
-        Destination; parent directories are created.
-
-    Returns
-    -------
-    Path
-    """
-    return _atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
-def atomic_write_text(text: str, path) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_torch_save`).
-
-    Parameters
-    ----------
-    text : str
-    path : str or Path
-
-    Returns
-    -------
-    Path
-    """
-    return _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-# --------------------------------------------------------------------------------------
 # schedules
 # --------------------------------------------------------------------------------------
 def lr_at(step: int, config: TrainConfig) -> float:
-    r"""Learning rate of a step: linear warm-up, then cosine decay.
-
-    .. math:: \eta_s = \eta\,\frac{s+1}{W}\ (s < W),\qquad
-              \eta_s = \eta\big[r + (1-r)\tfrac12(1+\cos\pi u)\big],\
-              u = \min\!\big(1, \tfrac{s-W}{S-W-1}\big)\ (s \ge W),
-
-    with :math:`\eta` = ``lr``, :math:`W` = ``warmup_steps``, :math:`S` = ``steps``,
-    :math:`r` = ``min_lr_ratio``; so the last step has :math:`r\eta`.
+    r"""Learning rate of a step: linear warm-up, then cosine decay to ``lr * min_lr_ratio``
+    (:func:`~diffphase.validation.engine.loop.cosine_lr` with the last step at exactly
+    :math:`r\eta`).
 
     Parameters
     ----------
@@ -510,12 +342,7 @@ def lr_at(step: int, config: TrainConfig) -> float:
     -------
     float
     """
-    W, S, eta, r = config.warmup_steps, config.steps, config.lr, config.min_lr_ratio
-    if step < W:
-        return eta * (step + 1) / W
-    span = max(S - W - 1, 1)
-    u = min(max((step - W) / span, 0.0), 1.0)
-    return eta * (r + (1.0 - r) * 0.5 * (1.0 + math.cos(math.pi * u)))
+    return cosine_lr(step, config.steps, config.lr, config.warmup_steps, config.min_lr_ratio, span_offset=1)
 
 
 def sample_times(n: int, config: TrainConfig, generator: torch.Generator,
@@ -557,39 +384,6 @@ def sample_times(n: int, config: TrainConfig, generator: torch.Generator,
         ea, eb = -math.expm1(-2.0 * a), -math.expm1(-2.0 * b)
         return -0.5 * torch.log1p(-(ea + (eb - ea) * u))
     return a + (b - a) * u * u
-
-
-# --------------------------------------------------------------------------------------
-# progress
-# --------------------------------------------------------------------------------------
-class _Progress:
-    """tqdm bar when available, else a line to stderr every ~5 % of the run; silent if off."""
-
-    def __init__(self, total: int, initial: int, enabled: bool, desc: str):
-        self.total, self.enabled, self.bar = total, enabled, None
-        self.every = max(1, total // 20)
-        self.t0 = time.time()
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-                self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, leave=False)
-            except ImportError:
-                print(f"{desc}: {total} steps (from {initial})", file=sys.stderr)
-
-    def update(self, step: int, loss: float, lr: float) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.update(1)
-            if step % 10 == 0 or step == self.total:
-                self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", refresh=False)
-        elif step % self.every == 0 or step == self.total:
-            print(f"  step {step}/{self.total}  loss {loss:.4f}  lr {lr:.2e}  {time.time() - self.t0:.0f}s",
-                  file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 # --------------------------------------------------------------------------------------
@@ -672,13 +466,6 @@ def model_spec(config: TrainConfig, data: Dataset) -> dict:
     return {"name": "unet", "image_shape": list(shape), **kw}
 
 
-def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    with torch.no_grad():
-        torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in model.parameters()], 1.0 - decay)
-        for e, b in zip(ema.buffers(), model.buffers()):
-            e.copy_(b)
-
-
 def load_model(path, device=None) -> tuple[nn.Module, dict]:
     """Load a finished model file (``<cache>/denoisers/<key>/model.pt``).
 
@@ -727,10 +514,6 @@ def load_snapshot(snapshot, device=None) -> nn.Module:
     return model.to(device or default_device()).eval()
 
 
-def _snapshot_paths(config: TrainConfig, run_dir: Path) -> dict:
-    return {k: run_dir / "snapshots" / f"step_{k}.pt" for k in config.snapshot_steps}
-
-
 def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: bool = True,
           resume: bool = True, progress: bool = True, desc: str | None = None) -> tuple[nn.Module, TrainHistory]:
     r"""Train a noise-predicting denoiser on ``data`` in OU time and return its EMA weights
@@ -777,160 +560,158 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
     run_dir = cache_root(cache_dir) / "denoisers" / key if use_cache else None
     final_path = run_dir / "model.pt" if run_dir else None
 
-    with _RunLock(run_dir):
+    with RunLock(run_dir):
         if final_path is not None and final_path.exists():
             model, payload = load_model(final_path, device)
             return model, TrainHistory(np.asarray(payload["losses"]), np.asarray(payload["lrs"]), key, run_dir,
                                        from_cache=True, device=str(device),
-                                       snapshots=_snapshot_paths(config, run_dir))
+                                       snapshots=snapshot_paths(run_dir, config.snapshot_steps))
         return _fit(config, ds, spec, key, run_dir, device, resume, progress, desc)
 
 
-class _RunLock:
-    """Exclusive advisory lock (``fcntl.flock``) on ``<run_dir>/.lock`` while a run trains, so
-    that two processes asked for the same configuration train it once (the second then finds
-    the finished model). Released by the OS if the process dies; a no-op without ``fcntl``
-    (Windows) or without a cache directory."""
+def gaussian_loss(x_all: torch.Tensor, config: TrainConfig, device: torch.device, n_classes: int = 0,
+                  y_all: torch.Tensor | None = None, schedule: DiscreteSchedule | None = None):
+    r"""The loss callback of noise prediction (:func:`~diffphase.validation.engine.loop.fit`):
+    :math:`\tfrac1d|\hat\varepsilon_\theta(x_t,t[,y]) - z|^2` with
+    :math:`x_t = e^{-t}x_0 + \sqrt{\Delta_t}z`, times from :func:`sample_times`, and, for a
+    class-conditional network, each label replaced by the null label ``n_classes`` with
+    probability ``config.label_dropout``. Draws, in order: times, noise, label dropout."""
 
-    def __init__(self, run_dir: Path | None):
-        self.run_dir, self.fh = run_dir, None
+    def loss(model, idx, gen):
+        t = sample_times(config.batch_size, config, gen, schedule)
+        z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen)
+        a = torch.exp(-t).float()[:, None].to(device)
+        s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
+        z = z.to(device)
+        rows = idx.to(device)
+        xt = a * x_all[rows] + s * z
+        if n_classes:  # labels, a fraction label_dropout replaced by the null label
+            drop = torch.rand(config.batch_size, generator=gen) < config.label_dropout
+            y = torch.where(drop.to(device), torch.full_like(y_all[:1], n_classes), y_all[rows])
+            pred = model(xt, t.float().to(device), y)
+        else:
+            pred = model(xt, t.float().to(device))
+        return torch.mean((pred.float() - z) ** 2)
 
-    def __enter__(self):
-        if self.run_dir is None:
-            return self
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - non-POSIX
-            return self
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.run_dir / ".lock", "a+b")
-        fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX)
-        return self
+    return loss
 
-    def __exit__(self, *exc):
-        if self.fh is not None:
-            import fcntl
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
-            self.fh.close()
-            self.fh = None
-        return False
+
+def discrete_loss(x_all: torch.Tensor, config: TrainConfig, vocab: int, device: torch.device,
+                  schedule: DiscreteSchedule | None = None):
+    """The loss callback of the discrete objectives (``"masking"``, ``"uniform"``; see the module
+    docstring): cross-entropy of the clean tokens after noising at OU times from
+    :func:`sample_times`."""
+
+    def loss(model, idx, gen):
+        t = sample_times(config.batch_size, config, gen, schedule)
+        return _discrete_loss(model, x_all[idx.to(device)], t, gen, config.objective, vocab, device)
+
+    return loss
 
 
 def _fit(config: TrainConfig, ds: Dataset, spec: dict, key: str, run_dir: Path | None, device: torch.device,
          resume: bool, progress: bool, desc: str | None) -> tuple[nn.Module, TrainHistory]:
-    """The training loop of :func:`train` (called with the run's lock held)."""
+    """Train with :func:`~diffphase.validation.engine.loop.fit` (called with the run's lock held)."""
     final_path = run_dir / "model.pt" if run_dir else None
-    ckpt_path = run_dir / "checkpoint.pt" if run_dir else None
     # deterministic initialization independent of the global RNG state
     model = seeded_init(lambda: build_model(spec), config.seed)
-    ema = copy.deepcopy(model)
-    model.to(device).train()
-    ema.to(device).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    gen = torch.Generator().manual_seed(config.seed + 0x5EED)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
-                            betas=(config.adam_beta1, config.adam_beta2), foreach=True)
-    use_amp = bool(config.amp) and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    losses: list[float] = []
-    lrs: list[float] = []
-    start = 0
-    snap_steps = set(config.snapshot_steps)
-    snapshots: dict = {}
-
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / "config.json").exists():
-            atomic_write_text(json.dumps({"config": _jsonable(dataclasses.asdict(config)), "spec": spec,
+            atomic_write_text(json.dumps({"config": to_jsonable(dataclasses.asdict(config)), "spec": spec,
                                           "data": {"name": ds.name, "n": len(ds), "d": ds.dim,
                                                    "fingerprint": ds.fingerprint()},
                                           "engine_version": ENGINE_VERSION}, indent=2, sort_keys=True),
                               run_dir / "config.json")
-        if resume and ckpt_path.exists():
-            ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-            if ck.get("key") != key:
-                raise ValueError(f"checkpoint {ckpt_path} belongs to another run (key mismatch)")
-            model.load_state_dict(ck["model"])
-            ema.load_state_dict(ck["ema"])
-            opt.load_state_dict(ck["opt"])
-            scaler.load_state_dict(ck["scaler"])
-            gen.set_state(ck["rng"])
-            losses, lrs, start = list(ck["losses"]), list(ck["lrs"]), int(ck["step"])
-            snapshots = {k: p for k, p in _snapshot_paths(config, run_dir).items() if k <= start}
-
     x_all = ds.data.to(device=device, dtype=torch.int64 if config.discrete else torch.float32)
-    n = x_all.shape[0]
-    n_classes = int(spec.get("num_classes", 0) or 0)
-    if n_classes:
-        if ds.labels is None:
-            raise ValueError("a class-conditional model (model_kwargs['num_classes'] > 0) needs labelled data")
-        y_all = ds.labels.to(device=device, dtype=torch.int64)
-        if int(y_all.min()) < 0 or int(y_all.max()) >= n_classes:
-            raise ValueError(f"labels must be in [0, num_classes = {n_classes}), got range "
-                             f"[{int(y_all.min())}, {int(y_all.max())}]")
     sched = config.discrete_schedule() if config.time_sampling == "discrete" else None
-    bar = _Progress(config.steps, start, progress, desc or f"train {config.model} {key[:8]}")
-    t0 = time.time()
+    if config.discrete:
+        loss_fn = discrete_loss(x_all, config, spec["vocab"], device, sched)
+    else:
+        n_classes = int(spec.get("num_classes", 0) or 0)
+        y_all = None
+        if n_classes:
+            if ds.labels is None:
+                raise ValueError("a class-conditional model (model_kwargs['num_classes'] > 0) needs labelled data")
+            y_all = ds.labels.to(device=device, dtype=torch.int64)
+            if int(y_all.min()) < 0 or int(y_all.max()) >= n_classes:
+                raise ValueError(f"labels must be in [0, num_classes = {n_classes}), got range "
+                                 f"[{int(y_all.min())}, {int(y_all.max())}]")
+        loss_fn = gaussian_loss(x_all, config, device, n_classes, y_all, sched)
+    settings = LoopSettings(
+        steps=config.steps, batch_size=config.batch_size, lr_of_step=lambda k: lr_at(k, config),
+        weight_decay=config.weight_decay, betas=(config.adam_beta1, config.adam_beta2), grad_clip=config.grad_clip,
+        ema_decay=config.ema_decay, generator_seed=config.seed + 0x5EED, amp=config.amp,
+        checkpoint_every=config.checkpoint_every, snapshot_steps=config.snapshot_steps)
     try:
-        for step in range(start, config.steps):
-            lr = lr_at(step, config)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            idx = torch.randint(n, (config.batch_size,), generator=gen)
-            t = sample_times(config.batch_size, config, gen, sched)
-            if config.discrete:
-                with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-                    loss = _discrete_loss(model, x_all[idx.to(device)], t, gen, config.objective, spec["vocab"],
-                                          device)
-            else:
-                z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen)
-                a = torch.exp(-t).float()[:, None].to(device)
-                s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
-                z = z.to(device)
-                xt = a * x_all[idx.to(device)] + s * z
-                if n_classes:  # labels, a fraction label_dropout replaced by the null label
-                    drop = torch.rand(config.batch_size, generator=gen) < config.label_dropout
-                    y = torch.where(drop.to(device), torch.full_like(y_all[:1], n_classes), y_all[idx.to(device)])
-                with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-                    pred = model(xt, t.float().to(device)) if not n_classes else model(xt, t.float().to(device), y)
-                loss = torch.mean((pred.float() - z) ** 2)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if config.grad_clip > 0:
-                scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            _ema_update(ema, model, min(config.ema_decay, (1.0 + step) / (10.0 + step)))
-            lv = float(loss.detach())
-            if not math.isfinite(lv):
-                raise FloatingPointError(f"training loss became {lv} at step {step + 1}; lower lr "
-                                         f"(now {config.lr}) or raise t_min (now {config.t_min})")
-            losses.append(lv)
-            lrs.append(lr)
-            bar.update(step + 1, lv, lr)
-            done = step + 1
-            if done in snap_steps:
-                snap = {"key": key, "step": done, "spec": spec,
-                        "ema": {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}}
-                snapshots[done] = snap if run_dir is None else atomic_torch_save(
-                    snap, run_dir / "snapshots" / f"step_{done}.pt")
-            if ckpt_path is not None and done % config.checkpoint_every == 0 and done < config.steps:
-                atomic_torch_save({"key": key, "step": done, "model": model.state_dict(), "ema": ema.state_dict(),
-                                   "opt": opt.state_dict(), "scaler": scaler.state_dict(), "rng": gen.get_state(),
-                                   "losses": losses, "lrs": lrs}, ckpt_path)
-    finally:
-        bar.close()
-    seconds = time.time() - t0
+        res = fit(model, loss_fn, x_all.shape[0], settings, key=key, device=device, run_dir=run_dir, resume=resume,
+                  progress=progress, desc=desc or f"train {config.model} {key[:8]}", spec=spec)
+    except FloatingPointError as exc:
+        raise FloatingPointError(f"{exc}; lower lr (now {config.lr}) or raise t_min (now {config.t_min})") from None
+    ema = res.model
     ema.spec = spec
-    history = TrainHistory(np.asarray(losses), np.asarray(lrs), key, run_dir, from_cache=False,
-                           resumed_from=start, seconds=seconds, device=str(device), snapshots=snapshots)
+    history = TrainHistory(res.losses, res.lrs, key, run_dir, from_cache=False, resumed_from=res.resumed_from,
+                           seconds=res.seconds, device=str(device), snapshots=res.snapshots)
     if final_path is not None:
-        atomic_torch_save({"key": key, "spec": spec, "config": _jsonable(dataclasses.asdict(config)),
+        atomic_torch_save({"key": key, "spec": spec, "config": to_jsonable(dataclasses.asdict(config)),
                            "ema": {k: v.detach().cpu() for k, v in ema.state_dict().items()},
-                           "losses": losses, "lrs": lrs, "engine_version": ENGINE_VERSION}, final_path)
-        if ckpt_path.exists():
-            ckpt_path.unlink()
+                           "losses": res.losses.tolist(), "lrs": res.lrs.tolist(), "engine_version": ENGINE_VERSION},
+                          final_path)
+        ckpt = run_dir / "checkpoint.pt"
+        if ckpt.exists():
+            ckpt.unlink()
     return ema, history
+
+
+@dataclass(frozen=True)
+class DenoiserCost:
+    """FLOPs of one denoiser configuration, for the ``cost`` functions of experiments.
+
+    Attributes
+    ----------
+    forward : float
+        FLOPs of one forward pass per row (:func:`~diffphase.validation.models.denoiser_flops`).
+    training : Cost
+        The training run: ``steps × batch ×`` (forward + backward) FLOPs, ``steps`` optimizer steps.
+    steps, batch : int
+    """
+
+    forward: float
+    training: Cost
+    steps: int
+    batch: int
+
+    def sampling(self, rows: float, calls: int) -> Cost:
+        """Cost of ``rows`` single-row forward passes made in ``calls`` batched calls."""
+        return Cost(sample_flops=float(rows) * self.forward, sampler_calls=int(calls))
+
+
+def denoiser_cost(train: dict, dim: int, image_shape=None, num_classes: int = 0) -> DenoiserCost:
+    """FLOPs of the denoiser of an experiment's ``train`` block.
+
+    Parameters
+    ----------
+    train : dict
+        :class:`TrainConfig` keyword arguments.
+    dim : int
+        Data dimension.
+    image_shape : tuple, optional
+        ``(C, H, W)`` for a U-Net.
+    num_classes : int
+        ``K > 0`` for a class-conditional network (added to ``model_kwargs``).
+
+    Returns
+    -------
+    DenoiserCost
+    """
+    from types import SimpleNamespace
+
+    from .models import denoiser_flops
+
+    kw = dict(train)
+    if num_classes:
+        kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=int(num_classes))
+    cfg = TrainConfig(**kw)
+    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(dim), image_shape=image_shape)))
+    training = Cost(train_flops=f["train"] * cfg.steps * cfg.batch_size, train_steps=cfg.steps)
+    return DenoiserCost(float(f["forward"]), training, cfg.steps, cfg.batch_size)

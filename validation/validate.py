@@ -35,9 +35,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .experiment import Experiment, RunContext
-from .report import ExperimentResult, read_json, write_json, write_report
-from .train import default_device
+from .engine.experiment import Experiment, RunContext
+from .engine.io import read_json, write_json
+from .engine.loop import default_device
+from .engine.report import write_report
+from .engine.verdicts import ExperimentResult
 
 __all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "ValidationRun", "plan",
            "GPU_ASSUMPTIONS", "source_commit"]
@@ -267,9 +269,9 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[
     FLOPs are counted by torch for one forward and backward pass of each network
     (:func:`~diffphase.validation.models.denoiser_flops`; matrix products and convolutions)
     and multiplied by the samples processed: training
-    :math:`\mathrm{steps}	imes\mathrm{batch}	imes F_{train}`, sampling
+    :math:`\mathrm{steps}\times\mathrm{batch}\times F_{train}`, sampling
     (score evaluations of the cloning protocol,
-    :func:`~diffphase.numerics.sde.clone_score_evaluations`) :math:`	imes F_{forward}`.
+    :func:`~diffphase.numerics.sde.clone_score_evaluations`) :math:`\times F_{forward}`.
     The GPU time is :math:`\mathrm{FLOPs}/R + n_{steps}\,c_{step} + n_{calls}\,c_{call}` with the
     constants of :data:`GPU_ASSUMPTIONS` — an estimate, not a measurement.
 
@@ -290,10 +292,11 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[
         if exp.cost is None:
             rows.append({"name": name, "total_flops": None, "gpu_seconds": None})
             continue
-        c = dict(exp.cost(cfg))
-        c["total_flops"] = c["train_flops"] + c["sample_flops"]
-        c["gpu_seconds"] = (c["total_flops"] / a["flops_per_second"] + c["train_steps"] * a["seconds_per_train_step"]
-                            + c["sampler_calls"] * a["seconds_per_sampler_call"])
+        c = exp.cost(cfg)
+        gpu = (c.total_flops / a["flops_per_second"] + c.train_steps * a["seconds_per_train_step"]
+               + c.sampler_calls * a["seconds_per_sampler_call"])
+        c = {"train_flops": c.train_flops, "sample_flops": c.sample_flops, "train_steps": c.train_steps,
+             "sampler_calls": c.sampler_calls, "total_flops": c.total_flops, "gpu_seconds": gpu}
         rows.append({"name": name, **c})
     return rows
 

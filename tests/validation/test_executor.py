@@ -1,4 +1,4 @@
-"""Tests of diffphase.validation.executor: ordering, seeds, errors, and the Dask path giving
+"""Tests of diffphase.validation.engine.executor: ordering, seeds, errors, and the Dask path giving
 the same results as the local process pool for the same seeds."""
 
 import concurrent.futures as cf
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffphase.validation.executor import make_executor, run_sweep, spawn_seeds
+from diffphase.validation.engine.executor import make_executor, run_sweep, spawn_seeds
 
 
 def _task(seed, n=64, delay=0.0):
@@ -100,7 +100,7 @@ def test_local_pool_default_thread_cap(monkeypatch):
     checked with a thread pool standing in for the process pool (no process start-up)."""
     import os
 
-    from diffphase.validation import executor as E
+    from diffphase.validation.engine import executor as E
 
     made = {}
 
@@ -147,7 +147,7 @@ def test_thread_cap_reaches_the_blas_pools():
 
 
 def test_add_note_falls_back_on_python_310():
-    from diffphase.validation.executor import _add_note
+    from diffphase.validation.engine.executor import _add_note
 
     class NoNotes(Exception):  # an exception object without add_note, as on Python 3.10
         def __getattribute__(self, name):
@@ -176,7 +176,7 @@ def test_pool_workers_end_when_the_driver_is_killed(tmp_path):
     pids = tmp_path / "pids"
     script = textwrap.dedent(f"""
         import os, time
-        from diffphase.validation.executor import run_sweep
+        from diffphase.validation.engine.executor import run_sweep
         import tests_worker_helper as h
         run_sweep(h.sleep_and_record, [{{"path": {str(pids)!r}, "i": i}} for i in range(2)], max_workers=2)
     """)

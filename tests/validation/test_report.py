@@ -6,8 +6,9 @@ import math
 import pytest
 
 from diffphase.validation.claims import CLAIMS, KINDS
-from diffphase.validation.report import (ExperimentResult, Verdict, read_json, render_markdown, resolve_outcomes,
-                                         write_json, write_report)
+from diffphase.validation.engine.io import read_json, write_json
+from diffphase.validation.engine.report import render_markdown, write_report
+from diffphase.validation.engine.verdicts import ExperimentResult, Verdict, resolve_outcomes
 
 REF = {"kind": "reference", "source": "an exact reference"}
 

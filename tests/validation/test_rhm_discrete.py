@@ -18,7 +18,8 @@ from scipy import stats
 from diffphase.numerics.rhm import RHM, class_curves, get_process, posterior_sample
 from diffphase.validation import rhm as R
 from diffphase.validation.models import TreeDenoiser, build_model, denoiser_flops
-from diffphase.validation.train import TrainConfig, _discrete_loss, config_key, sample_times, train
+from diffphase.validation.engine.config import config_key
+from diffphase.validation.train import TrainConfig, _discrete_loss, sample_times, train
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_discrete_loss_of_uniform_logits_is_log_v(objective):
 
 
 def test_discrete_training_reproducible_resumable_and_learns(tmp_path, monkeypatch):
-    from diffphase.validation import train as T
+    from diffphase.validation.engine import progress as T
 
     rhm = RHM(4, 2, 2, 2, seed=0)
     ds = R.rhm_dataset(rhm, 512, seed=1)
@@ -94,17 +95,17 @@ def test_discrete_training_reproducible_resumable_and_learns(tmp_path, monkeypat
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
     # interrupt a cached run after its first checkpoint (step 150), then resume it: same
     # losses and weights, bit for bit, as the uninterrupted run
-    real_update = T._Progress.update
+    real_update = T.Progress.update
 
     def interrupt(self, step, loss, lr):
         if step == 170:
             raise KeyboardInterrupt
         real_update(self, step, loss, lr)
 
-    monkeypatch.setattr(T._Progress, "update", interrupt)
+    monkeypatch.setattr(T.Progress, "update", interrupt)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, ds, device="cpu", cache_dir=tmp_path, progress=True)
-    monkeypatch.setattr(T._Progress, "update", real_update)
+    monkeypatch.setattr(T.Progress, "update", real_update)
     m3, h3 = train(cfg, ds, device="cpu", cache_dir=tmp_path, progress=False)
     assert h3.resumed_from == 150
     assert np.array_equal(h3.losses, h1.losses)

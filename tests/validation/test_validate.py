@@ -19,8 +19,9 @@ import pytest
 
 from diffphase.validation import validate as V
 from diffphase.validation.cli import main
-from diffphase.validation.experiment import Experiment
-from diffphase.validation.report import ExperimentResult, Verdict, read_json
+from diffphase.validation.engine.experiment import Experiment
+from diffphase.validation.engine.io import read_json
+from diffphase.validation.engine.verdicts import ExperimentResult, Verdict
 
 CALLS = []
 

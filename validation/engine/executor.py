@@ -33,6 +33,8 @@ import numpy as np
 
 from diffphase.numerics._checks import check_int
 
+from .progress import Progress
+
 __all__ = ["run_sweep", "make_executor", "spawn_seeds"]
 
 
@@ -165,7 +167,7 @@ def run_sweep(fn: Callable, kwargs_list: Sequence[dict], executor=None, *, max_w
         ``max(1, cpu_count // max_workers)`` so that the workers do not oversubscribe the
         cores; otherwise unchanged.
     progress : bool
-        Print ``done/total`` to stderr as calls finish (tqdm if installed).
+        A progress bar of the calls done (:class:`~diffphase.validation.engine.progress.Progress`).
 
     Returns
     -------
@@ -194,20 +196,10 @@ def run_sweep(fn: Callable, kwargs_list: Sequence[dict], executor=None, *, max_w
     if not kwargs_list:
         return []
 
-    bar = None
-    if progress:
-        try:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=len(kwargs_list), desc="sweep", leave=False)
-        except ImportError:
-            bar = None
+    bar = Progress(len(kwargs_list), 0, progress, "sweep")
 
     def tick(i):
-        if bar is not None:
-            bar.update(1)
-        elif progress:
-            import sys
-            print(f"  sweep: {i}/{len(kwargs_list)} done", file=sys.stderr)
+        bar.update(i)
 
     ex, close = make_executor(executor, max_workers=max_workers)
     try:
@@ -236,6 +228,5 @@ def run_sweep(fn: Callable, kwargs_list: Sequence[dict], executor=None, *, max_w
                 raise
         return results
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         close()

@@ -1,10 +1,13 @@
 r"""What an experiment of ``diffphase validate`` is, and the context it runs in.
 
 An :class:`Experiment` is a name, a title, a module-level ``run(config, ctx)`` function
-returning an :class:`~diffphase.validation.report.ExperimentResult`, and two configurations:
-``quick`` (the ≤ 10-minute CPU run of ``diffphase validate --quick``, all experiments
-together) and ``full`` (meant for one GPU). Tolerances are *not* part of the configuration:
-each experiment module states them in a ``TOLERANCES`` table before anything is measured.
+returning an :class:`~diffphase.validation.engine.verdicts.ExperimentResult`, and its
+configurations: ``quick`` (the ≤ 10-minute CPU run of ``diffphase validate --quick``, all
+experiments together), optionally ``standard`` (the CPU evidence tier), and ``full`` (meant
+for one GPU). A configuration is a frozen dataclass (or a dict); ``run`` receives it as a
+plain dict, whose keys are the dataclass's fields. Tolerances are *not* part of the
+configuration: each experiment states them in a ``TOLERANCES`` table before anything is
+measured.
 
 The :class:`RunContext` gives the experiment its folder, device, model cache, executor and
 two resume helpers:
@@ -12,7 +15,7 @@ two resume helpers:
 * :meth:`RunContext.stage` computes a JSON-able stage once and stores it atomically under the
   experiment's folder; a rerun after an interruption (``kill -9`` included) loads it instead;
 * :meth:`RunContext.sweep` does the same for every item of a sweep and sends the missing ones
-  through :func:`~diffphase.validation.executor.run_sweep` (local pool, serial, or Dask).
+  through :func:`~diffphase.validation.engine.executor.run_sweep` (local pool, serial, or Dask).
 
 Trained models are cached (and their training checkpointed) by
 :func:`~diffphase.validation.train.train`, so an interrupted training resumes from its last
@@ -21,15 +24,29 @@ checkpoint.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .report import read_json, write_json
-from .train import config_key
+from .config import config_key
+from .io import read_json, write_json
 
-__all__ = ["Experiment", "RunContext", "EXPERIMENT_VERSION", "denoiser_cost", "sum_costs"]
+__all__ = ["Experiment", "RunContext", "EXPERIMENT_VERSION", "MODES", "config_dict"]
+
+#: The modes of ``diffphase validate``, from the cheapest.
+MODES = ("quick", "standard", "full")
+
+
+def config_dict(config) -> dict:
+    """A configuration as a plain dict (deep copy): the fields of a dataclass, or the dict."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {f.name: copy.deepcopy(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, dict):
+        return copy.deepcopy(config)
+    raise ValueError(f"a configuration must be a dataclass or a dict, got {type(config).__name__}")
 
 #: Version of the experiment protocol; part of every result key. Bump it when a change to an
 #: experiment's code would change its results for an unchanged configuration.
@@ -48,33 +65,48 @@ class Experiment:
         Heading in the report.
     run : callable
         ``run(config: dict, ctx: RunContext) -> ExperimentResult``; module-level.
-    quick, full : dict
+    quick, full : dataclass or dict
         Configurations of ``--quick`` and ``--full``.
+    standard : dataclass or dict, optional
+        Configuration of ``--standard`` (the CPU evidence tier), when the experiment has one.
     modes : tuple of str
         Modes in which it runs when ``--only`` is not given (an experiment too slow for the
-        quick budget lists only ``"full"``; ``--only`` runs it in any mode).
+        quick budget lists only ``"full"``; ``--only`` runs it in any mode it has a
+        configuration for).
     requires : callable, optional
         ``requires() -> str | None``: a reason to skip (e.g. a dataset not installed), or None.
     cost : callable, optional
-        ``cost(config) -> dict`` with ``train_flops``, ``sample_flops``, ``train_steps`` and
-        ``sampler_calls`` (network forward passes in batches), for
+        ``cost(config) -> Cost`` (:class:`~diffphase.validation.engine.config.Cost`), for
         :func:`~diffphase.validation.validate.plan`.
     """
 
     name: str
     title: str
     run: Callable
-    quick: dict
-    full: dict
+    quick: Any
+    full: Any
+    standard: Any = None
     modes: tuple = ("quick", "full")
     requires: Callable[[], str | None] | None = None
-    cost: Callable[[dict], dict] | None = None
+    cost: Callable[[dict], Any] | None = None
+
+    def has_mode(self, mode: str) -> bool:
+        """Whether the experiment has a configuration for ``mode``."""
+        return mode in MODES and getattr(self, mode) is not None
 
     def config(self, mode: str) -> dict:
-        """The configuration of ``mode`` (``"quick"`` or ``"full"``)."""
-        if mode not in ("quick", "full"):
-            raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
-        return dict(self.quick if mode == "quick" else self.full)
+        """The configuration of ``mode`` as a plain dict (:func:`config_dict`).
+
+        Raises
+        ------
+        ValueError
+            For an unknown mode, or a mode the experiment has no configuration for.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if getattr(self, mode) is None:
+            raise ValueError(f"experiment {self.name!r} has no {mode} configuration")
+        return config_dict(getattr(self, mode))
 
     def key(self, mode: str, config: dict) -> str:
         """Hash identifying a result: experiment name, mode, configuration, protocol version."""
@@ -179,43 +211,3 @@ class RunContext:
                 for i, out in zip(todo, outs):
                     write_json(out, paths[i])
         return [read_json(p) for p in paths]
-
-
-def denoiser_cost(train: dict, dim: int, image_shape=None, num_classes: int = 0) -> tuple[dict, dict]:
-    """FLOPs of one denoiser of an experiment's ``train`` block, for ``cost`` functions.
-
-    Parameters
-    ----------
-    train : dict
-        :class:`~diffphase.validation.train.TrainConfig` keyword arguments.
-    dim : int
-        Data dimension.
-    image_shape : tuple, optional
-        ``(C, H, W)`` for a U-Net.
-    num_classes : int
-        ``K > 0`` for a class-conditional network (added to ``model_kwargs``).
-
-    Returns
-    -------
-    flops : dict
-        :func:`~diffphase.validation.models.denoiser_flops` per row (``forward``, ``train``).
-    run : dict
-        ``steps``, ``batch`` and ``train_flops`` (= ``flops["train"] * steps * batch``).
-    """
-    from types import SimpleNamespace
-
-    from .models import denoiser_flops
-    from .train import TrainConfig, model_spec
-
-    kw = dict(train)
-    if num_classes:
-        kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=int(num_classes))
-    cfg = TrainConfig(**kw).validate()
-    f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(dim), image_shape=image_shape)))
-    return f, {"steps": cfg.steps, "batch": cfg.batch_size, "train_flops": f["train"] * cfg.steps * cfg.batch_size}
-
-
-def sum_costs(parts: list) -> dict:
-    """Sum of ``cost`` dictionaries (``train_flops``, ``sample_flops``, ``train_steps``,
-    ``sampler_calls``)."""
-    return {k: sum(p[k] for p in parts) for k in ("train_flops", "sample_flops", "train_steps", "sampler_calls")}
