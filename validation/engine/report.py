@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from .io import atomic_write_text, read_json, to_jsonable, write_json
-from .verdicts import ExperimentResult, Verdict
+from .verdicts import Verdict
 
 __all__ = ["summary", "summary_line", "render_markdown", "render_html", "write_report", "digest", "write_digest"]
 

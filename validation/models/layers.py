@@ -1,0 +1,107 @@
+"""Pieces the denoisers share: the OU-time feature and embedding, time and label broadcasting."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from diffphase.numerics._checks import check_int, check_real
+
+__all__ = ["noise_feature", "TimeEmbedding"]
+
+
+def noise_feature(t: torch.Tensor) -> torch.Tensor:
+    r"""The scalar fed to the time embedding: :math:`c(t) = \tfrac12\log(e^{2t}-1)`, the log of
+    the variance-exploding noise scale :math:`\sigma_{VE} = \sqrt{e^{2t}-1}` at OU time ``t``.
+
+    It is monotone in ``t``, :math:`\approx \tfrac12\log 2t` for small ``t`` and :math:`\approx t`
+    for large ``t``, so both the near-data and the near-noise regimes are resolved. Computed as
+    :math:`t + \tfrac12\log(-\mathrm{expm1}(-2t))`, accurate for all ``t > 0``.
+
+    Parameters
+    ----------
+    t : torch.Tensor
+        OU times, > 0 (values are clamped at 1e-12 to avoid ``-inf``).
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`c(t)`, same shape and dtype.
+    """
+    t = t.clamp_min(1e-12)
+    # log(e^{2t} - 1) = 2t + log(1 - e^{-2t}) = 2t + log(-expm1(-2t)), stable for all t > 0
+    return 0.5 * (2.0 * t + torch.log(-torch.expm1(-2.0 * t)))
+
+
+class TimeEmbedding(nn.Module):
+    r"""Sinusoidal embedding of OU time followed by a two-layer MLP.
+
+    .. math:: e(t) = \big(\sin(\omega_j c(t)),\ \cos(\omega_j c(t))\big)_{j=1}^{D/2},\qquad
+              \omega_j = \omega_{\min}(\omega_{\max}/\omega_{\min})^{(j-1)/(D/2-1)},
+
+    with :math:`c(t)` from :func:`noise_feature`, then ``Linear -> SiLU -> Linear`` to
+    ``out_dim``.
+
+    Parameters
+    ----------
+    dim : int
+        Size ``D`` of the sinusoidal features (even, >= 2).
+    out_dim : int
+        Output size (>= 1).
+    min_freq, max_freq : float
+        :math:`\omega_{\min} < \omega_{\max}`, both > 0 (defaults 0.1 and 30).
+    """
+
+    def __init__(self, dim: int = 64, out_dim: int = 128, min_freq: float = 0.1, max_freq: float = 30.0):
+        super().__init__()
+        dim = check_int("dim", dim, minimum=2)
+        if dim % 2:
+            raise ValueError(f"dim must be even, got {dim}")
+        out_dim = check_int("out_dim", out_dim, minimum=1)
+        min_freq = check_real("min_freq", min_freq, low=0, low_open=True)
+        max_freq = check_real("max_freq", max_freq, low=min_freq, low_open=True)
+        half = dim // 2
+        freqs = torch.exp(torch.linspace(math.log(min_freq), math.log(max_freq), half, dtype=torch.float64))
+        self.register_buffer("freqs", freqs.float(), persistent=False)
+        self.mlp = nn.Sequential(nn.Linear(dim, out_dim), nn.SiLU(), nn.Linear(out_dim, out_dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """Embed OU times.
+
+        Parameters
+        ----------
+        t : torch.Tensor, shape (B,)
+            OU times > 0.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, out_dim)
+        """
+        c = noise_feature(t.float())[:, None] * self.freqs[None, :]
+        return self.mlp(torch.cat([torch.sin(c), torch.cos(c)], dim=1))
+
+
+def _broadcast_t(t, batch: int, device) -> torch.Tensor:
+    t = torch.as_tensor(t, dtype=torch.float32, device=device)
+    if t.ndim == 0:
+        t = t.expand(batch)
+    if t.shape != (batch,):
+        raise ValueError(f"t must be a scalar or have shape ({batch},), got {tuple(t.shape)}")
+    return t
+
+
+def _labels(y, batch: int, num_classes: int, device) -> torch.Tensor:
+    """Labels as a (B,) int64 tensor in [0, num_classes] (None: the null label ``num_classes``)."""
+    if y is None:
+        return torch.full((batch,), num_classes, dtype=torch.int64, device=device)
+    yy = torch.as_tensor(y, device=device)
+    if yy.is_floating_point():
+        raise ValueError("y must hold integer labels")
+    yy = yy.long().expand(batch) if yy.ndim == 0 else yy.long()
+    if yy.shape != (batch,):
+        raise ValueError(f"y must be an int or have shape ({batch},), got shape {tuple(yy.shape)}")
+    if torch.any(yy < 0) or torch.any(yy > num_classes):
+        raise ValueError(f"y must be in [0, {num_classes}] ({num_classes} = unconditional)")
+    return yy
