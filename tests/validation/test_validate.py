@@ -318,7 +318,7 @@ def _fake_fashion(directory, rng):
 def test_fashion_experiment_skips_without_data_and_runs_with_it(tmp_path, monkeypatch):
     from diffphase.validation import data as D
 
-    monkeypatch.setattr(D, "FASHION_MNIST_DIRS", ())
+    monkeypatch.setattr(D.images, "FASHION_MNIST_DIRS", ())
     monkeypatch.delenv("DIFFPHASE_FASHION_MNIST", raising=False)
     tiny = {"train": dict(TINY_TRAIN, model="unet", model_kwargs={"channels": 8}, steps=10),
             "classifier": {"steps": 10, "arch": "mlp"}, "n_pairs": 40, "clones": TINY_CLONES}
