@@ -90,8 +90,8 @@ from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.rhm import (RHM, NoiseProcess, belief_propagation, change_correlations, class_curves,
                                     critical_noise, forward_backward, get_process, mean_field_curve)
 
-from .engine.experiment import Experiment
-from .engine.io import save_figure
+from ..engine.experiment import Experiment
+from ..engine.io import save_figure
 
 __all__ = [
     "TOLERANCES",
@@ -223,7 +223,7 @@ def rhm_dataset(rhm: RHM, n: int, seed: int):
     """
     import torch
 
-    from .data import Dataset
+    from ..data import Dataset
 
     n = check_int("n", n, minimum=1)
     leaves, levels = rhm.sample(n, seed=seed)
@@ -798,7 +798,7 @@ def rhm_discrete_model(*, process: str, v: int, m: int, s: int, L: int, n_train:
     forward--backward with the final model at every level of ``noises`` (``n_fb`` data each,
     :func:`fb_curves`). Noise levels :math:`\varepsilon = 1-e^{-2t}`, ``t`` the OU time the
     network is fed."""
-    from .train import TrainConfig, load_snapshot, train as train_model
+    from ..train import TrainConfig, load_snapshot, train as train_model
 
     rhm = RHM(v, m, s, L, seed=rules_seed)
     proc = get_process(process, v)
@@ -1027,8 +1027,8 @@ def run_rhm_discrete(config: dict, ctx):
     r"""``rhm_discrete``: every run of ``config["runs"]`` (one RHM depth each, its trained half
     :func:`rhm_discrete_model` and exact half :func:`rhm_discrete_exact` as separate sweep
     items, the deepest trained model first), then the verdicts with :data:`TOLERANCES`."""
-    from .engine.executor import spawn_seeds
-    from .engine.verdicts import ExperimentResult, Verdict
+    from ..engine.executor import spawn_seeds
+    from ..engine.verdicts import ExperimentResult, Verdict
 
     runs = [dict(r) for r in config["runs"]]
     seeds = [sd % (2**31 - 1) for sd in spawn_seeds(int(config["seed"]), len(runs))]
@@ -1118,7 +1118,7 @@ def _depth_verdicts(group: list, keys, sharp: dict) -> list:
     """Verdicts on the depth dependence of one grammar (points sorted by ``L``): the slope ratio
     and the level-by-level learning at the deepest hierarchy, the sharpening from the
     shallowest to the deepest (stored in ``sharp`` under the group's label)."""
-    from .engine.verdicts import Verdict
+    from ..engine.verdicts import Verdict
 
     tol = TOLERANCES
     verdicts = []
@@ -1181,7 +1181,7 @@ def cost_rhm_discrete(config: dict) -> dict:
     training, and the network calls of generation (final model and snapshots) and
     forward--backward (masking: one call per revealed token, at most ``d``; uniform: one per
     schedule step, at most ``T = 200``). Exact BP is not counted (CPU, small)."""
-    from .engine.experiment import denoiser_cost, sum_costs
+    from ..engine.experiment import denoiser_cost, sum_costs
 
     parts = []
     n_noise = len(config["noises"])
