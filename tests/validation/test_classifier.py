@@ -134,3 +134,35 @@ def test_penultimate_features_feed_the_last_layer(tmp_path):
         logits = clf(torch.from_numpy(x)).numpy()
         again = clf.head[-1](torch.from_numpy(f).float()).numpy()
     assert np.allclose(again, logits, atol=1e-5)
+
+
+def test_classifier_training_resumes_bit_for_bit(tmp_path, monkeypatch):
+    """Classifiers train on the engine's loop: a run interrupted after its first checkpoint
+    (every quarter of the run) resumes from it, with the losses and weights of an
+    uninterrupted run."""
+    import numpy as np
+    import torch
+
+    from diffphase.validation import data as D
+    from diffphase.validation.classifier import ClassifierConfig, train_classifier
+    from diffphase.validation.engine import progress as P
+
+    ds = D.digits()
+    cfg = ClassifierConfig(arch="mlp", hidden=16, steps=80, batch_size=32)
+    ref, ref_info = train_classifier(cfg, ds, use_cache=False)
+    real = P.Progress.update
+
+    def interrupt(self, step, loss=None, lr=None):
+        if step == 50:
+            raise KeyboardInterrupt
+        real(self, step, loss, lr)
+
+    monkeypatch.setattr(P.Progress, "update", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(cfg, ds, cache_dir=tmp_path, progress=True)
+    monkeypatch.setattr(P.Progress, "update", real)
+    assert list(tmp_path.rglob("checkpoint.pt"))
+    model, info = train_classifier(cfg, ds, cache_dir=tmp_path)
+    assert np.array_equal(info.losses, ref_info.losses) and info.test_accuracy == ref_info.test_accuracy
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), ref.state_dict().values()))
+    assert not list(tmp_path.rglob("checkpoint.pt"))

@@ -25,6 +25,7 @@ Networks
 """
 
 from .build import build_model, denoiser_flops, seeded_init
+from .classifier import Classifier
 from .layers import TimeEmbedding, noise_feature
 from .mlp import MLPDenoiser
 from .score import ClassConditional, score_function
@@ -42,4 +43,5 @@ __all__ = [
     "ClassConditional",
     "noise_feature",
     "denoiser_flops",
+    "Classifier",
 ]
