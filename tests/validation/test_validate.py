@@ -336,3 +336,27 @@ def test_fashion_experiment_skips_without_data_and_runs_with_it(tmp_path, monkey
     assert r.status == "done" and [v.kind for v in r.verdicts] == ["precondition", "claim"]
     p = r.numbers["points"][0]
     assert p["pair"] == [1, 9] and p["n"] == 80 and p["d"] == 784 and p["classifier_accuracy"] > 0.9
+
+
+def test_version_and_thread_default(capsys, monkeypatch):
+    """`diffphase --version` prints the installed version; every command runs with one torch
+    thread (restored afterwards)."""
+    import importlib.metadata
+
+    import torch
+
+    from diffphase.validation import cli
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"diffphase {importlib.metadata.version('diffphase')}"
+    seen = []
+    monkeypatch.setattr(cli, "_run_theory_gm", lambda args: seen.append(torch.get_num_threads()) or 0)
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert cli.main(["theory", "gm"]) == 0 and seen == [1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)
