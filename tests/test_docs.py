@@ -356,3 +356,17 @@ def test_claims_table_rows_and_page(built_docs):
     for cid, paper, statement, tested, quick, full in rows:
         assert cid in text
         assert quick and any(w in quick for w in ("PASS", "FAIL", "INCONCLUSIVE", "full only", "not judged"))
+
+
+def test_every_package_is_installed():
+    """Every folder of a layer holding an __init__.py is listed in pyproject's packages (an
+    editable install finds it anyway; a wheel would not)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for layer in ("theory", "numerics", "validation"):
+        for init in (ROOT / layer).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT).parts
+            found.add(".".join(("diffphase",) + rel))
+    assert found <= listed, sorted(found - listed)
