@@ -17,9 +17,9 @@ from diffphase.numerics import conventions as cv
 from diffphase.numerics import information as info
 from diffphase.validation import guidance, information
 from diffphase.validation.guidance import protocol as guidance_protocol
-from diffphase.validation.guidance.metrics import _parts
+from diffphase.validation.guidance.metrics import sample_metrics
 from diffphase.validation.information import protocol as information_protocol
-from diffphase.validation.information.transfer import _half_time
+from diffphase.validation.information.transfer import half_time
 from diffphase.validation.models import ClassConditional
 
 MIX = {"K": 3, "d": 4, "radius": 2.0, "sigmas": [0.6, 0.35, 0.2], "weights": [0.5, 0.3, 0.2]}
@@ -181,7 +181,7 @@ def test_per_class_profiles_pipeline_against_theory(exact_training):
     gc = information.mixture_classes(PAIR_FAR)
     tt = np.geomspace(6.0, 0.01, 200)
     Hy, _ = info.class_profiles(tt, gc.means, gc.variances, gc.weights, n_samples=20000, seed=9)
-    theory = np.array([_half_time(tt, h) for h in np.asarray(Hy).T])
+    theory = np.array([half_time(tt, h) for h in np.asarray(Hy).T])
     model, lse = np.asarray(p["half_y_model"]), np.asarray(p["log_half_y_se"])
     assert np.all(np.abs(np.log(model / theory)) < 4 * lse + 0.10)
     # the theory orders them: the far class (2) is decided first, a factor ~1.5 before the pair
@@ -248,8 +248,8 @@ def test_paired_mmd_difference_standard_error_vs_repetition():
         Y = X + np.array([0.6, 0.0]) + 0.3 * rng.standard_normal((n, d))
         lx = (X[:, 0] > 1.0).astype(int)
         ly = (Y[:, 0] > 1.0).astype(int)
-        a = _parts(lx, X, 1, [0.5, 0.5], R, h)
-        b = _parts(ly, Y, 1, [0.5, 0.5], R, h)
+        a = sample_metrics(lx, X, 1, [0.5, 0.5], R, h)
+        b = sample_metrics(ly, Y, 1, [0.5, 0.5], R, h)
         pdiff = guidance.paired_differences([a], [b], 1, [0.5, 0.5], n_boot=20)
         diffs.append(pdiff["mmd2"][0][0, 0])
         ses.append(pdiff["mmd2"][1][0, 0])

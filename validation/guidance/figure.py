@@ -8,8 +8,32 @@ import numpy as np
 
 from ..engine.io import save_figure
 
+__all__ = ["plot_guidance"]
 
-def _plot(p: dict, check_scale: float, path, *, what: str = "class"):
+
+def plot_guidance(p: dict, check_scale: float, path, *, what: str = "class"):
+    """The figure of ``negative_guidance`` (``what="class"``) and ``negative_guidance_digits``
+    (``what="digit"``): the DNG and NP fronts over the scale grid in the quality plane
+    (unwanted fraction, MMD²) and the balance plane (unwanted fraction, KL), and the unwanted
+    fraction against the scale, the trained model solid and the exact denoisers dashed.
+
+    Parameters
+    ----------
+    p : dict
+        The measurement of :func:`~diffphase.validation.guidance.guidance_point` or
+        :func:`~diffphase.validation.guidance.digits_guidance_point`.
+    check_scale : float
+        The scale marked on the third panel.
+    path : str or Path
+        Where the PNG goes.
+    what : str
+        ``"class"`` or ``"digit"`` (axis labels).
+
+    Returns
+    -------
+    Path
+        The saved figure (:func:`~diffphase.validation.engine.io.save_figure`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -13,9 +13,7 @@ import numpy as np
 
 from diffphase.numerics import information as info
 
-from .tolerances import TOLERANCES
-
-__all__ = ["N_BOOT", "guidance_metrics", "paired_differences", "front_dominance"]
+__all__ = ["N_BOOT", "sample_metrics", "guidance_metrics", "paired_differences", "front_dominance"]
 
 #: Bootstrap replicates of the paired balance differences.
 N_BOOT = 200
@@ -33,13 +31,71 @@ def _kl_balance(labels, unwanted: int, weights) -> float:
     return float(np.sum(w[live] * np.log(w[live] / f[live])))
 
 
-def _parts(labels, feats, unwanted: int, weights, reference, bandwidth: float, krr: float | None = None):
-    """Metrics of one run and the per-sample vectors of its paired standard errors."""
+def sample_metrics(labels, feats, unwanted: int, weights, reference, bandwidth: float, krr: float | None = None):
+    r"""Metrics of one run of ``n`` samples and the per-sample vectors of its paired standard
+    errors (:func:`paired_differences`).
+
+    Safety: the fraction :math:`u` of ``labels`` equal to ``unwanted`` (:math:`c`), binomial
+    s.e. :math:`\sqrt{\max(u(1-u), 1/n)/n}`. Balance: ``balance_kl`` (the authors' KL of
+    :mod:`diffphase.validation.guidance`) and ``balance_tv``, the total variation between the
+    shares of the kept classes among the kept samples and
+    :math:`\pi_y/\sum_{y'\ne c}\pi_{y'}`. Quality: the unbiased Gaussian-kernel
+    :math:`\mathrm{MMD}^2` of the features :math:`x` to the reference :math:`R`,
+
+    .. math:: \mathrm{MMD}^2 = \overline{a} + \overline{k(R,R)} - 2\,\overline{b},\qquad
+              a_k = \frac{1}{n-1}\sum_{l\ne k}k(x_k,x_l),\quad b_k = \overline{k(x_k,R)},
+
+    with :math:`\overline{k(R,R)}` the off-diagonal mean (``krr``, computed when not given).
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n,)
+        Class of every sample, ``n >= 2``.
+    feats : array_like, shape (n, F)
+        Samples (or their features) for the MMD².
+    unwanted : int
+        The unwanted class, in ``[0, K)``.
+    weights : array_like, shape (K,)
+        Target class weights.
+    reference : array_like, shape (n_R, F)
+        Reference samples of the remaining classes, ``n_R >= 2``.
+    bandwidth : float
+        Gaussian-kernel bandwidth, > 0.
+    krr : float, optional
+        Off-diagonal mean of the reference's kernel matrix (shared by runs against the same
+        reference).
+
+    Returns
+    -------
+    metrics : dict
+        ``unwanted``, ``unwanted_se``, ``balance_tv``, ``balance_kl``, ``shares`` (kept classes
+        among the kept samples), ``class_shares`` (all K classes), ``mmd2``.
+    vectors : dict
+        ``labels``; ``g`` (:math:`a_k - b_k`, shape (n,)) and ``c``
+        (:math:`\overline{k(x,r)}` per reference point, shape (n_R,)), the first-order
+        projections of the MMD².
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, ``n < 2``, ``n_R < 2``, ``bandwidth <= 0`` or ``unwanted`` is
+        not a class.
+    """
     from diffphase.numerics import two_sample
 
     labels = np.asarray(labels).astype(np.int64)
     feats = np.asarray(feats, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
+    if labels.ndim != 1 or labels.size < 2:
+        raise ValueError(f"labels must be 1-d with at least 2 samples, got shape {labels.shape}")
+    if feats.ndim != 2 or feats.shape[0] != labels.size:
+        raise ValueError(f"feats must have shape ({labels.size}, F), got {feats.shape}")
+    if reference.ndim != 2 or reference.shape[0] < 2 or reference.shape[1] != feats.shape[1]:
+        raise ValueError(f"reference must have shape (n_R >= 2, {feats.shape[1]}), got {reference.shape}")
+    if not float(bandwidth) > 0:
+        raise ValueError(f"bandwidth must be > 0, got {bandwidth}")
+    if not 0 <= int(unwanted) < len(weights):
+        raise ValueError(f"unwanted must be a class in [0, {len(weights)}), got {unwanted}")
     n, nr = labels.size, reference.shape[0]
     frac = float(np.mean(labels == unwanted))
     K = len(weights)
@@ -87,7 +143,7 @@ def guidance_metrics(x, gc: info.GaussianClasses, unwanted: int, reference, band
     the first-order s.e. of :func:`diffphase.numerics.two_sample.mmd2`) and ``median_distance``
     (median distance to the nearest class mean)."""
     x = np.asarray(x, dtype=np.float64)
-    out, vec = _parts(gc.posterior(x, 1e-3).argmax(1), x, unwanted, gc.weights, reference, bandwidth)
+    out, vec = sample_metrics(gc.posterior(x, 1e-3).argmax(1), x, unwanted, gc.weights, reference, bandwidth)
     out["mmd2_se"] = _mmd_se(vec, np.asarray(reference, dtype=np.float64), bandwidth)
     out["median_distance"] = float(np.median(np.min(np.linalg.norm(x[:, None, :] - gc.means[None], axis=2), axis=1)))
     return out
@@ -110,7 +166,7 @@ def paired_differences(front: list, base: list, unwanted: int, weights, *, n_boo
     Parameters
     ----------
     front, base : list of (metrics, vectors)
-        Runs as returned by the internal ``_parts`` (labels, ``g``, ``c``).
+        Runs as returned by :func:`sample_metrics` (labels, ``g``, ``c``).
     unwanted : int
     weights : array_like, shape (K,)
     n_boot : int
@@ -205,21 +261,3 @@ def front_dominance(front_x, front_y, base_x, base_y, se_x, se_y, *, slack: floa
     ok = zx >= 0
     G = float(zy[ok].max()) if ok.any() else -math.inf
     return {"S": S, "G": G, "best": best, "z_x": zx, "z_y": zy}
-
-
-
-def _dominance(runs_dyn, runs_const, unwanted, weights, seed) -> dict:
-    """Quality and balance dominance of the dynamic runs over the constant ones."""
-    pdiff = paired_differences(runs_dyn, runs_const, unwanted, weights, seed=seed)
-    fx = np.array([m["unwanted"] for m, _ in runs_dyn])
-    bx = np.array([m["unwanted"] for m, _ in runs_const])
-    slack = -TOLERANCES["guidance.dominance"]
-    out = {}
-    for plane, key in (("quality", "mmd2"), ("balance", "balance_kl")):
-        fy = np.array([m[key] for m, _ in runs_dyn])
-        by = np.array([m[key] for m, _ in runs_const])
-        r = front_dominance(fx, fy, bx, by, pdiff["u"][1], pdiff["mmd2" if plane == "quality" else "kl"][1],
-                            slack=slack)
-        out[plane] = {"S": r["S"], "G": r["G"], "best": r["best"]}
-    return out
-

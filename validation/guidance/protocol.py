@@ -13,9 +13,26 @@ import numpy as np
 from diffphase.numerics import information as info
 
 from ..information.networks import mixture_classes, train_class_conditional, train_digits_conditional
-from .metrics import _dominance, _parts
+from .metrics import front_dominance, paired_differences, sample_metrics
+from .tolerances import TOLERANCES
 
 __all__ = ["guidance_point", "digits_guidance_point"]
+
+
+def _dominance(runs_dyn, runs_const, unwanted, weights, seed) -> dict:
+    """Quality and balance dominance of the dynamic runs over the constant ones."""
+    pdiff = paired_differences(runs_dyn, runs_const, unwanted, weights, seed=seed)
+    fx = np.array([m["unwanted"] for m, _ in runs_dyn])
+    bx = np.array([m["unwanted"] for m, _ in runs_const])
+    slack = -TOLERANCES["guidance.dominance"]
+    out = {}
+    for plane, key in (("quality", "mmd2"), ("balance", "balance_kl")):
+        fy = np.array([m[key] for m, _ in runs_dyn])
+        by = np.array([m[key] for m, _ in runs_const])
+        r = front_dominance(fx, fy, bx, by, pdiff["u"][1], pdiff["mmd2" if plane == "quality" else "kl"][1],
+                            slack=slack)
+        out[plane] = {"S": r["S"], "G": r["G"], "best": r["best"]}
+    return out
 
 
 def guidance_point(*, mixture: dict, n_train: int, train: dict, unwanted: int, scales: list, n_samples: int,
@@ -56,7 +73,7 @@ def guidance_point(*, mixture: dict, n_train: int, train: dict, unwanted: int, s
     def run(fn, scale, mode="dynamic"):
         g = info.negative_guidance_sample(fn, x0, times, float(scale), mode=mode, prior=prior, seed=seed + 2)
         x = g.x
-        m, v = _parts(gc.posterior(x, 1e-3).argmax(1), x, c, gc.weights, reference, bandwidth, krr)
+        m, v = sample_metrics(gc.posterior(x, 1e-3).argmax(1), x, c, gc.weights, reference, bandwidth, krr)
         gr = krr_rows - v["c"]
         m["mmd2_se"] = math.sqrt(max(4.0 * v["g"].var(ddof=1) / n_samples + 4.0 * gr.var(ddof=1) / nr, 0.0))
         m["median_distance"] = float(np.median(np.min(np.linalg.norm(x[:, None, :] - gc.means[None], axis=2), axis=1)))
@@ -112,7 +129,7 @@ def digits_guidance_point(*, train: dict, classifier: dict, unwanted: int, scale
     def run(scale, mode="dynamic"):
         x = np.asarray(info.negative_guidance_sample(den, x0, times, float(scale), mode=mode, prior=float(freq[c]),
                                                      seed=seed + 2).x, dtype=np.float32)
-        m, v = _parts(predict(clf, x), penultimate_features(clf, x), c, freq, ref, h, krr)
+        m, v = sample_metrics(predict(clf, x), penultimate_features(clf, x), c, freq, ref, h, krr)
         gr = krr_rows - v["c"]
         m["mmd2_se"] = math.sqrt(max(4.0 * v["g"].var(ddof=1) / n_samples + 4.0 * gr.var(ddof=1) / nr, 0.0))
         return m, v

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .figure import _plot
+from .figure import plot_guidance
 from .protocol import digits_guidance_point, guidance_point
 from .tolerances import TOLERANCES
 
@@ -77,7 +77,7 @@ def run_negative_guidance(config: dict, ctx) -> "ExperimentResult":
                       stderr=dyn["unwanted_se"], kind="reference",
                       source="dynamic guidance with the trained denoisers against the exact mixture denoisers"),
     ]
-    fig = _plot(p, s, ctx.figure_path())
+    fig = plot_guidance(p, s, ctx.figure_path())
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
                             figures=[fig.name])
 
@@ -115,6 +115,6 @@ def run_negative_guidance_digits(config: dict, ctx) -> "ExperimentResult":
                            f"({p['n_reference']} held-out digits); unguided {p['model_unguided']['unwanted']:.3f}; "
                            f"NP {const['unwanted']:.3f}"),
     ]
-    fig = _plot(p, s, ctx.figure_path(), what="digit")
+    fig = plot_guidance(p, s, ctx.figure_path(), what="digit")
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
                             figures=[fig.name])

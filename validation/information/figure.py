@@ -9,12 +9,30 @@ import numpy as np
 
 from ..engine.io import save_figure
 
+__all__ = ["plot_class_information", "plot_class_information_digits"]
+
 
 def _shade_final(ax, t_end, t_final):
     ax.axvspan(t_end, t_final, color="0.85", zorder=0, lw=0)
 
 
-def _plot(p: dict, path):
+def plot_class_information(p: dict, path):
+    r"""The figure of ``class_information``: :math:`H(Y\mid X_t)` (online classifier, exact
+    posterior, theory), its rate at the nodes and the theory's, the per-class entropies and
+    their rates, the final stage shaded.
+
+    Parameters
+    ----------
+    p : dict
+        The measurement of :func:`~diffphase.validation.information.information_point`.
+    path : str or Path
+        Where the PNG goes.
+
+    Returns
+    -------
+    Path
+        The saved figure (:func:`~diffphase.validation.engine.io.save_figure`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,7 +101,22 @@ def _plot(p: dict, path):
 
 
 
-def _plot_digits(p: dict, path):
+def plot_class_information_digits(p: dict, path):
+    r"""The figure of ``class_information_digits``: the online classifier's and the noisy
+    classifier's :math:`H(Y\mid X_t)` and rates, per-digit entropies and rates.
+
+    Parameters
+    ----------
+    p : dict
+        The measurement of :func:`~diffphase.validation.information.digits_information_point`.
+    path : str or Path
+        Where the PNG goes.
+
+    Returns
+    -------
+    Path
+        The saved figure (:func:`~diffphase.validation.engine.io.save_figure`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -13,10 +13,65 @@ from diffphase.numerics import information as info
 
 from .networks import mixture_classes, train_class_conditional, train_digits_conditional
 from .tolerances import TOLERANCES
-from .transfer import (_bootstrap_means, _class_statistics, _entropy, _half_time, _nodes, _peak_time,
-                       ddpm_final_stage_time, peak_separation, transfer_statistics)
+from .transfer import ddpm_final_stage_time, half_time, peak_separation, peak_time, transfer_statistics
 
-__all__ = ["information_point", "digits_information_point"]
+__all__ = ["MIN_CLASS_PATHS", "information_point", "digits_information_point"]
+
+#: Paths a class needs for its profile to be estimated.
+MIN_CLASS_PATHS = 20
+
+
+def _nodes(times: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Indices of ``n_nodes`` grid times spread uniformly in log t (the rate is estimated by
+    differences between them: on the sampler's own grid the path average is too noisy)."""
+    target = np.exp(np.linspace(math.log(times[0]), math.log(times[-1]), n_nodes))
+    idx = np.unique([int(np.argmin(np.abs(np.log(times) - math.log(v)))) for v in target])
+    return np.sort(idx)
+
+
+def _entropy(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log(p), 0.0).sum(-1)
+
+
+def _bootstrap_means(e: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Path averages of ``e`` (T, n) over the bootstrap index rows ``idx`` (B, n): (B, T)."""
+    return np.stack([e[:, i].mean(1) for i in idx])
+
+
+def _class_statistics(e, groups, K, times, nodes, t_final, n_boot, rng) -> dict:
+    """Per-class entropy profiles of paths grouped by ``groups`` (final class per path): mean
+    entropy and its bootstrap s.e., the :func:`transfer_statistics` of each class (bootstrap
+    within the class), and the :func:`peak_separation` of their transfer midpoints (and,
+    reported, of their peak times)."""
+    T = times.size
+    Hy, Hy_se, stats, counts = [], [], [], []
+    for y in range(K):
+        sel = np.nonzero(groups == y)[0]
+        counts.append(int(sel.size))
+        if sel.size < MIN_CLASS_PATHS:
+            Hy.append(np.full(T, math.nan))
+            Hy_se.append(np.full(T, math.nan))
+            stats.append(None)
+            continue
+        ey = e[:, sel]
+        boot = _bootstrap_means(ey, rng.integers(0, sel.size, (n_boot, sel.size)))
+        Hy.append(ey.mean(1))
+        Hy_se.append(boot.std(0, ddof=1))
+        stats.append(transfer_statistics(times, Hy[-1], boot, nodes, t_final))
+    nan_rate = np.full(len(nodes) - 1, math.nan)
+
+    def col(key):
+        return np.array([s[key] if s else math.nan for s in stats])
+
+    fwer = TOLERANCES["information.class_fwer"]
+    return {"class_counts": counts, "Hy_model": Hy, "Hy_model_se": Hy_se,
+            "rate_y_model": [s["rate"] if s else nan_rate for s in stats],
+            "rate_y_model_se": [s["rate_se"] if s else nan_rate for s in stats],
+            "peak_y_model": col("peak_time"), "log_peak_y_se": col("log_peak_se"),
+            "half_y_model": col("half_time"), "log_half_y_se": col("log_half_se"),
+            "separation": peak_separation(col("half_time"), col("log_half_se"), fwer=fwer),
+            "separation_peaks": peak_separation(col("peak_time"), col("log_peak_se"), fwer=fwer)}
 
 
 def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int, grid: dict, theory_samples: int,
@@ -63,7 +118,7 @@ def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int,
     theory_fine = np.exp(np.linspace(math.log(times[0]), math.log(times[-1]), 100))
     rate_fine = np.asarray(info.entropy_rate(theory_fine, gc.means, gc.variances, gc.weights,
                                              n_samples=theory_samples, seed=seed + 5))
-    peak_theory = _peak_time(theory_fine[::-1], rate_fine[::-1])
+    peak_theory = peak_time(theory_fine[::-1], rate_fine[::-1])
     final_exact = p_exact[-1].argmax(1)
     agreement = float(np.mean(online.posterior[-1].argmax(1) == final_exact))
     # per-class profiles H_y(t): paths of the unconditional sampler that end in class y are
@@ -74,8 +129,8 @@ def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int,
     Hy_theory = np.asarray(Hy_theory).T                                               # (K, T)
     rate_y_fine = np.asarray(info.class_entropy_rates(theory_fine, gc.means, gc.variances, gc.weights,
                                                       n_samples=theory_samples, seed=seed + 6)).T   # (K, F)
-    peak_y_theory = np.array([_peak_time(theory_fine[::-1], r[::-1]) for r in rate_y_fine])
-    half_y_theory = np.array([_half_time(times, h) for h in Hy_theory])
+    peak_y_theory = np.array([peak_time(theory_fine[::-1], r[::-1]) for r in rate_y_fine])
+    half_y_theory = np.array([half_time(times, h) for h in Hy_theory])
     class_err = [float(np.max(np.abs(np.asarray(h) - ht))) if np.all(np.isfinite(h)) else math.nan
                  for h, ht in zip(cls["Hy_model"], Hy_theory)]
     half_dev = np.abs(np.asarray(cls["half_y_model"]) / half_y_theory - 1.0)
@@ -146,8 +201,8 @@ def digits_information_point(*, train: dict, classifier: dict, n_paths: int, gri
         out[f"H_{name}"], out[f"H_{name}_se"] = H, boot.std(0, ddof=1)
         out[f"rate_{name}"], out[f"rate_{name}_se"] = st["rate"], st["rate_se"]
         out[f"peak_{name}"], out[f"peak_{name}_se"] = st["peak_time"], st["peak_time_se"]
-        out[f"half_{name}"] = _half_time(times, H)
-        halves = np.array([_half_time(times, b) for b in boot])
+        out[f"half_{name}"] = half_time(times, H)
+        halves = np.array([half_time(times, b) for b in boot])
         halves = halves[np.isfinite(halves)]
         out[f"half_{name}_se"] = float(np.std(halves, ddof=1)) if halves.size > 1 else math.nan
     out["mid"] = out["online"]["mid"]

@@ -2,10 +2,10 @@ r"""Where an entropy curve transfers its class information (the statistics of
 ``class_information``, :mod:`diffphase.validation.information`).
 
 The entropy rate at log-spaced nodes and whether its maximum is interior, the final-stage share
-of the transfer (:func:`transfer_statistics`), the midpoint of the transfer, the separation of
-several classes' profiles (:func:`peak_separation`), the per-class profiles of paths grouped by
-their final class, and the OU time of the final stage of a DDPM schedule
-(:func:`ddpm_final_stage_time`). OU time throughout.
+of the transfer (:func:`transfer_statistics`), the midpoint of the transfer (:func:`half_time`)
+and the refined maximum of a rate curve (:func:`peak_time`), the separation of several
+classes' profiles (:func:`peak_separation`), and the OU time of the final stage of a DDPM
+schedule (:func:`ddpm_final_stage_time`). OU time throughout.
 """
 
 from __future__ import annotations
@@ -14,12 +14,7 @@ import math
 
 import numpy as np
 
-from .tolerances import TOLERANCES
-
-__all__ = ["MIN_CLASS_PATHS", "ddpm_final_stage_time", "transfer_statistics", "peak_separation"]
-
-#: Paths a class needs for its profile to be estimated.
-MIN_CLASS_PATHS = 20
+__all__ = ["ddpm_final_stage_time", "transfer_statistics", "peak_separation", "half_time", "peak_time"]
 
 
 def ddpm_final_stage_time(fraction: float = 0.1, n_steps: int = 1000, beta_min: float = 1e-4,
@@ -58,18 +53,43 @@ def _rate(times: np.ndarray, H: np.ndarray):
     return np.sqrt(times[:-1] * times[1:]), (H[:-1] - H[1:]) / dt[(...,) + (None,) * (H.ndim - 1)]
 
 
-def _nodes(times: np.ndarray, n_nodes: int) -> np.ndarray:
-    """Indices of ``n_nodes`` grid times spread uniformly in log t (the rate is estimated by
-    differences between them: on the sampler's own grid the path average is too noisy)."""
-    target = np.exp(np.linspace(math.log(times[0]), math.log(times[-1]), n_nodes))
-    idx = np.unique([int(np.argmin(np.abs(np.log(times) - math.log(v)))) for v in target])
-    return np.sort(idx)
+def half_time(times, H) -> float:
+    r"""OU time where a conditional-entropy curve crosses half of its value at the first grid
+    time (the middle of the information transfer).
 
+    With :math:`\ell = H(\tau_0)/2` and :math:`k` the first grid index with
+    :math:`H(\tau_k) \le \ell` (:math:`k \ge 1`), linear interpolation in :math:`\log t`:
 
-def _half_time(times: np.ndarray, H: np.ndarray) -> float:
-    """OU time where a conditional-entropy curve crosses half of its value at the first grid
-    time (the middle of the information transfer), by linear interpolation in log t on a
-    decreasing grid; NaN if it does not cross."""
+    .. math:: t^{1/2} = \exp\Big(\log\tau_{k-1} + (\log\tau_k - \log\tau_{k-1})
+              \frac{H(\tau_{k-1}) - \ell}{H(\tau_{k-1}) - H(\tau_k)}\Big).
+
+    Parameters
+    ----------
+    times : array_like, shape (T,)
+        Decreasing positive OU times :math:`\tau_0 > \tau_1 > \dots` (generative order).
+    H : array_like, shape (T,)
+        The curve on ``times`` (nats).
+
+    Returns
+    -------
+    float
+        :math:`t^{1/2}`; NaN if the curve does not cross :math:`\ell` after the first time.
+
+    Raises
+    ------
+    ValueError
+        If ``times`` is not 1-d with at least 2 points or ``H`` does not have its shape.
+
+    Examples
+    --------
+    >>> round(half_time(np.array([4.0, 2.0, 1.0]), np.array([1.0, 0.8, 0.2])), 4)
+    1.4142
+    """
+    times, H = np.asarray(times), np.asarray(H)
+    if times.ndim != 1 or times.size < 2:
+        raise ValueError(f"times must be a 1-d array of at least 2 OU times, got shape {times.shape}")
+    if H.shape != times.shape:
+        raise ValueError(f"H must have the shape of times {times.shape}, got {H.shape}")
     level = 0.5 * H[0]
     below = np.nonzero(H <= level)[0]
     if below.size == 0 or below[0] == 0:
@@ -80,9 +100,42 @@ def _half_time(times: np.ndarray, H: np.ndarray) -> float:
     return float(math.exp(x0 + (x1 - x0) * y0 / (y0 - y1)))
 
 
-def _peak_time(mid: np.ndarray, rate: np.ndarray) -> float:
-    """Time of the maximum of a rate curve on an increasing grid, refined by a parabola through
-    the top three points (in log t, where the grid is uniform)."""
+def peak_time(mid, rate) -> float:
+    r"""Time of the maximum of a rate curve on an increasing grid, refined by a parabola through
+    the top three points in :math:`\log t` (where the grids of this package are uniform).
+
+    With :math:`k = \arg\max_j r_j` an interior index and :math:`x = \log t`, the parabola
+    :math:`r \approx a x^2 + b x + c` through :math:`(x_{k-1}, x_k, x_{k+1})` gives
+    :math:`t^* = e^{-b/(2a)}` when :math:`a < 0`; otherwise (an end index, or no maximum of
+    the parabola) :math:`t^* = t_k`.
+
+    Parameters
+    ----------
+    mid : array_like, shape (M,)
+        Increasing positive OU times.
+    rate : array_like, shape (M,)
+        The rate at ``mid``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``mid`` is not a non-empty 1-d array or ``rate`` does not have its shape.
+
+    Examples
+    --------
+    >>> t = np.geomspace(0.01, 10.0, 31)
+    >>> round(peak_time(t, -(np.log(t) - np.log(0.37)) ** 2), 6)
+    0.37
+    """
+    mid, rate = np.asarray(mid), np.asarray(rate)
+    if mid.ndim != 1 or mid.size < 1:
+        raise ValueError(f"mid must be a non-empty 1-d array of OU times, got shape {mid.shape}")
+    if rate.shape != mid.shape:
+        raise ValueError(f"rate must have the shape of mid {mid.shape}, got {rate.shape}")
     k = int(np.argmax(rate))
     if 0 < k < rate.size - 1:
         x = np.log(mid[k - 1:k + 2])
@@ -93,11 +146,6 @@ def _peak_time(mid: np.ndarray, rate: np.ndarray) -> float:
         if a < 0:
             return float(math.exp(-b / (2 * a)))
     return float(mid[k])
-
-
-def _entropy(p):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -np.where(p > 0, p * np.log(p), 0.0).sum(-1)
 
 
 def _z(diff: float, se: float) -> float:
@@ -202,8 +250,8 @@ def transfer_statistics(times, H, H_boot=None, nodes=None, t_final: float | None
             return math.nan
         return float(final_rate(h) * (t_final - times[-1]) / (h[0] - h[-1]))
 
-    out = {"mid": mid, "rate": rate, "peak_index": k, "peak_time": _peak_time(mid[::-1], rate[::-1]),
-           "half_time": _half_time(times, H), "half_time_se": math.nan, "log_half_se": math.nan,
+    out = {"mid": mid, "rate": rate, "peak_index": k, "peak_time": peak_time(mid[::-1], rate[::-1]),
+           "half_time": half_time(times, H), "half_time_se": math.nan, "log_half_se": math.nan,
            "peak_rate": float(rate[k]), "interior": bool(0 < k < last), "final_rate": fr,
            "final_ratio": fr / rate[k] if rate[k] > 0 else math.nan, "final_share": final_share(H),
            "final_share_se": math.nan, "t_final": t_final,
@@ -213,10 +261,10 @@ def transfer_statistics(times, H, H_boot=None, nodes=None, t_final: float | None
         return out
     rb = np.stack([_rate(tn, b[nodes])[1] for b in boot])                      # (B, M)
     out["rate_se"] = rb.std(0, ddof=1)
-    peaks = np.array([_peak_time(mid[::-1], r[::-1]) for r in rb])
+    peaks = np.array([peak_time(mid[::-1], r[::-1]) for r in rb])
     out["peak_time_se"] = float(np.std(peaks, ddof=1))
     out["log_peak_se"] = float(np.std(np.log(peaks), ddof=1))
-    halves = np.array([_half_time(times, b) for b in boot])
+    halves = np.array([half_time(times, b) for b in boot])
     halves = halves[np.isfinite(halves)]
     if halves.size > 1:
         out["half_time_se"] = float(np.std(halves, ddof=1))
@@ -301,44 +349,3 @@ def peak_separation(peak_times, log_se, *, fwer: float = 0.0027) -> dict:
     ok = np.isfinite(lt)
     return {"z": z, "z_max": float(z[a, b]), "pair": (a, b), "ratio": float(math.exp(abs(lt[a] - lt[b]))),
             "threshold": threshold, "ratio_extreme": float(math.exp(np.max(lt[ok]) - np.min(lt[ok])))}
-
-
-def _bootstrap_means(e: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Path averages of ``e`` (T, n) over the bootstrap index rows ``idx`` (B, n): (B, T)."""
-    return np.stack([e[:, i].mean(1) for i in idx])
-
-
-def _class_statistics(e, groups, K, times, nodes, t_final, n_boot, rng) -> dict:
-    """Per-class entropy profiles of paths grouped by ``groups`` (final class per path): mean
-    entropy and its bootstrap s.e., the :func:`transfer_statistics` of each class (bootstrap
-    within the class), and the :func:`peak_separation` of their transfer midpoints (and,
-    reported, of their peak times)."""
-    T = times.size
-    Hy, Hy_se, stats, counts = [], [], [], []
-    for y in range(K):
-        sel = np.nonzero(groups == y)[0]
-        counts.append(int(sel.size))
-        if sel.size < MIN_CLASS_PATHS:
-            Hy.append(np.full(T, math.nan))
-            Hy_se.append(np.full(T, math.nan))
-            stats.append(None)
-            continue
-        ey = e[:, sel]
-        boot = _bootstrap_means(ey, rng.integers(0, sel.size, (n_boot, sel.size)))
-        Hy.append(ey.mean(1))
-        Hy_se.append(boot.std(0, ddof=1))
-        stats.append(transfer_statistics(times, Hy[-1], boot, nodes, t_final))
-    nan_rate = np.full(len(nodes) - 1, math.nan)
-
-    def col(key):
-        return np.array([s[key] if s else math.nan for s in stats])
-
-    fwer = TOLERANCES["information.class_fwer"]
-    return {"class_counts": counts, "Hy_model": Hy, "Hy_model_se": Hy_se,
-            "rate_y_model": [s["rate"] if s else nan_rate for s in stats],
-            "rate_y_model_se": [s["rate_se"] if s else nan_rate for s in stats],
-            "peak_y_model": col("peak_time"), "log_peak_y_se": col("log_peak_se"),
-            "half_y_model": col("half_time"), "log_half_y_se": col("log_half_se"),
-            "separation": peak_separation(col("half_time"), col("log_half_se"), fwer=fwer),
-            "separation_peaks": peak_separation(col("peak_time"), col("log_peak_se"), fwer=fwer)}
-

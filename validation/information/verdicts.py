@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .figure import _plot, _plot_digits
+from .figure import plot_class_information, plot_class_information_digits
 from .protocol import digits_information_point, information_point
 from .tolerances import TOLERANCES
 
@@ -117,7 +117,7 @@ def run_class_information(config: dict, ctx) -> "ExperimentResult":
                       source="midpoints of the exact per-class profiles H_y (numerics.information.class_profiles)",
                       note=f"model {r3('half_y_model')}, theory {r3('half_y_theory')}"),
     ]
-    fig = _plot(p, ctx.figure_path())
+    fig = plot_class_information(p, ctx.figure_path())
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
                             figures=[fig.name])
 
@@ -165,7 +165,7 @@ def run_class_information_digits(config: dict, ctx) -> "ExperimentResult":
                       note=f"agreement {p['decision_agreement']:.3f}; clean classifier held-out accuracy "
                            f"{p['clean_classifier_accuracy']:.3f}"),
     ]
-    fig = _plot_digits(p, ctx.figure_path())
+    fig = plot_class_information_digits(p, ctx.figure_path())
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
                             figures=[fig.name])
 
