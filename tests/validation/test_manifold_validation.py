@@ -13,6 +13,8 @@ import torch
 from diffphase.numerics import conventions as cv
 from diffphase.numerics import manifold as mf
 from diffphase.validation import manifold as vm
+from diffphase.validation.manifold.jacobian import _empirical_jacobians
+from diffphase.validation.manifold.protocol import ORIGIN_FRAMES
 from diffphase.validation.models import MLPDenoiser, score_function
 
 
@@ -86,7 +88,7 @@ def test_surviving_subspace_counts_like_numerics_surviving_directions():
     r = np.random.default_rng(7)
     idx = r.integers(0, 60, size=40)
     x = cv.theta(t) * X[idx] + math.sqrt(cv.delta(t)) * r.standard_normal((40, 4))
-    _, counts, o = vm.surviving_subspace(vm._empirical_jacobians(X, x, t), t, U)
+    _, counts, o = vm.surviving_subspace(_empirical_jacobians(X, x, t), t, U)
     assert np.array_equal(counts, ref.counts)
     # the empirical posterior lives in the tangent plane: projections add up to the count
     assert np.allclose(o.sum(axis=1), counts, atol=1e-9)
@@ -265,7 +267,7 @@ def test_empirical_score_keeps_no_particular_tangent_direction():
         r = np.random.default_rng(s)
         idx = r.integers(0, 126, size=256)
         x = cv.theta(t) * X[idx] + math.sqrt(cv.delta(t)) * r.standard_normal((256, 7))
-        os.append(vm.surviving_subspace(vm._empirical_jacobians(X, x, t), t, U)[2])
+        os.append(vm.surviving_subspace(_empirical_jacobians(X, x, t), t, U)[2])
     o = np.concatenate(os).mean(axis=0)
     assert np.all((o[:3] > 0.2) & (o[:3] < 0.55)), o
     assert o[2] < max(o[0], o[1]), o
@@ -318,7 +320,7 @@ def test_tiny_end_to_end_run_gives_every_verdict_with_kind_and_source(tmp_path):
             for g in ("A", "B"):
                 r = np.asarray(d["r"][g])
                 assert r.shape == (6, 6) and np.all((r >= 0) & (r <= 1 + 1e-9))
-                assert np.asarray(d["origin"]["rho"][g]).shape == (6, min(6, vm.ORIGIN_FRAMES))
+                assert np.asarray(d["origin"]["rho"][g]).shape == (6, min(6, ORIGIN_FRAMES))
             assert d["origin"]["drop"] == 2 and d["origin"]["gap_indices"] == [2, 3, 5]
     (row,) = plan("full", only=["manifold"])
     assert row["train_flops"] > 0 and row["gpu_seconds"] > 0
