@@ -9,7 +9,7 @@ from torch import nn
 
 from diffphase.numerics._checks import check_int, check_real
 
-__all__ = ["noise_feature", "TimeEmbedding"]
+__all__ = ["noise_feature", "TimeEmbedding", "broadcast_times", "class_labels"]
 
 
 def noise_feature(t: torch.Tensor) -> torch.Tensor:
@@ -83,7 +83,9 @@ class TimeEmbedding(nn.Module):
         return self.mlp(torch.cat([torch.sin(c), torch.cos(c)], dim=1))
 
 
-def _broadcast_t(t, batch: int, device) -> torch.Tensor:
+def broadcast_times(t, batch: int, device) -> torch.Tensor:
+    """OU times as a (B,) float32 tensor on ``device``: a scalar is repeated, a vector must have
+    length ``batch``."""
     t = torch.as_tensor(t, dtype=torch.float32, device=device)
     if t.ndim == 0:
         t = t.expand(batch)
@@ -92,7 +94,7 @@ def _broadcast_t(t, batch: int, device) -> torch.Tensor:
     return t
 
 
-def _labels(y, batch: int, num_classes: int, device) -> torch.Tensor:
+def class_labels(y, batch: int, num_classes: int, device) -> torch.Tensor:
     """Labels as a (B,) int64 tensor in [0, num_classes] (None: the null label ``num_classes``)."""
     if y is None:
         return torch.full((batch,), num_classes, dtype=torch.int64, device=device)

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from diffphase.numerics._checks import check_int
 
-from .layers import TimeEmbedding, _broadcast_t, _labels
+from .layers import TimeEmbedding, broadcast_times, class_labels
 
 __all__ = ["MLPDenoiser"]
 
@@ -108,10 +108,10 @@ class MLPDenoiser(nn.Module):
         """
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
-        tt = _broadcast_t(t, x.shape[0], x.device)
+        tt = broadcast_times(t, x.shape[0], x.device)
         e = self.embed(tt)
         if self.num_classes:
-            e = e + self.label(_labels(y, x.shape[0], self.num_classes, x.device))
+            e = e + self.label(class_labels(y, x.shape[0], self.num_classes, x.device))
         elif y is not None:
             raise ValueError("y given to an unconditional network (num_classes = 0)")
         h = self.inp(x)

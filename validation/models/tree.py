@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from diffphase.numerics._checks import check_int
 
-from .layers import TimeEmbedding, _broadcast_t
+from .layers import TimeEmbedding, broadcast_times
 
 __all__ = ["TreeDenoiser"]
 
@@ -133,7 +133,7 @@ class TreeDenoiser(nn.Module):
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
         if x.is_floating_point():
             raise ValueError("x must hold integer tokens")
-        e = self.embed(_broadcast_t(t, x.shape[0], x.device))
+        e = self.embed(broadcast_times(t, x.shape[0], x.device))
         # Computed channels-last, (B, nodes, H), as matrix products with the weights of the
         # convolutions (kernel = stride = s, or 1): the same function as applying the
         # Conv1d/ConvTranspose1d modules to (B, H, nodes), about twice as fast on a CPU for

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from diffphase.numerics._checks import check_int
 
-from .layers import TimeEmbedding, _broadcast_t
+from .layers import TimeEmbedding, broadcast_times
 
 __all__ = ["UNetDenoiser"]
 
@@ -140,7 +140,7 @@ class UNetDenoiser(nn.Module):
         elif x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
             raise ValueError(f"x must have shape (B, {self.dim}) or (B, {', '.join(map(str, self.image_shape))}),"
                              f" got {tuple(x.shape)}")
-        e = self.embed(_broadcast_t(t, x.shape[0], x.device))
+        e = self.embed(broadcast_times(t, x.shape[0], x.device))
         h = self.inp(x)
         hs = [h]
         for lvl, level in enumerate(self.down):

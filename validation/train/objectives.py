@@ -14,12 +14,15 @@ from diffphase.numerics.conventions import DiscreteSchedule
 from ..data import Dataset
 from .config import TrainConfig, sample_times
 
-__all__ = ["gaussian_loss", "discrete_loss"]
+__all__ = ["gaussian_loss", "discrete_loss", "as_dataset", "as_token_dataset"]
 
 
-def _as_dataset(data, discrete: bool = False) -> Dataset:
+def as_dataset(data, discrete: bool = False) -> Dataset:
+    """``data`` as a :class:`~diffphase.validation.data.Dataset`: a Dataset as is, a float array
+    ``(n, d)`` wrapped unnormalized, integer tokens for the discrete objectives
+    (:func:`as_token_dataset`)."""
     if discrete:
-        return _as_token_dataset(data)
+        return as_token_dataset(data)
     if isinstance(data, Dataset):
         return data
     x = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data).float()
@@ -29,7 +32,7 @@ def _as_dataset(data, discrete: bool = False) -> Dataset:
     return Dataset(x.contiguous(), None, torch.zeros(d), torch.ones(d), None, "array")
 
 
-def _as_token_dataset(data) -> Dataset:
+def as_token_dataset(data) -> Dataset:
     """Integer tokens ``(n, d)`` as a :class:`Dataset` with int64 ``data`` (discrete objectives)."""
     if isinstance(data, Dataset):
         x = data.data

@@ -17,7 +17,7 @@ from ..engine.io import RunLock, atomic_torch_save, atomic_write_text, cache_roo
 from ..engine.loop import LoopSettings, default_device, fit, snapshot_paths
 from ..models import build_model, seeded_init
 from .config import DISCRETE_MODELS, TrainConfig, TrainHistory, lr_at
-from .objectives import _as_dataset, discrete_loss, gaussian_loss
+from .objectives import as_dataset, discrete_loss, gaussian_loss
 
 __all__ = ["train", "model_spec", "load_model", "load_snapshot", "DenoiserCost", "denoiser_cost"]
 
@@ -139,7 +139,7 @@ def train(config: TrainConfig, data, *, device=None, cache_dir=None, use_cache: 
         from the cache or resumed from a checkpoint.
     """
     config.validate()
-    ds = _as_dataset(data, config.discrete)
+    ds = as_dataset(data, config.discrete)
     device = torch.device(device if device is not None else default_device())
     spec = model_spec(config, ds)
     key = config_key({"kind": "denoiser", "config": config, "spec": spec, "data": ds.fingerprint()})
@@ -252,7 +252,7 @@ def denoiser_cost(train: dict, dim: int, image_shape=None, num_classes: int = 0)
     """
     from types import SimpleNamespace
 
-    from .models import denoiser_flops
+    from ..models import denoiser_flops
 
     kw = dict(train)
     if num_classes:
