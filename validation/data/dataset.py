@@ -10,7 +10,7 @@ import torch
 
 from diffphase.numerics._checks import check_int, check_real
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset", "unnormalized_dataset"]
 
 
 @dataclass
@@ -193,10 +193,9 @@ class Dataset:
         return f"Dataset({self.name!r}, n={len(self)}, d={self.dim}, classes={self.num_classes}{img})"
 
 
-# --------------------------------------------------------------------------------------
-# synthetic data
-# --------------------------------------------------------------------------------------
-def _unnormalized(x: np.ndarray, labels, name: str, meta: dict) -> Dataset:
+def unnormalized_dataset(x: np.ndarray, labels, name: str, meta: dict) -> Dataset:
+    """A :class:`Dataset` of raw coordinates (``mean = 0``, ``scale = 1``): float32 data
+    ``(n, d)``, int64 labels or None."""
     d = x.shape[1]
     return Dataset(
         data=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),

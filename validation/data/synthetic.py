@@ -7,7 +7,7 @@ import numpy as np
 from diffphase.numerics._checks import check_int, check_real
 from diffphase.numerics.gaussian_mixture import IsotropicMixture
 
-from .dataset import Dataset, _unnormalized
+from .dataset import Dataset, unnormalized_dataset
 
 __all__ = ["gaussian_mixture", "two_class_mixture", "linear_manifold"]
 
@@ -43,7 +43,7 @@ def gaussian_mixture(n: int, means, sigma=1.0, weights=None, seed: int = 0) -> D
     mix = IsotropicMixture(means, sigma, weights)  # validates means, sigma, weights
     x, labels = mix.sample(n, seed=seed)
     m, s, w = mix.means, mix.sigmas, mix.weights
-    return _unnormalized(x, labels, "gaussian_mixture",
+    return unnormalized_dataset(x, labels, "gaussian_mixture",
                          {"means": m.copy(), "sigma": np.array(s), "weights": w, "seed": seed})
 
 
@@ -167,7 +167,7 @@ def linear_manifold(n: int, d: int, k: int, sigmas=1.0, basis=None, offset=None,
             raise ValueError("project_to_sphere: a sample is 0 (give a nonzero offset or sigmas)")
         x = x / norm
         meta["project_to_sphere"] = True
-    return _unnormalized(x, None, "linear_manifold", meta)
+    return unnormalized_dataset(x, None, "linear_manifold", meta)
 
 
 # --------------------------------------------------------------------------------------
