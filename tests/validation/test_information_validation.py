@@ -19,7 +19,7 @@ from diffphase.validation import guidance, information
 from diffphase.validation.guidance import protocol as guidance_protocol
 from diffphase.validation.guidance.metrics import sample_metrics
 from diffphase.validation.information import protocol as information_protocol
-from diffphase.validation.information.transfer import half_time
+from diffphase.validation.information.transfer import half_time, peak_time
 from diffphase.validation.models import ClassConditional
 
 MIX = {"K": 3, "d": 4, "radius": 2.0, "sigmas": [0.6, 0.35, 0.2], "weights": [0.5, 0.3, 0.2]}
@@ -150,6 +150,26 @@ def test_ddpm_final_stage_time():
         information.ddpm_final_stage_time(0.0)
 
 
+def test_half_time_and_peak_time_closed_forms():
+    """half_time: a curve linear in log t crosses half of its start at a known time (linear
+    interpolation in log t is then exact); peak_time: the vertex of a parabola in log t between
+    grid points, and the grid point when the maximum is at an end."""
+    t = np.geomspace(8.0, 0.01, 97)
+    H = np.log(t / 0.01)                        # H(t_0)/2 is reached at log t = (log 8 + log 0.01)/2
+    assert half_time(t, H) == pytest.approx(math.sqrt(8.0 * 0.01), rel=1e-10)
+    assert math.isnan(half_time(t, np.ones(t.size)))  # never falls to half
+    mid = np.geomspace(0.01, 10.0, 40)
+    vertex = 0.2345                             # not a grid point
+    assert peak_time(mid, 1.0 - (np.log(mid) - math.log(vertex)) ** 2) == pytest.approx(vertex, rel=1e-10)
+    assert peak_time(mid, -mid) == mid[0]
+    with pytest.raises(ValueError, match="H must"):
+        half_time(t, H[:-1])
+    with pytest.raises(ValueError, match="times must"):
+        half_time(t[:1], H[:1])
+    with pytest.raises(ValueError, match="rate must"):
+        peak_time(mid, mid[:-1])
+
+
 # ---------------------------------------------------------------------------------------
 # pipelines with the exact network
 # ---------------------------------------------------------------------------------------
@@ -259,6 +279,20 @@ def test_paired_mmd_difference_standard_error_vs_repetition():
     assert abs(np.std(diffs, ddof=1) / np.mean(ses) - 1) < 0.15
     u, use = np.array(useful).T
     assert abs(np.std(u, ddof=1) / np.mean(use) - 1) < 0.15
+
+
+def test_sample_metrics_shapes_and_bad_input():
+    rng = np.random.default_rng(0)
+    X, R = rng.standard_normal((20, 2)), rng.standard_normal((30, 2))
+    lab = (X[:, 0] > 0).astype(int)
+    m, v = sample_metrics(lab, X, 1, [0.5, 0.5], R, 1.0)
+    assert v["g"].shape == (20,) and v["c"].shape == (30,) and m["class_shares"].shape == (2,)
+    bad = [((lab[:1], X[:1], 1, [0.5, 0.5], R, 1.0), "labels"), ((lab, X[:-1], 1, [0.5, 0.5], R, 1.0), "feats"),
+           ((lab, X, 1, [0.5, 0.5], R[:, :1], 1.0), "reference"), ((lab, X, 1, [0.5, 0.5], R, 0.0), "bandwidth"),
+           ((lab, X, 2, [0.5, 0.5], R, 1.0), "unwanted")]
+    for args, name in bad:
+        with pytest.raises(ValueError, match=name):
+            sample_metrics(*args)
 
 
 def test_guidance_metrics_on_constructed_samples():
