@@ -9,6 +9,7 @@ import pytest
 
 from diffphase.validation import memorization as M
 from diffphase.validation import validate as V
+from diffphase.validation.memorization import analysis as A
 
 MEM, SPU, GEN = M.MEMORIZED, M.SPURIOUS, M.GENERALIZED
 
@@ -148,15 +149,15 @@ def test_crossing_peak_and_prediction_helpers():
     x = np.log([4.0, 10.0, 25.0, 63.0, 160.0])
     y = 0.5 - (x - 3.0) ** 2 / 10
     # an exact parabola: the vertex at log K = 3 is recovered from the three points around it
-    peak, se = M._peak_logk(x, y, np.zeros_like(y), seed=0, n_boot=10)
+    peak, se = A._peak_logk(x, y, np.zeros_like(y), seed=0, n_boot=10)
     assert peak == pytest.approx(3.0, abs=1e-9) and se == 0.0
     f = np.array([1.0, 0.8, 0.4, 0.1, 0.0])
-    lk, _ = M._crossing_logk(x, f, np.full(5, 0.01), seed=0)
+    lk, _ = A._crossing_logk(x, f, np.full(5, 0.01), seed=0)
     assert lk == pytest.approx(x[1] + 0.3 / 0.4 * (x[2] - x[1]))
-    assert math.isnan(M._crossing_logk(x, np.full(5, 0.9), np.full(5, 0.01), seed=0)[0])
+    assert math.isnan(A._crossing_logk(x, np.full(5, 0.9), np.full(5, 0.01), seed=0)[0])
     pts = [{"K": k, "t_C": t} for k, t in zip([4, 10, 25, 63], [0.4, 0.2, 0.1, 0.05])]
-    assert M._predicted_crossover(pts, 0.15) == pytest.approx(math.log(10) + 0.5 * math.log(2.5))
-    assert math.isnan(M._predicted_crossover(pts, 0.01))
+    assert A._predicted_crossover(pts, 0.15) == pytest.approx(math.log(10) + 0.5 * math.log(2.5))
+    assert math.isnan(A._predicted_crossover(pts, 0.01))
 
 
 def test_tiny_run_end_to_end(tmp_path):
@@ -191,7 +192,7 @@ def test_tiny_run_end_to_end(tmp_path):
 def test_plan():
     (row,) = V.plan("full", only=["memorization"])
     assert row["name"] == "memorization" and row["gpu_seconds"] > 0
-    assert M.cost_memorization(M.EXPERIMENTS[0].full)["train_steps"] == 16 * 30000
+    assert M.cost_memorization(M.EXPERIMENTS[0].config("full")).train_steps == 16 * 30000
 
 
 @pytest.mark.slow

@@ -17,9 +17,12 @@ from scipy import stats
 
 from diffphase.numerics.rhm import RHM, class_curves, get_process, posterior_sample
 from diffphase.validation import rhm as R
+from diffphase.validation.rhm.protocol import _crossing
+from diffphase.validation.rhm.samplers import _uniform_levels, _uniform_reverse
 from diffphase.validation.models import TreeDenoiser, build_model, denoiser_flops
 from diffphase.validation.engine.config import config_key
-from diffphase.validation.train import TrainConfig, _discrete_loss, sample_times, train
+from diffphase.validation.train import TrainConfig, sample_times, train
+from diffphase.validation.train.objectives import _discrete_loss
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,10 +240,10 @@ def test_uniform_step_reduces_to_the_prediction_at_zero():
     # last step of the uniform chain (eps' = 0): the new token is drawn from p_hat itself
     proc = get_process("uniform", 3)
     p = np.array([[[0.2, 0.5, 0.3]]])
-    grid = R._uniform_levels(proc, 0.4)
+    grid = _uniform_levels(proc, 0.4)
     assert grid[0] == 0.4 and grid[-1] == 0.0 and np.all(np.diff(grid) < 0)
-    draws = R._uniform_reverse(lambda x, e: np.broadcast_to(p, x.shape + (3,)), proc, np.zeros((3000, 1), np.int64),
-                               1e-12, np.random.default_rng(0))
+    draws = _uniform_reverse(lambda x, e: np.broadcast_to(p, x.shape + (3,)), proc, np.zeros((3000, 1), np.int64),
+                             1e-12, np.random.default_rng(0))
     freq = np.bincount(draws.ravel(), minlength=3) / 3000
     # binomial 5 s.e. (false-failure rate ~1e-6 per component)
     assert np.all(np.abs(freq - p[0, 0]) < 5 * np.sqrt(p[0, 0] * (1 - p[0, 0]) / 3000))
@@ -399,7 +402,7 @@ def test_exact_bp_class_transition_sharpens_with_depth():
     for L in (3, 5):
         rhm = RHM(8, 2, 2, L, seed=0)
         p, se = class_curves(rhm, "masking", x, 1500, seed=L)
-        ec = R._crossing(x, p[:, 0], se[:, 0], R.class_level(8), 0)[0]
+        ec = _crossing(x, p[:, 0], se[:, 0], R.class_level(8), 0)[0]
         curves.append((p, se, ec))
     assert curves[0][2] < curves[1][2]  # the crossing moves toward the mean-field critical noise
     sh = R.sharpening(x, curves[0][:2], curves[1][:2], curves[0][2], curves[1][2])
@@ -443,8 +446,24 @@ def test_experiment_registered_and_plan():
     exp = EXPERIMENTS["rhm_discrete"]
     for mode in ("quick", "full"):
         c = exp.cost(exp.config(mode))
-        assert c["train_flops"] > 0 and c["sample_flops"] > 0 and c["train_steps"] > 0
-    assert plan is not None
+        assert c.train_flops > 0 and c.sample_flops > 0 and c.train_steps > 0
+    # the quick plan counted by hand from the configuration: two masking runs, L = 4 and 5
+    # (d = 16 and 32 tokens), of 3,000 and 6,000 steps at batch 512; per run, 9 snapshots before
+    # the end (the fractions 0.025 ... 0.7 give distinct steps) generate 500 samples each, the
+    # final model 2,000, and forward--backward regenerates 1,500 data at each of 17 noise
+    # levels; the masking sampler calls the network once per token (d calls per batch). FLOPs
+    # per row from torch's counter on the TreeDenoiser that training builds.
+    row = plan("quick", only=["rhm_discrete"])[0]
+    train_flops = sample_flops = 0.0
+    for L, steps in ((4, 3000), (5, 6000)):
+        d = 2**L
+        f = denoiser_flops({"name": "tree", "vocab": 8, "length": d, "mask": True, "s": 2, "hidden": 32, "blocks": 1})
+        train_flops += f["train"] * steps * 512
+        sample_flops += f["forward"] * (2000 + 9 * 500 + 17 * 1500) * d
+    assert row["train_steps"] == 3000 + 6000
+    assert row["sampler_calls"] == (1 + 9 + 17) * (16 + 32)
+    assert row["train_flops"] == pytest.approx(train_flops, rel=1e-12)
+    assert row["sample_flops"] == pytest.approx(sample_flops, rel=1e-12)
 
 
 def test_point_end_to_end_tiny(tmp_path):

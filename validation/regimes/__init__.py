@@ -1,0 +1,98 @@
+r"""Dynamical regimes of diffusion (speciation and collapse) measured on trained DDPMs.
+
+The experiments of Biroli, Bonnaire, de Bortoli & Mézard (arXiv 2402.18491; Nat. Commun. 15,
+9957, 2024) run by ``diffphase validate``, each set beside its theory and its exact reference:
+
+``speciation_gm``
+    Two-class Gaussian mixture, several ``d``: clone agreement :math:`\phi(t)` of a trained
+    MLP denoiser, of the exact score, and from quadrature; the trained model's
+    :math:`\phi = 0.775` crossing vs :math:`t_S = \tfrac12\log\Lambda`, :math:`\Lambda =
+    \tilde\mu^2 d + \sigma^2`.
+``speciation_digits`` / ``speciation_fashion``
+    Two classes of scikit-learn digits (of Fashion-MNIST, when installed): a denoiser and a
+    classifier trained on the normalized pair; the crossing vs :math:`\tfrac12\log\Lambda`
+    with :math:`\Lambda` the top eigenvalue of the pair's covariance. Two classes because the
+    paper's level 0.775 is the two-class value (:math:`\phi` from 1/2 to 1).
+``collapse``
+    A small training set (memorizing regime): the collapse agreement :math:`\phi_C(t)` (both
+    clones end nearest the same training point) and the memorized fraction of a trained
+    model, beside the exact empirical-score dynamics and :math:`t_C` from the empirical excess
+    entropy.
+
+All times are OU times (:mod:`diffphase.numerics.conventions`). The tolerances of every
+verdict are the package-level :data:`TOLERANCES`, fixed before measuring. The theory summary
+and figure of ``diffphase theory gm`` (:func:`theory_summary`, :func:`plot_theory_curves`)
+live here too.
+
+The package holds the measurements (:mod:`~diffphase.validation.regimes.protocol`), the
+verdicts (:mod:`~diffphase.validation.regimes.verdicts`, tolerances in
+:mod:`~diffphase.validation.regimes.tolerances`), the figures, the cost models, the
+configurations (:mod:`~diffphase.validation.regimes.configs`, frozen dataclasses) and the
+theory of ``diffphase theory gm`` (:mod:`~diffphase.validation.regimes.theory`).
+"""
+
+from __future__ import annotations
+
+from ..engine.experiment import Experiment
+from .configs import (FULL_COLLAPSE, FULL_SPECIATION_DIGITS, FULL_SPECIATION_FASHION, FULL_SPECIATION_GM,
+                      QUICK_COLLAPSE, QUICK_SPECIATION_DIGITS, QUICK_SPECIATION_FASHION, QUICK_SPECIATION_GM)
+from .cost import cost_collapse, cost_speciation_gm, cost_speciation_images
+from .protocol import collapse_point, fashion_missing, speciation_gm_point, speciation_images_point
+from .theory import plot_theory_curves, theory_summary
+from .tolerances import PHI_LEVEL, TOLERANCES
+from .verdicts import run_collapse, run_speciation_gm, run_speciation_images
+
+__all__ = [
+    "theory_summary",
+    "plot_theory_curves",
+    "TOLERANCES",
+    "PHI_LEVEL",
+    "EXPERIMENTS",
+    "speciation_gm_point",
+    "speciation_images_point",
+    "collapse_point",
+    "run_speciation_gm",
+    "run_speciation_images",
+    "run_collapse",
+    "cost_speciation_gm",
+    "cost_speciation_images",
+    "cost_collapse",
+]
+
+#: The experiments of this package, registered by :mod:`diffphase.validation.validate`.
+EXPERIMENTS = [
+    Experiment(
+        name="speciation_gm",
+        title="Speciation on two-class Gaussian mixtures: trained model vs quadrature vs exact score",
+        run=run_speciation_gm,
+        cost=cost_speciation_gm,
+        quick=QUICK_SPECIATION_GM,
+        full=FULL_SPECIATION_GM,
+    ),
+    Experiment(
+        name="speciation_digits",
+        title="Speciation on scikit-learn digits (class pairs): trained model vs 1/2 log Lambda",
+        run=run_speciation_images,
+        cost=cost_speciation_images,
+        quick=QUICK_SPECIATION_DIGITS,
+        full=FULL_SPECIATION_DIGITS,
+    ),
+    Experiment(
+        name="speciation_fashion",
+        title="Speciation on Fashion-MNIST (class pairs): trained model vs 1/2 log Lambda",
+        run=run_speciation_images,
+        cost=cost_speciation_images,
+        quick=QUICK_SPECIATION_FASHION,
+        full=FULL_SPECIATION_FASHION,
+        modes=("full",),
+        requires=fashion_missing,
+    ),
+    Experiment(
+        name="collapse",
+        title="Collapse on a small training set: trained model vs exact empirical-score dynamics vs t_C",
+        run=run_collapse,
+        cost=cost_collapse,
+        quick=QUICK_COLLAPSE,
+        full=FULL_COLLAPSE,
+    ),
+]

@@ -1,0 +1,210 @@
+r"""Configurations of the experiments of :mod:`diffphase.validation.regimes`: the quick and
+full runs as frozen dataclasses whose fields are the configuration keys (``run`` receives them
+as a plain dict; ``configs={name: {key: value}}`` of
+:func:`~diffphase.validation.validate.run_validation` overrides fields by these names).
+
+``train`` blocks are :class:`~diffphase.validation.train.TrainConfig` keyword arguments;
+``clones`` blocks are the settings of the cloning protocol
+(:func:`~diffphase.numerics.sde.clone_agreement_simulation`): ``t_max``, ``t_end``,
+``n_steps``, ``grid`` and ``batch_pairs``. Times are OU times.
+
+Examples
+--------
+>>> QUICK_SPECIATION_GM.dims, QUICK_COLLAPSE.clones["grid"], FULL_SPECIATION_FASHION.pairs
+((32, 128), 'log', ((1, 9), (0, 7)))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SpeciationGMConfig", "SpeciationImagesConfig", "CollapseConfig",
+           "QUICK_SPECIATION_GM", "FULL_SPECIATION_GM", "QUICK_SPECIATION_DIGITS", "FULL_SPECIATION_DIGITS",
+           "QUICK_SPECIATION_FASHION", "FULL_SPECIATION_FASHION", "QUICK_COLLAPSE", "FULL_COLLAPSE"]
+
+
+@dataclass(frozen=True)
+class SpeciationGMConfig:
+    r"""Configuration of ``speciation_gm``
+    (:func:`~diffphase.validation.regimes.run_speciation_gm`).
+
+    Attributes
+    ----------
+    dims : tuple of int
+        Dimensions ``d`` of the two-class mixture, one sweep item each.
+    n_train : int
+        Training-set size.
+    mu, sigma : float
+        :math:`\tilde\mu` (class means :math:`\pm\tilde\mu\,\mathbf 1`) and the class standard
+        deviation :math:`\sigma`.
+    train : dict
+        The denoiser's training.
+    n_pairs, exact_pairs : int
+        Clone pairs of the trained model and of the exact score.
+    branch : tuple of float
+        Branching times as multiples of :math:`t_S = \tfrac12\log\Lambda`.
+    clones : dict
+        The cloning protocol's settings.
+    seed : int
+    """
+
+    dims: tuple
+    n_train: int
+    mu: float
+    sigma: float
+    train: dict
+    n_pairs: int
+    exact_pairs: int
+    branch: tuple
+    clones: dict
+    seed: int
+
+
+@dataclass(frozen=True)
+class SpeciationImagesConfig:
+    r"""Configuration of ``speciation_digits`` and ``speciation_fashion``
+    (:func:`~diffphase.validation.regimes.run_speciation_images`).
+
+    Attributes
+    ----------
+    dataset : {"digits", "fashion_mnist"}
+    pairs : tuple of (int, int)
+        Class pairs, one sweep item each.
+    limit_per_class : int or None
+        At most this many images of each class (``None``: all).
+    train : dict
+        The denoiser's training.
+    classifier : dict
+        :class:`~diffphase.validation.classifier.ClassifierConfig` keyword arguments of the
+        classifier that labels the clone ends.
+    n_pairs : int
+        Clone pairs.
+    branch : tuple of float
+        Branching times as multiples of :math:`\tfrac12\log\Lambda`.
+    clones : dict
+        The cloning protocol's settings.
+    seed : int
+    """
+
+    dataset: str
+    pairs: tuple
+    limit_per_class: int | None
+    train: dict
+    classifier: dict
+    n_pairs: int
+    branch: tuple
+    clones: dict
+    seed: int
+
+
+@dataclass(frozen=True)
+class CollapseConfig:
+    r"""Configuration of ``collapse`` (:func:`~diffphase.validation.regimes.run_collapse`).
+
+    Attributes
+    ----------
+    d, n_train : int
+        Dimension and (small) training-set size of the two-class mixture.
+    mu, sigma : float
+        As in :class:`SpeciationGMConfig`.
+    train : dict
+        The denoiser's training.
+    n_pairs : int
+        Clone pairs (trained model and exact empirical score alike).
+    branch : tuple of float
+        Branching times as multiples of :math:`t_C` of the excess entropy.
+    clones : dict
+        The cloning protocol's settings (also the grid of the memorized-fraction samples).
+    n_samples : int
+        Samples of the memorized fraction.
+    delta_fraction : float
+        Memorization radius :math:`\delta` as a fraction of the median nearest-neighbour
+        distance of the training set.
+    entropy_samples : int
+        Monte Carlo samples of the leave-one-out excess entropy.
+    seed : int
+    """
+
+    d: int
+    n_train: int
+    mu: float
+    sigma: float
+    train: dict
+    n_pairs: int
+    branch: tuple
+    clones: dict
+    n_samples: int
+    delta_fraction: float
+    entropy_samples: int
+    seed: int
+
+
+_CLONES_QUICK = {"t_max": 6.0, "t_end": 1e-3, "n_steps": 100, "grid": "uniform", "batch_pairs": 1000}
+_CLONES_FULL = {"t_max": 8.0, "t_end": 1e-3, "n_steps": 400, "grid": "uniform", "batch_pairs": 2500}
+_MLP_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 256, "depth": 3}, "steps": 2000, "batch_size": 256,
+              "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 500}
+_MLP_FULL = {"model": "mlp", "model_kwargs": {"hidden": 512, "depth": 4}, "steps": 40000, "batch_size": 512,
+             "lr": 1e-3, "t_max": 8.0, "checkpoint_every": 2000}
+
+#: ``diffphase validate --quick``: :math:`d = 32, 128`.
+QUICK_SPECIATION_GM = SpeciationGMConfig(
+    dims=(32, 128), n_train=20000, mu=1.0, sigma=1.0, train=_MLP_QUICK,
+    n_pairs=1000, exact_pairs=2000, branch=(0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35),
+    clones=_CLONES_QUICK, seed=0)
+
+#: ``diffphase validate --full``: :math:`d = 64, 256, 1024`.
+FULL_SPECIATION_GM = SpeciationGMConfig(
+    dims=(64, 256, 1024), n_train=100000, mu=1.0, sigma=1.0, train=_MLP_FULL,
+    n_pairs=10000, exact_pairs=10000,
+    branch=(0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.45),
+    clones=_CLONES_FULL, seed=0)
+
+#: ``diffphase validate --quick``: digits 0 vs 1, an MLP denoiser.
+QUICK_SPECIATION_DIGITS = SpeciationImagesConfig(
+    dataset="digits", pairs=((0, 1),), limit_per_class=None,
+    train=dict(_MLP_QUICK, batch_size=128), classifier={"steps": 300},
+    n_pairs=1000, branch=(0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0),
+    clones=_CLONES_QUICK, seed=0)
+
+#: ``diffphase validate --full``: four digit pairs, a U-Net denoiser.
+FULL_SPECIATION_DIGITS = SpeciationImagesConfig(
+    dataset="digits", pairs=((0, 1), (3, 8), (4, 9), (1, 7)), limit_per_class=None,
+    train={"model": "unet", "model_kwargs": {"channels": 64}, "steps": 40000, "batch_size": 256,
+           "lr": 1e-3, "t_max": 8.0, "checkpoint_every": 2000},
+    classifier={"steps": 1500}, n_pairs=10000,
+    branch=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5),
+    clones=_CLONES_FULL, seed=0)
+
+#: Fashion-MNIST 1 vs 9 on a small U-Net (runs only with ``--only``: too slow for the quick
+#: budget).
+QUICK_SPECIATION_FASHION = SpeciationImagesConfig(
+    dataset="fashion_mnist", pairs=((1, 9),), limit_per_class=2000,
+    train={"model": "unet", "model_kwargs": {"channels": 16}, "steps": 2000, "batch_size": 64,
+           "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 500},
+    classifier={"steps": 300}, n_pairs=500,
+    branch=(0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0), clones=_CLONES_QUICK, seed=0)
+
+#: ``diffphase validate --full``: Fashion-MNIST 1 vs 9 and 0 vs 7.
+FULL_SPECIATION_FASHION = SpeciationImagesConfig(
+    dataset="fashion_mnist", pairs=((1, 9), (0, 7)), limit_per_class=None,
+    train={"model": "unet", "model_kwargs": {"channels": 64, "channel_mult": [1, 2, 2]},
+           "steps": 30000, "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000},
+    classifier={"steps": 3000}, n_pairs=5000,
+    branch=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5),
+    clones=_CLONES_FULL, seed=0)
+
+#: ``diffphase validate --quick``: 16 points in :math:`d = 32`.
+QUICK_COLLAPSE = CollapseConfig(
+    d=32, n_train=16, mu=1.0, sigma=1.0,
+    train=dict(_MLP_QUICK, steps=4000, batch_size=128, t_min=1e-3),
+    n_pairs=500, branch=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0),
+    clones=dict(_CLONES_QUICK, grid="log", n_steps=150, batch_pairs=500),
+    n_samples=500, delta_fraction=0.25, entropy_samples=2000, seed=0)
+
+#: ``diffphase validate --full``: 64 points in :math:`d = 64`.
+FULL_COLLAPSE = CollapseConfig(
+    d=64, n_train=64, mu=1.0, sigma=1.0,
+    train=dict(_MLP_FULL, steps=100000, t_min=1e-4),
+    n_pairs=5000, branch=(0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0),
+    clones=dict(_CLONES_FULL, grid="log", n_steps=400),
+    n_samples=5000, delta_fraction=0.25, entropy_samples=5000, seed=0)

@@ -1,0 +1,64 @@
+r"""The cost models of :mod:`diffphase.validation.regimes` (FLOPs, optimizer steps and sampler
+calls of a configuration, for :func:`~diffphase.validation.validate.plan`), each a
+:class:`~diffphase.validation.engine.config.Cost`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from diffphase.numerics import gaussian_mixture as gm
+
+from ..engine.config import Cost
+from ..train import DenoiserCost, denoiser_cost
+
+__all__ = ["cost_speciation_gm", "cost_speciation_images", "cost_collapse"]
+
+
+def _clone_cost(c: DenoiserCost, branch_times, n_pairs: int, clones: dict) -> Cost:
+    """Sampling cost of the cloning protocol: every score evaluation of
+    :func:`~diffphase.numerics.sde.clone_score_evaluations` is one forward row; the pairs run in
+    batches of ``clones["batch_pairs"]``, two calls per step each."""
+    from diffphase.numerics.sde import clone_score_evaluations
+
+    rows = clone_score_evaluations(branch_times, n_pairs, t_max=clones["t_max"], t_end=clones["t_end"],
+                                   n_steps=clones["n_steps"], grid=clones["grid"])
+    batches = math.ceil(n_pairs / clones["batch_pairs"])
+    return c.sampling(rows, batches * 2 * clones["n_steps"])
+
+
+def cost_speciation_gm(config: dict) -> Cost:
+    """FLOPs of :func:`run_speciation_gm` (see :func:`~diffphase.validation.validate.plan`)."""
+    parts = []
+    for d in config["dims"]:
+        c = denoiser_cost(config["train"], int(d))
+        bt = gm.speciation_time(int(d), config["mu"], config["sigma"]) * np.asarray(config["branch"])
+        parts.append(c.training + _clone_cost(c, bt, config["n_pairs"], config["clones"]))
+    return sum(parts, Cost())
+
+
+_IMAGE_SHAPES = {"digits": (1, 8, 8), "fashion_mnist": (1, 28, 28)}
+
+
+def cost_speciation_images(config: dict) -> Cost:
+    r"""FLOPs of :func:`run_speciation_images` (branching times taken at the typical
+    :math:`t_S \approx 1`; the classifier's cost is not counted)."""
+    shape = _IMAGE_SHAPES[config["dataset"]]
+    dim = int(np.prod(shape))
+    parts = []
+    for _ in config["pairs"]:
+        c = denoiser_cost(config["train"], dim, shape)
+        parts.append(c.training + _clone_cost(c, np.asarray(config["branch"]), config["n_pairs"], config["clones"]))
+    return sum(parts, Cost())
+
+
+def cost_collapse(config: dict) -> Cost:
+    """FLOPs of :func:`run_collapse` (branching times taken at the large-``d`` :math:`t_C`)."""
+    c = denoiser_cost(config["train"], int(config["d"]))
+    t_c = gm.collapse_time(config["n_train"], config["d"], config["sigma"])
+    clones = _clone_cost(c, t_c * np.asarray(config["branch"]), config["n_pairs"], config["clones"])
+    n_steps = config["clones"]["n_steps"]
+    samples = c.sampling(config["n_samples"] * n_steps, n_steps)  # the memorized fraction's samples
+    return c.training + clones + samples

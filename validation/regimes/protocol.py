@@ -1,0 +1,267 @@
+r"""The measurements of :mod:`diffphase.validation.regimes`: the sweep items (``*_point``,
+module-level so that they pickle for process pools and Dask) and their helpers — training a
+denoiser, the cloning protocol's settings and discretization error, crossings of the clone
+agreement.
+
+All times are OU times (:mod:`diffphase.numerics.conventions`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from diffphase.numerics import gaussian_mixture as gm
+
+from .tolerances import PHI_LEVEL
+
+__all__ = ["speciation_gm_point", "speciation_images_point", "collapse_point"]
+
+
+def _train_denoiser(ds, train_cfg: dict, seed: int, device, cache_dir, progress: bool, desc: str):
+    from ..train import TrainConfig, train
+
+    cfg = TrainConfig(**{**train_cfg, "seed": int(seed)})
+    model, hist = train(cfg, ds, device=device, cache_dir=cache_dir, progress=progress, desc=desc)
+    return model, hist
+
+
+def _clone_settings(cfg: dict) -> dict:
+    return {"t_max": float(cfg["t_max"]), "t_end": float(cfg["t_end"]), "n_steps": int(cfg["n_steps"]),
+            "grid": cfg["grid"], "batch_pairs": int(cfg["batch_pairs"])}
+
+
+def _gaussian_init(d: int):
+    def x_init(n, rng):
+        return rng.standard_normal((n, d)).astype(np.float32)
+    return x_init
+
+
+def _grid_error(res) -> dict:
+    """The clone grid and its discretization-error estimate (:attr:`CloneResult.bias`, the same
+    pairs on a grid twice as coarse with the same Brownian path), for the numbers and notes."""
+    return {"settings": dict(res.settings), "bias": res.bias["label"], "bias_se": res.bias_stderr["label"],
+            "stderr": res.stderr["label"], "within_error_bar": bool(res.bias_within(1.0))}
+
+
+def _crossing(times, agreement, stderr, level, seed) -> tuple[float, float]:
+    from diffphase.numerics.curves import crossing_time_stderr
+
+    try:
+        return crossing_time_stderr(times, agreement, stderr, level, seed=seed)
+    except ValueError:  # no crossing inside the branching grid: reported, and the verdict fails
+        return math.nan, math.nan
+
+
+def _quadrature_crossing(d: int, mu: float, sigma: float, level: float = PHI_LEVEL) -> float:
+    from scipy.optimize import brentq
+
+    t_s = gm.speciation_time(d, mu, sigma)
+    hi = max(4.0 * t_s, 1.0)
+    return float(brentq(lambda t: float(gm.clone_agreement(t, d, mu, sigma)) - level, 1e-6, hi, xtol=1e-12))
+
+
+def speciation_gm_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict, n_pairs: int,
+                        exact_pairs: int, branch: list, clones: dict, seed: int, device: str, cache_dir: str,
+                        progress: bool = False) -> dict:
+    r"""One dimension of the ``speciation_gm`` experiment (a sweep item; module-level so that
+    it pickles for process pools and Dask).
+
+    Trains an MLP denoiser on ``n_train`` samples of the two-class mixture
+    (:func:`~diffphase.validation.data.two_class_mixture`), then runs the cloning protocol
+    (:func:`~diffphase.numerics.sde.clone_agreement_simulation`) with the trained score and
+    with the exact score at branching times ``branch`` × :math:`t_S`, labelling ends by the
+    sign of :math:`x\cdot m`; evaluates :math:`\phi(t)` by quadrature
+    (:func:`~diffphase.numerics.gaussian_mixture.clone_agreement`) at the same times and on a
+    fine grid. OU time throughout.
+
+    Returns
+    -------
+    dict
+        ``t_S`` (:math:`\tfrac12\log\Lambda`), ``t_quad`` (exact finite-``d`` crossing),
+        ``branch_times``, ``phi_model``/``se_model``, ``phi_exact``/``se_exact``, ``phi_quad``,
+        the crossings with bootstrap errors, the final training loss and a fine theory curve.
+    """
+    from diffphase.numerics import sde
+
+    from ..data import two_class_mixture
+    from ..models import score_function
+
+    ds = two_class_mixture(n_train, d, mu=mu, sigma=sigma, seed=seed)
+    model, hist = _train_denoiser(ds, train, seed, device, cache_dir, progress, f"gm d={d}")
+    score = score_function(model, device=device)
+    m = np.asarray(ds.meta["m"], dtype=np.float64)
+    t_s = gm.speciation_time(d, mu, sigma)
+    bt = t_s * np.asarray(branch, dtype=np.float64)
+
+    def classify(x):
+        return (np.asarray(x, dtype=np.float64) @ m > 0).astype(np.int64)
+
+    settings = _clone_settings(clones)
+    res_model = sde.clone_agreement_simulation(score, _gaussian_init(d), bt, n_pairs, classify,
+                                               seed=seed + 1, **settings)
+    exact = gm.IsotropicMixture(np.stack([-m, m]), sigma)
+    res_exact = sde.clone_agreement_simulation(exact.score, _gaussian_init(d), bt, exact_pairs, classify,
+                                               seed=seed + 2, **settings)
+    times = res_model.times
+    phi_m, se_m = res_model.agreement["label"], res_model.stderr["label"]
+    phi_e, se_e = res_exact.agreement["label"], res_exact.stderr["label"]
+    t_fine = np.linspace(float(bt.min()), float(bt.max()), 200)
+    t_model, t_model_se = _crossing(times, phi_m, se_m, PHI_LEVEL, seed)
+    t_exact, t_exact_se = _crossing(times, phi_e, se_e, PHI_LEVEL, seed + 1)
+    return {
+        "d": d, "n_train": n_train, "Lambda": mu * mu * d + sigma * sigma, "t_S": t_s,
+        "t_quad": _quadrature_crossing(d, mu, sigma),
+        "branch_times": times, "phi_model": phi_m, "se_model": se_m, "phi_exact": phi_e, "se_exact": se_e,
+        "phi_quad": gm.clone_agreement(times, d, mu, sigma),
+        "t_model": t_model, "t_model_se": t_model_se, "t_exact": t_exact, "t_exact_se": t_exact_se,
+        "grid_model": _grid_error(res_model), "grid_exact": _grid_error(res_exact),
+        "t_fine": t_fine, "phi_fine": gm.clone_agreement(t_fine, d, mu, sigma),
+        "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds, "from_cache": hist.from_cache,
+    }
+
+
+def _image_dataset(name: str, seed: int):
+    from .. import data
+
+    if name == "digits":
+        return data.digits(seed=seed)
+    if name == "fashion_mnist":
+        return data.fashion_mnist(split="train", seed=seed)
+    raise ValueError(f"dataset must be 'digits' or 'fashion_mnist', got {name!r}")
+
+
+def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train: dict, classifier: dict,
+                            n_pairs: int, branch: list, clones: dict, seed: int, device: str, cache_dir: str,
+                            progress: bool = False) -> dict:
+    r"""One class pair of the image-speciation experiment (a sweep item).
+
+    Keeps classes ``pair = [a, b]`` of ``dataset`` (relabelled 0/1; at most ``limit_per_class``
+    images each), computes :math:`\Lambda`, the top eigenvalue of the centred covariance of the
+    normalized pair (:func:`~diffphase.numerics.empirical.top_eigenvalue`), trains a classifier
+    on 80 % of the pair (accuracy on the other 20 % reported) and a denoiser on all of it, and
+    measures :math:`\phi(t)` by clones at ``branch`` × :math:`\tfrac12\log\Lambda`.
+    """
+    import torch
+
+    from diffphase.numerics import empirical, sde
+
+    from ..classifier import ClassifierConfig, predict, train_classifier
+    from ..models import score_function
+
+    ds = _image_dataset(dataset, 0)
+    a, b = (int(c) for c in pair)
+    keep = []
+    for c in (a, b):
+        idx = torch.nonzero(ds.labels == c).flatten()
+        if idx.numel() == 0:
+            raise ValueError(f"class {c} does not occur in {dataset}")
+        keep.append(idx if limit_per_class is None else idx[: int(limit_per_class)])
+    sub = ds.subset(torch.cat(keep))
+    sub.labels = (sub.labels == b).long()
+    X = sub.data.numpy().astype(np.float64)
+    lam = empirical.top_eigenvalue(X)
+    t_s = 0.5 * math.log(lam)
+    tr, te = sub.split(0.2, seed=seed)
+    clf, info = train_classifier(ClassifierConfig(**{**classifier, "seed": int(seed)}), tr, te, device=device,
+                                 cache_dir=cache_dir, progress=progress)
+    model, hist = _train_denoiser(sub, train, seed, device, cache_dir, progress, f"{dataset} {a}/{b}")
+    score = score_function(model, device=device)
+    bt = t_s * np.asarray(branch, dtype=np.float64)
+
+    def classify(x):
+        return predict(clf, torch.as_tensor(np.asarray(x, dtype=np.float32))).cpu().numpy()
+
+    res = sde.clone_agreement_simulation(score, _gaussian_init(sub.dim), bt, n_pairs, classify, seed=seed + 1,
+                                         **_clone_settings(clones))
+    phi, se = res.agreement["label"], res.stderr["label"]
+    t_model, t_model_se = _crossing(res.times, phi, se, PHI_LEVEL, seed)
+    return {"dataset": dataset, "pair": [a, b], "n": len(sub), "d": sub.dim, "Lambda": lam, "t_S": t_s,
+            "grid_model": _grid_error(res),
+            "branch_times": res.times, "phi_model": phi, "se_model": se, "t_model": t_model,
+            "t_model_se": t_model_se, "classifier_accuracy": info.test_accuracy,
+            "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
+
+
+def fashion_missing() -> str | None:
+    """Why ``speciation_fashion`` cannot run: the message of
+    :func:`~diffphase.validation.data.fashion_mnist_dir` when the Fashion-MNIST files are not
+    installed, else ``None``.
+
+    Returns
+    -------
+    str or None
+    """
+    from .. import data
+
+    try:
+        data.fashion_mnist_dir(None)
+    except FileNotFoundError as exc:
+        return str(exc)
+    return None
+
+
+def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict, n_pairs: int, branch: list,
+                   clones: dict, n_samples: int, delta_fraction: float, entropy_samples: int, seed: int,
+                   device: str, cache_dir: str, progress: bool = False) -> dict:
+    r"""The ``collapse`` experiment on ``n_train`` points of the two-class mixture (a sweep item).
+
+    * :math:`t_C` of the data set: root of the leave-one-out empirical excess entropy
+      (:func:`~diffphase.numerics.empirical.collapse_time`), beside the large-``d`` closed form
+      (:func:`~diffphase.numerics.gaussian_mixture.collapse_time`);
+    * :math:`\phi_C(t)`: probability that two clones branched at ``t`` end nearest the same
+      training point, for the trained model and for the exact empirical score
+      (:class:`~diffphase.numerics.empirical.EmpiricalScore`), branching at ``branch`` ×
+      :math:`t_C`; its ½-crossing is the measured collapse onset;
+    * the memorized fraction: samples (``n_samples``, from noise) within
+      :math:`\delta` = ``delta_fraction`` × the median nearest-neighbour distance of the training
+      set of a training point, for both scores.
+    """
+    from diffphase.numerics import empirical, sde
+
+    from ..data import two_class_mixture
+    from ..models import score_function
+
+    ds = two_class_mixture(n_train, d, mu=mu, sigma=sigma, seed=seed)
+    X = ds.data.numpy().astype(np.float64)
+    ct = empirical.collapse_time(X, n_samples=entropy_samples, seed=seed)
+    t_c = ct.t_C
+    model, hist = _train_denoiser(ds, train, seed, device, cache_dir, progress, f"collapse n={n_train}")
+    score = score_function(model, device=device)
+    emp = empirical.EmpiricalScore(X)
+
+    def nearest(x):
+        return emp.nearest(np.asarray(x, dtype=np.float64))[0]
+
+    bt = t_c * np.asarray(branch, dtype=np.float64)
+    settings = _clone_settings(clones)
+    res_m = sde.clone_agreement_simulation(score, _gaussian_init(d), bt, n_pairs, nearest, seed=seed + 1, **settings)
+    res_e = sde.clone_agreement_simulation(emp, _gaussian_init(d), bt, n_pairs, nearest, seed=seed + 2, **settings)
+    t_m, t_m_se = _crossing(res_m.times, res_m.agreement["label"], res_m.stderr["label"], 0.5, seed)
+    t_e, t_e_se = _crossing(res_e.times, res_e.agreement["label"], res_e.stderr["label"], 0.5, seed + 1)
+
+    dist = np.sqrt(np.maximum(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1), 0.0))
+    np.fill_diagonal(dist, np.inf)
+    delta = float(delta_fraction * np.median(dist.min(axis=1)))
+    grid = sde.time_grid(settings["t_max"], settings["t_end"], settings["n_steps"], settings["grid"])
+    rng = np.random.default_rng(seed + 3)
+    x0 = rng.standard_normal((n_samples, d))
+    fractions = {}
+    for label, fn, x in (("model", score, x0.astype(np.float32)), ("empirical", emp, x0)):
+        xs = sde.sample(fn, x, grid, seed=seed + 4)
+        _, dmin = emp.nearest(np.asarray(xs, dtype=np.float64))
+        frac = float(np.mean(dmin <= delta))
+        fractions[label] = {"fraction": frac, "stderr": math.sqrt(frac * (1 - frac) / n_samples),
+                            "median_distance": float(np.median(dmin))}
+    return {
+        "d": d, "n_train": n_train, "alpha": math.log(n_train) / d, "t_C": t_c, "t_C_se": ct.stderr,
+        "t_C_theory": gm.collapse_time(n_train, d, sigma),
+        "entropy_t": ct.curve.t, "entropy_f": ct.curve.f, "entropy_se": ct.curve.stderr,
+        "branch_times": res_m.times, "phi_model": res_m.agreement["label"], "se_model": res_m.stderr["label"],
+        "phi_exact": res_e.agreement["label"], "se_exact": res_e.stderr["label"],
+        "t_model": t_m, "t_model_se": t_m_se, "t_exact": t_e, "t_exact_se": t_e_se,
+        "grid_model": _grid_error(res_m), "grid_exact": _grid_error(res_e),
+        "delta": delta, "memorized": fractions,
+        "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds,
+    }
