@@ -538,11 +538,13 @@ def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) 
 
     ``"covariance"``: :math:`C` is formed by one blocked matrix product (:func:`covariance`,
     :math:`2nd^2` flops, memory :math:`d^2`) and its top eigenvalues found by Lanczos
-    (:func:`symmetric_top_eigenvalues`). ``"lanczos"``: ``eigsh`` on the operator
+    (:func:`symmetric_top_eigenvalues`). ``"gram"``: the same with the :math:`n\times n` Gram
+    matrix :math:`X_cX_c^T/n`, which has the same non-zero eigenvalues (for :math:`n < d`;
+    eigenvalues beyond its rank are 0). ``"lanczos"``: ``eigsh`` on the operator
     :math:`v\mapsto X_c^T(X_cv)/n`, applied without forming :math:`C` or centring ``X`` (two
     passes over the data per iteration; memory :math:`O(n+d)` beyond the data). ``"auto"``
-    forms :math:`C` when :math:`d\le4096`. With ``k = 1`` both agree with
-    :func:`top_eigenvalue`.
+    forms :math:`C` when :math:`d\le4096`, the Gram matrix when :math:`n\le4096`, and uses
+    the operator otherwise. With ``k = 1`` all agree with :func:`top_eigenvalue`.
 
     Returns
     -------
@@ -550,12 +552,19 @@ def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) 
         Decreasing eigenvalues (float64).
     """
     X = check_data(X, "X", min_rows=2)
-    if method not in ("auto", "covariance", "lanczos"):
-        raise ValueError(f"method must be 'auto', 'covariance' or 'lanczos', got {method!r}")
+    if method not in ("auto", "covariance", "gram", "lanczos"):
+        raise ValueError(f"method must be 'auto', 'covariance', 'gram' or 'lanczos', got {method!r}")
     n, d = X.shape
     k = check_int("k", k, minimum=1, maximum=d)
-    if method == "covariance" or (method == "auto" and d <= 4096) or k >= d - 1:
+    if method == "auto":
+        method = "covariance" if d <= 4096 else ("gram" if n <= 4096 else "lanczos")
+    if method == "covariance" or (method == "lanczos" and k >= d - 1):
         return symmetric_top_eigenvalues(covariance(X), k, tol=tol)
+    if method == "gram":
+        Xc = X - X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+        G = (Xc @ Xc.T).astype(np.float64) / n
+        vals = symmetric_top_eigenvalues(G, min(k, n), tol=tol)
+        return np.concatenate([vals, np.zeros(k - vals.size)])
     mean = X.mean(axis=0, dtype=np.float64)
 
     def matvec(v):

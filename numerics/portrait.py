@@ -67,7 +67,7 @@ from scipy.interpolate import CubicSpline
 
 from . import conventions as cv
 from ._checks import check_int, check_real
-from .empirical import EmpiricalScore, NoisedQueries, covariance, symmetric_top_eigenvalues, top_eigenvalue
+from .empirical import EmpiricalScore, NoisedQueries, covariance, symmetric_top_eigenvalues, top_eigenvalues
 
 __all__ = [
     "SCALES",
@@ -184,15 +184,16 @@ def _half_log(x: float) -> float:
 # --------------------------------------------------------------------------------------
 # spectrum pieces
 # --------------------------------------------------------------------------------------
-def class_pair_eigenvalues(X, y, n_classes=None, *, max_scatter_bytes: int = 2**29):
+def class_pair_eigenvalues(X, y, n_classes=None, *, max_scatter_bytes: int = 2**28):
     r"""Top eigenvalue :math:`\Lambda_{ab}` of the covariance of the points of classes
     :math:`a` and :math:`b` together, for every pair :math:`a < b`.
 
     From per-class scatter matrices :math:`S_c = \sum_{y_\mu=c}(a^\mu-m_c)(a^\mu-m_c)^T`
     (one pass, :math:`2nd^2` flops): :math:`C_{ab} = \frac{S_a+S_b}{n_a+n_b} +
     \frac{n_an_b}{(n_a+n_b)^2}(m_a-m_b)(m_a-m_b)^T`, whose top eigenvalue comes from Lanczos.
-    When the :math:`K` scatter matrices would exceed ``max_scatter_bytes``, Lanczos runs on
-    the rows of each pair instead (:func:`~diffphase.numerics.empirical.top_eigenvalue`).
+    When the :math:`K` scatter matrices would exceed ``max_scatter_bytes``, each pair's rows
+    go to :func:`~diffphase.numerics.empirical.top_eigenvalues` instead (its Gram matrix when
+    the pair has fewer rows than :math:`d`, Lanczos on the rows otherwise).
 
     Parameters
     ----------
@@ -227,7 +228,7 @@ def class_pair_eigenvalues(X, y, n_classes=None, *, max_scatter_bytes: int = 2**
             vals[i] = symmetric_top_eigenvalues(C, 1)[0]
     else:
         for i, (a, b) in enumerate(pairs):
-            vals[i] = top_eigenvalue(X[(y == a) | (y == b)])
+            vals[i] = top_eigenvalues(X[(y == a) | (y == b)], 1)[0]
     return pairs, vals
 
 
@@ -790,8 +791,7 @@ def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples
         lam = symmetric_top_eigenvalues(C, k_eig)
         del C
     else:
-        from .empirical import top_eigenvalues
-        lam = top_eigenvalues(Xs, k_eig, method="lanczos")
+        lam = top_eigenvalues(Xs, k_eig)  # the n x n Gram matrix for n <= 4096, Lanczos otherwise
         mean_var = float(np.einsum("ij,ij->", Xs, Xs, dtype=np.float64)) / (n * d)
     if not lam[0] > 1e-12 * max(1.0, float(np.abs(Xs).max())) ** 2:
         raise ValueError("X is constant (all rows equal up to rounding): no covariance, no speciation "
@@ -884,12 +884,6 @@ def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples
         H_se = vals.std(axis=1, ddof=1) / math.sqrt(n_samples)
         t_lo = t_C_sizes[0] if math.isfinite(t_C_sizes[0]) else float(H_t[0])
         t_info, window, rate = _steepest_descent(H_t, H, t_lo)
-        if window[0] <= t_lo * (1 + 1e-9) and math.isfinite(t_C_sizes[0]):
-            notes.append(
-                f"The class-information window reaches down to t_C = {t_lo:.3g}, where the search stops: below "
-                "t_C the empirical class entropy falls to 0 because the training points are memorized, and "
-                "that drop says nothing about the population. Class information and memorization overlap "
-                "for this data set.")
     label_entropy = None
     if y is not None:
         p = np.bincount(y) / n
@@ -910,6 +904,11 @@ def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples
     notes.append("t_C comes from the leave-one-out excess entropy of the training set itself; t_C(n_k) is "
                  "measured on nested random subsamples n_k ≤ n. Nothing is extrapolated beyond n: no theory "
                  "in this package backs an extrapolation for real data.")
+    if window is not None and window[0] <= t_C_sizes[0] * (1 + 1e-9):
+        notes.append(
+            f"The class-information window reaches down to t_C = {t_C_sizes[0]:.3g}, where the search stops: below "
+            "t_C the empirical class entropy falls to 0 because the training points are memorized, and that drop "
+            "says nothing about the population. Class information and memorization overlap for this data set.")
     if y is not None:
         notes.append("H(Y|X_t) is the class entropy of the labelled *empirical* distribution (the training points "
                      "noised). It is exact for the training set and describes the population only at t ≫ t_C; "
