@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_real, check_times
+from .checks import check_int, check_real, check_times
 
 __all__ = [
     "alpha_bar",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_real, check_times
+from .checks import check_real, check_times
 
 __all__ = ["monotone_fit", "crossing_time", "crossing_time_stderr"]
 
@@ -133,7 +133,7 @@ def crossing_time_stderr(t, y, stderr, level, *, n_boot: int = 400, seed=0, decr
     >>> round(tc, 6), se
     (1.5, 0.0)
     """
-    from ._checks import check_int
+    from .checks import check_int
 
     y = np.asarray(y, dtype=np.float64)
     s = np.asarray(stderr, dtype=np.float64)

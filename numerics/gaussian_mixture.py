@@ -35,7 +35,7 @@ import numpy as np
 from scipy import integrate
 
 from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from .checks import check_int, check_real, check_times
 from .curves import crossing_time
 
 __all__ = [

@@ -55,7 +55,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from .checks import check_int, check_real, check_times
 
 __all__ = [
     "hopfield_capacity",

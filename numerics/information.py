@@ -54,7 +54,8 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from . import conventions as cv
-from ._checks import check_data, check_int, check_real, check_times
+from . import process
+from .checks import check_data, check_int, check_real, check_times
 
 __all__ = [
     "GaussianClasses",
@@ -273,7 +274,7 @@ class LabelledPoints:
         r""":math:`\nabla\log p_t(x\mid y) = (\theta D_y(x) - x)/\Delta_t`, shape (B, K, d)."""
         x = np.asarray(x, dtype=np.float64)
         t = float(check_times(t, positive=True))
-        return (cv.theta(t) * self.class_denoisers(x, t) - x[:, None, :]) / cv.delta(t)
+        return process.score_from_denoiser(x[:, None, :], self.class_denoisers(x, t), t)
 
     def score(self, x, t) -> np.ndarray:
         r"""Empirical score :math:`\nabla\log P_t(x)`, shape (B, d)."""
@@ -685,7 +686,7 @@ def empirical_class_entropy(t, data, labels, n_classes=None, *, n_samples=20_000
     for lo in range(0, n_samples, 4096):
         m = min(4096, n_samples - lo)
         i = rng.integers(0, lp.data.shape[0], size=m)
-        x = cv.theta(t) * lp.data[i] + math.sqrt(cv.delta(t)) * rng.standard_normal((m, lp.d))
+        x = process.noise(lp.data[i], t, generator=rng)
         p = lp.posterior(x, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             vals.append(-np.where(p > 0, p * np.log(p), 0.0).sum(1))
@@ -734,15 +735,6 @@ def _trajectory(trajectory):
     return times, xs
 
 
-def _bridge(t: float, s: float) -> tuple[float, float, float]:
-    r"""Coefficients of the exponential sampler's Gaussian bridge from OU time ``t`` to ``s``:
-    :math:`x_s \sim \mathcal N(c_D\,D + c_x\,x_t,\ v)` with the denoiser :math:`D` held fixed
-    (the step of :func:`diffphase.numerics.sde.sample`)."""
-    delta_t, delta_s, one_minus = cv.delta(t), cv.delta(s), cv.delta(t - s)
-    return (cv.theta(s) * one_minus / delta_t, cv.theta(t - s) * delta_s / delta_t,
-            delta_s * one_minus / delta_t)
-
-
 def _kernel(kernel, model, x, t, s):
     """Class-conditional mean (B, K, d) and variance (K,) of x_s given x_t."""
     h = t - s
@@ -750,11 +742,11 @@ def _kernel(kernel, model, x, t, s):
         sy = model.class_scores(x, t)
         mean = x[:, None, :] + h * (x[:, None, :] + 2.0 * sy)
         return mean, np.full(model.K, 2.0 * h)
-    c_den, c_x, var = _bridge(t, s)
-    mean = c_den * model.class_denoisers(x, t) + c_x * x[:, None, :]
-    v = np.full(model.K, var)
+    b = process.bridge(t, s)
+    mean = b.coef_x0 * model.class_denoisers(x, t) + b.coef_xt * x[:, None, :]
+    v = np.full(model.K, b.variance)
     if kernel == "exact":
-        v = v + c_den**2 * model.posterior_variances(t)
+        v = v + b.coef_x0**2 * model.posterior_variances(t)
     return mean, v
 
 
@@ -916,7 +908,7 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     x_init : ndarray, shape (B, d)
         States at ``times[0]``.
     times : array_like
-        Strictly decreasing OU grid (:func:`diffphase.numerics.sde.time_grid`).
+        Strictly decreasing OU grid (:func:`diffphase.numerics.process.time_grid`).
     scale : float
         :math:`\lambda \ge 0` (0: unguided sampling).
     mode : {"dynamic", "constant"}
@@ -942,13 +934,11 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     >>> bool(np.mean(out.x[:, 0] > 0) < 0.05)       # the unwanted class (at +2) is avoided
     True
     """
-    from . import sde
-
     if mode not in ("dynamic", "constant"):
         raise ValueError(f"mode must be 'dynamic' or 'constant', got {mode!r}")
     lam = check_real("scale", scale, low=0.0)
     pmax = check_real("p_max", p_max, low=0.0, high=1.0, low_open=True, high_open=True)
-    g = sde._check_grid(times)
+    g = process.check_grid(times)
     x = np.asarray(x_init, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"x_init must have shape (B, d), got {x.shape}")
@@ -956,7 +946,7 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (B,)).copy()
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > pmax):
         raise ValueError(f"prior must be in [0, p_max = {pmax}]")
-    noise = sde._Noise(seed, x)
+    noise = process.Normals(seed, x)
     ps = np.empty((g.size, B))
     ws = np.empty((g.size - 1, B))
     ps[0] = p
@@ -966,14 +956,13 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
         d_u, d_c = np.asarray(d_u, dtype=np.float64), np.asarray(d_c, dtype=np.float64)
         w = lam * p / (1.0 - p) if mode == "dynamic" else np.full(B, lam)
         guided = d_u - w[:, None] * (d_c - d_u)
-        delta_t = cv.delta(t)
-        score = (cv.theta(t) * guided - x) / delta_t       # the score whose Tweedie denoiser is `guided`
-        x_new = sde._step("exponential", lambda _x, _t: score, x, t, s_, noise)
+        score = process.score_from_denoiser(x, guided, t)   # the score whose Tweedie denoiser is `guided`
+        x_new = process.step("exponential", lambda _x, _t: score, x, t, s_, noise)
         # online update of p with the sampler's bridge kernels
-        c_den, c_x, var = _bridge(t, s_)
-        if var > 0:
-            m_c, m_u = c_den * d_c + c_x * x, c_den * d_u + c_x * x
-            log_ratio = -(((x_new - m_c) ** 2).sum(1) - ((x_new - m_u) ** 2).sum(1)) / (2.0 * var)
+        b = process.bridge(t, s_)
+        if b.variance > 0:
+            m_c, m_u = b.coef_x0 * d_c + b.coef_xt * x, b.coef_x0 * d_u + b.coef_xt * x
+            log_ratio = -(((x_new - m_c) ** 2).sum(1) - ((x_new - m_u) ** 2).sum(1)) / (2.0 * b.variance)
             with np.errstate(over="ignore"):
                 p = np.minimum(p * np.exp(np.minimum(log_ratio, 700.0)), pmax)
         x = x_new

@@ -43,7 +43,8 @@ import numpy as np
 from scipy import optimize
 
 from . import conventions as cv
-from ._checks import check_data, check_int, check_real, check_times
+from . import process
+from .checks import check_data, check_int, check_real, check_times
 
 __all__ = [
     "critical_times",
@@ -280,7 +281,7 @@ def surviving_directions(X, t, n_queries=64, seed=None, *, level=0.5) -> Survivi
     t = float(check_times(t, positive=True))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, X.shape[0], size=n_queries)
-    x = cv.theta(t) * X[idx] + math.sqrt(cv.delta(t)) * rng.standard_normal((n_queries, X.shape[1]))
+    x = process.noise(X[idx], t, generator=rng)
     ev = jacobian_spectrum(X, x, t)
     counts = np.sum(cv.delta(t) * ev >= -1.0 + level, axis=1)
     return SurvivingDirections(t, counts, float(np.median(counts)), level)

@@ -29,6 +29,10 @@ Two steppers from :math:`t` to :math:`s<t` (:math:`h = t-s`):
     first order like Euler--Maruyama, and exact for any step size when the data is a single
     point (tests check both).
 
+Both steppers, the bridge and the time grids live in :mod:`diffphase.numerics.process`
+(:func:`~diffphase.numerics.process.step`, :func:`~diffphase.numerics.process.bridge`,
+:func:`~diffphase.numerics.process.time_grid`); this module runs them along a grid.
+
 The cloning protocol (:func:`clone_agreement_simulation`) runs one trajectory from noise down
 to a branching time, duplicates it, finishes both copies with independent noise and compares
 their labels (class, or training point for :math:`\phi_C`).
@@ -42,143 +46,30 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from . import process
+from .checks import check_int, check_times
+from .process import METHODS  # noqa: F401  (kept for validation until the engine split)
 
 __all__ = [
-    "time_grid",
     "sample",
     "sample_levels",
     "CloneResult",
     "clone_agreement_simulation",
     "clone_score_evaluations",
-    "METHODS",
 ]
 
-METHODS = ("exponential", "euler_maruyama")
-
-
-def time_grid(t_max: float, t_end: float, n_steps: int, kind: str = "log") -> np.ndarray:
-    r"""Decreasing OU-time grid from ``t_max`` to ``t_end`` with ``n_steps`` steps.
-
-    ``kind="log"`` spaces the times geometrically (fine near :math:`t=0`, where the
-    empirical score varies fastest); ``kind="uniform"`` spaces them evenly.
-
-    Examples
-    --------
-    >>> g = time_grid(8.0, 1e-3, 4)
-    >>> g.shape, float(g[0]), float(g[-1])
-    ((5,), 8.0, 0.001)
-    """
-    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
-    t_end = check_real("t_end", t_end, low=0.0)
-    if t_end >= t_max:
-        raise ValueError(f"t_end must be < t_max = {t_max}, got {t_end}")
-    n_steps = check_int("n_steps", n_steps, minimum=1)
-    if kind == "log":
-        if t_end == 0:
-            raise ValueError("t_end must be > 0 for kind='log'")
-        g = np.geomspace(t_max, t_end, n_steps + 1)
-    elif kind == "uniform":
-        g = np.linspace(t_max, t_end, n_steps + 1)
-    else:
-        raise ValueError(f"kind must be 'log' or 'uniform', got {kind!r}")
-    g[0], g[-1] = t_max, t_end
-    return g
-
-
-# ---------------------------------------------------------------------------------------
-# array-library shim: numpy or torch
-# ---------------------------------------------------------------------------------------
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
-
-
-class _Noise:
-    """Standard normal draws of the same library, dtype and device as the state."""
-
-    def __init__(self, seed, like):
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        self.torch = _is_torch(like)
-        if self.torch:
-            import torch
-
-            self.gen = torch.Generator(device=like.device)
-            self.gen.manual_seed(int(ss.generate_state(1, dtype=np.uint64)[0] % (2**63 - 1)))
-        else:
-            self.gen = np.random.default_rng(ss)
-
-    def __call__(self, x):
-        if self.torch:
-            import torch
-
-            return torch.randn(x.shape, generator=self.gen, dtype=x.dtype, device=x.device)
-        if x.dtype in (np.float32, np.float64):
-            return self.gen.standard_normal(x.shape, dtype=x.dtype)
-        return self.gen.standard_normal(x.shape).astype(x.dtype, copy=False)
+# kept for validation until the engine split (the grids live in diffphase.numerics.process)
+time_grid = process.time_grid
+_check_grid = process.check_grid
+_check_method = process.check_method
 
 
 def _concat(parts):
-    if _is_torch(parts[0]):
+    if process.is_torch(parts[0]):
         import torch
 
         return torch.cat(parts, dim=0)
     return np.concatenate(parts, axis=0)
-
-
-def _noise_coefficients(method: str, t: float, s: float) -> tuple[float, float]:
-    r"""``(propagator, std)`` of one step from ``t`` to ``s < t``: the step adds ``std`` times a
-    standard normal, and carries additive noise already present by the factor ``propagator``
-    (the linear part of the step, used to couple coarse and fine grids on one Brownian path).
-
-    Euler--Maruyama: :math:`(1, \sqrt{2h})` (Brownian increments add). Exponential
-    integrator: :math:`(e^{-h}\Delta_s/\Delta_t, \sqrt{\Delta_s(1-e^{-2h})/\Delta_t})`; the
-    propagator :math:`\Phi(s,t) = e^{-h}\Delta_s/\Delta_t` composes,
-    :math:`\Phi(s,u)\Phi(u,t) = \Phi(s,t)`, so the noise of a coarse step is
-    :math:`\Phi(s,u)N_1 + N_2` of the noises :math:`N_1, N_2` of its two fine steps (Itô
-    isometry: :math:`\Phi(s,u)^2\mathrm{var}_1 + \mathrm{var}_2 = \mathrm{var}`)."""
-    h = t - s
-    if method == "euler_maruyama":
-        return 1.0, math.sqrt(2.0 * h)
-    delta_t = cv.delta(t)
-    return cv.theta(h) * cv.delta(s) / delta_t, math.sqrt(cv.delta(s) * cv.delta(h) / delta_t)
-
-
-def _deterministic_step(method: str, score, x, t: float, s: float):
-    """The step of ``method`` from ``t`` to ``s`` without its noise."""
-    h = t - s
-    if method == "euler_maruyama":
-        return x + h * (x + 2.0 * score(x, t))
-    # exponential integrator (Gaussian bridge with the denoiser held fixed)
-    delta_t = cv.delta(t)
-    den = (x + delta_t * score(x, t)) / cv.theta(t)  # Tweedie denoiser
-    c_den = cv.theta(s) * cv.delta(h) / delta_t       # cv.delta(h) = 1 - e^{-2h}
-    c_x = cv.theta(h) * cv.delta(s) / delta_t
-    return c_den * den + c_x * x
-
-
-def _step(method: str, score, x, t: float, s: float, noise: _Noise):
-    """One backward step of ``method`` from OU time ``t`` to ``s < t``."""
-    out = _deterministic_step(method, score, x, t, s)
-    _, std = _noise_coefficients(method, t, s)
-    if std > 0:
-        out = out + std * noise(x)
-    return out
-
-
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
-
-
-def _check_grid(times) -> np.ndarray:
-    g = check_times(times, "times")
-    if g.ndim != 1 or g.size < 2:
-        raise ValueError("times must be a 1-d grid with at least two OU times")
-    if np.any(np.diff(g) >= 0):
-        raise ValueError("times must be strictly decreasing (backward in OU time)")
-    return g
 
 
 def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=None,
@@ -192,7 +83,7 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
     x_init : ndarray or torch.Tensor, shape (B, d)
         States at ``times[0]`` (for large ``times[0]``, standard normal draws).
     times : array_like
-        Strictly decreasing OU times (see :func:`time_grid`).
+        Strictly decreasing OU times (see :func:`~diffphase.numerics.process.time_grid`).
     method : {"exponential", "euler_maruyama"}
         Stepper (module docstring).
     seed : int or numpy.random.SeedSequence, optional
@@ -228,13 +119,13 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
             if hits.size == 0:
                 raise ValueError(f"save_times must be grid times; {s} is not in times")
             wanted.add(int(hits[0]))
-    noise = _Noise(seed, x_init)
+    noise = process.Normals(seed, x_init)
     x = x_init
     saved = {}
     if 0 in wanted:
         saved[float(g[0])] = x
     for k in range(g.size - 1):
-        x = _step(method, score, x, float(g[k]), float(g[k + 1]), noise)
+        x = process.step(method, score, x, float(g[k]), float(g[k + 1]), noise)
         if k + 1 in wanted:
             saved[float(g[k + 1])] = x
     return (x, saved) if save_times is not None else x
@@ -245,20 +136,20 @@ class _Coarse:
 
     ``advance(x_fine_noise, t, s)`` is called for every fine step; it accumulates the fine
     step's additive noise (propagated by the fine steps' linear parts, see
-    :func:`_noise_coefficients`) and, when ``s`` is a point of the coarse grid, takes one coarse
+    :func:`~diffphase.numerics.process.step_noise`) and, when ``s`` is a point of the coarse grid, takes one coarse
     step from the last coarse point with the accumulated noise."""
 
     def __init__(self, method, score, x, t0):
         self.method, self.score, self.x, self.t0, self.acc = method, score, x, float(t0), None
 
     def advance(self, noise_value, t: float, s: float, at_coarse_point: bool):
-        prop, _ = _noise_coefficients(self.method, t, s)
+        prop = process.step_noise(self.method, t, s).propagator
         if noise_value is not None:
             self.acc = noise_value if self.acc is None else prop * self.acc + noise_value
         elif self.acc is not None:
             self.acc = prop * self.acc
         if at_coarse_point:
-            out = _deterministic_step(self.method, self.score, self.x, self.t0, s)
+            out = process.step_mean(self.method, self.score, self.x, self.t0, s)
             self.x = out if self.acc is None else out + self.acc
             self.t0, self.acc = float(s), None
 
@@ -271,7 +162,7 @@ def sample_levels(score: Callable, x_init, times, factors=(1, 2), *, method: str
     The fine grid is stepped with :func:`sample`'s steppers; a sub-grid takes one step per
     ``f`` fine steps with the noise of those fine steps combined exactly (Brownian increments
     add for Euler--Maruyama; for the exponential integrator the fine noises are propagated by
-    the steps' linear parts, :func:`_noise_coefficients`). Differences between levels then
+    the steps' linear parts, :func:`~diffphase.numerics.process.step_noise`). Differences between levels then
     measure the discretization error with far less variance than independent runs: the weak
     error of the fine grid is estimated by :math:`\mathbb E[g(x^{(1)}) - g(x^{(2)})]/(2^p-1)`
     (Richardson, weak order :math:`p`).
@@ -314,14 +205,14 @@ def sample_levels(score: Callable, x_init, times, factors=(1, 2), *, method: str
     bad = [f for f in factors if n % f]
     if bad:
         raise ValueError(f"the grid has {n} steps, not divisible by factors {bad}; choose n_steps as a multiple")
-    noise = _Noise(seed, x_init)
+    noise = process.Normals(seed, x_init)
     x = x_init
     coarse = {f: _Coarse(method, score, x_init, g[0]) for f in factors if f > 1}
     for k in range(n):
         t, s_ = float(g[k]), float(g[k + 1])
-        _, std = _noise_coefficients(method, t, s_)
+        std = process.step_noise(method, t, s_).std
         nv = std * noise(x) if std > 0 else None
-        out = _deterministic_step(method, score, x, t, s_)
+        out = process.step_mean(method, score, x, t, s_)
         x = out if nv is None else out + nv
         for f, c in coarse.items():
             c.advance(nv, t, s_, (k + 1) % f == 0)
@@ -448,7 +339,7 @@ def clone_agreement_simulation(
         ``labels = classify(x_end)``, integer labels of shape (B,); a dict gives several
         labelings at once, e.g. ``{"class": ..., "training_point": ...}``.
     t_max, t_end, n_steps, grid, method
-        Integration settings (:func:`time_grid`, :func:`sample`). The defaults (2000 uniform
+        Integration settings (:func:`~diffphase.numerics.process.time_grid`, :func:`sample`). The defaults (2000 uniform
         steps of the exponential integrator from ``t_max = 10``, step 0.005) keep the
         discretization bias of :math:`\phi` below the binomial error of 10 000 pairs on the
         two-class mixture at ``d = 256`` (measured with the coupled estimate: at most
@@ -499,7 +390,7 @@ def clone_agreement_simulation(
         parent = x_init(B, np.random.default_rng(init_ss))
         if parent.ndim != 2 or parent.shape[0] != B:
             raise ValueError(f"x_init(n, rng) must return shape (n, d), got {tuple(parent.shape)}")
-        noise = _Noise(noise_ss, parent)
+        noise = process.Normals(noise_ss, parent)
         children = None  # rows: [branch0 copyA (B), branch0 copyB (B), branch1 copyA, ...]
         c_parent, c_children, coarse = parent, None, None  # the same pairs on the coarse grid
         for k in range(g.size - 1):
@@ -510,9 +401,9 @@ def clone_agreement_simulation(
                                   else _concat([c_children, c_parent, c_parent]))
             x = layout(k, parent, children)
             t, s_ = float(g[k]), float(g[k + 1])
-            _, std = _noise_coefficients(method, t, s_)
+            std = process.step_noise(method, t, s_).std
             nv = std * noise(x) if std > 0 else None
-            out = _deterministic_step(method, score, x, t, s_)
+            out = process.step_mean(method, score, x, t, s_)
             parent, children = split(k, out if nv is None else out + nv, children, B)
             if error_estimate:
                 if coarse is None:  # at a coarse point: start a coarse step with this layout
@@ -579,6 +470,6 @@ def clone_score_evaluations(branch_times, n_pairs: int, *, t_max: float = 10.0, 
 
 
 def _to_numpy(x):
-    if _is_torch(x):
+    if process.is_torch(x):
         return x.detach().cpu().numpy()
     return np.asarray(x)

@@ -42,7 +42,7 @@ import numpy as np
 from scipy import optimize
 
 from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from .checks import check_int, check_real, check_times
 
 __all__ = [
     "critical_theta",

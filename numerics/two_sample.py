@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_data, check_int, check_real
+from .checks import check_data, check_int, check_real
 
 __all__ = [
     "gaussian_kernel",

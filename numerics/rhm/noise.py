@@ -39,7 +39,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import conventions as cv
-from .._checks import check_int, check_real
+from ..checks import check_int, check_real
+from ..process import discrete_noise
 from .model import _seed_rng
 
 __all__ = ["NoiseProcess", "EpsilonProcess", "Masking", "UniformDiffusion", "get_process", "PROCESSES"]
@@ -126,6 +127,12 @@ class NoiseProcess:
         xt = self.noise(leaves, eps, seed)
         return xt, self.evidence(xt, eps, dtype=dtype)
 
+    def _kept_or_uniform(self, observed, eps, dtype):
+        """:math:`(1-\\varepsilon)\\delta_{b,x_i}+\\varepsilon/v` for the tokens ``observed``."""
+        eps = self.check_level(eps)
+        x = self._check_tokens(observed, "observed")
+        return self._soft_onehot(x, 1.0 - eps, eps / self.v, dtype)
+
     def _soft_onehot(self, x, keep, floor, dtype):
         """``keep * onehot(x) + floor`` of shape (n, d, v) (tokens outside [0, v) get only
         ``floor``)."""
@@ -157,9 +164,7 @@ class EpsilonProcess(NoiseProcess):
 
     def evidence(self, observed, eps, dtype=np.float64):
         r""":math:`\nu_i(b)=(1-\varepsilon)\delta_{b,x_i}+\varepsilon/v`, shape (n, d, v)."""
-        eps = self.check_level(eps)
-        x = self._check_tokens(observed, "observed")
-        return self._soft_onehot(x, 1.0 - eps, eps / self.v, dtype)
+        return self._kept_or_uniform(observed, eps, dtype)
 
 
 class UniformDiffusion(NoiseProcess):
@@ -172,16 +177,11 @@ class UniformDiffusion(NoiseProcess):
         """Keep each token with probability ``1 - eps``, else draw it uniformly in [0, v)."""
         eps = self.check_level(eps)
         x = self._check_tokens(leaves, "leaves")
-        rng = _seed_rng(seed)
-        resample = rng.random(x.shape) < eps
-        fresh = rng.integers(0, self.v, size=x.shape, dtype=np.int64)
-        return np.where(resample, fresh, x)
+        return discrete_noise(x, eps, kind="uniform", vocab=self.v, generator=_seed_rng(seed))
 
     def evidence(self, observed, eps, dtype=np.float64):
         r""":math:`\nu_i(b)=(1-\varepsilon)\delta_{b,x_{t,i}}+\varepsilon/v`, shape (n, d, v)."""
-        eps = self.check_level(eps)
-        x = self._check_tokens(observed, "observed")
-        return self._soft_onehot(x, 1.0 - eps, eps / self.v, dtype)
+        return self._kept_or_uniform(observed, eps, dtype)
 
 
 class Masking(NoiseProcess):
@@ -199,8 +199,7 @@ class Masking(NoiseProcess):
         """Replace each token by ``MASK = v`` with probability ``eps``."""
         eps = self.check_level(eps)
         x = self._check_tokens(leaves, "leaves")
-        rng = _seed_rng(seed)
-        return np.where(rng.random(x.shape) < eps, np.int64(self.v), x)
+        return discrete_noise(x, eps, kind="masking", vocab=self.v, generator=_seed_rng(seed))
 
     def evidence(self, observed, eps, dtype=np.float64):
         r""":math:`\nu(b)=\varepsilon` for a masked token, :math:`(1-\varepsilon)\delta_{b,x_{t,i}}`

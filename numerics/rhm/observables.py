@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_int
+from ..checks import check_int
 from .bp import belief_propagation, posterior_sample
 from .model import _check_rhm, _seed_rng
 from .noise import get_process
