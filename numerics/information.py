@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy import optimize
@@ -55,10 +56,12 @@ from scipy.special import logsumexp
 
 from . import conventions as cv
 from . import process
+from ._deprecation import deprecated_aliases
 from .checks import check_data, check_int, check_real, check_times
+from .gaussian_mixture import GaussianMixture
 
 __all__ = [
-    "GaussianClasses",
+    "ClassModel",
     "LabelledPoints",
     "posterior",
     "class_entropy",
@@ -87,115 +90,28 @@ def _ret(x):
 # ---------------------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------------------
-class GaussianClasses:
-    r"""An isotropic Gaussian mixture seen as labelled classes, with its closed-form posterior,
-    class-conditional scores and exact score.
+@runtime_checkable
+class ClassModel(Protocol):
+    r"""What :func:`online_posterior` needs of a model of labelled classes.
 
-    Parameters
-    ----------
-    means : array_like, shape (K, d)
-    variances : float or array_like, shape (K,)
-        Class variances :math:`v_y\ge0` (``0``: a point mass; then OU time must be ``> 0``).
-    weights : array_like, shape (K,), optional
-        Class probabilities (normalised; uniform by default).
-
-    Examples
-    --------
-    >>> gc = GaussianClasses([[0.0, 1.0], [0.0, -1.0]], 0.25)
-    >>> gc.posterior(np.array([[0.0, 0.0]]), 0.5).round(6).tolist()
-    [[0.5, 0.5]]
+    :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` (exact Gaussian classes),
+    :class:`LabelledPoints` (a finite labelled data set) and a trained class-conditional
+    network (:class:`diffphase.validation.models.ClassConditional`) are class models. Beyond
+    this protocol :func:`online_posterior` uses ``posterior(x, t)`` (shape (B, K)) when no
+    initial posterior is given, ``class_scores(x, t)`` (shape (B, K, d)) for
+    ``kernel="euler_maruyama"``, and ``posterior_variances(t)`` for ``kernel="exact"``. OU time.
     """
-
-    def __init__(self, means, variances, weights=None):
-        m = np.asarray(means, dtype=np.float64)
-        if m.ndim != 2 or m.shape[0] < 1 or m.shape[1] < 1 or not np.all(np.isfinite(m)):
-            raise ValueError(f"means must be a finite array of shape (K, d), K, d >= 1; got shape {m.shape}")
-        K = m.shape[0]
-        v = np.asarray(variances, dtype=np.float64)
-        if v.ndim == 0:
-            v = np.full(K, float(v))
-        if v.shape != (K,) or not np.all(np.isfinite(v)) or np.any(v < 0):
-            raise ValueError(f"variances must be finite, >= 0, a scalar or of shape ({K},); got {v!r}")
-        if weights is None:
-            w = np.full(K, 1.0 / K)
-        else:
-            w = np.asarray(weights, dtype=np.float64)
-            if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-                raise ValueError(f"weights must have shape ({K},), be finite, >= 0 and not all 0")
-            w = w / w.sum()
-        self.means, self.variances, self.weights = m, v, w
 
     @property
     def K(self) -> int:
         """Number of classes."""
-        return self.means.shape[0]
 
     @property
     def d(self) -> int:
         """Dimension."""
-        return self.means.shape[1]
-
-    def _time(self, t) -> float:
-        t = float(check_times(t, positive=bool(np.any(self.variances == 0))))
-        return t
-
-    def gammas(self, t) -> np.ndarray:
-        r""":math:`\Gamma_y = \Delta_t + v_y e^{-2t}`, shape (K,)."""
-        t = self._time(t)
-        th = cv.theta(t)
-        return cv.delta(t) + self.variances * th * th
-
-    def _check_x(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.d:
-            raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
-        return x
-
-    def log_joint(self, x, t) -> np.ndarray:
-        r""":math:`\log\pi_y + \log\mathcal N(x;\theta\mu_y,\Gamma_yI)`, shape (B, K)."""
-        x = self._check_x(x)
-        g = self.gammas(t)
-        th = cv.theta(t)
-        d2 = ((x[:, None, :] - th * self.means[None]) ** 2).sum(-1)
-        with np.errstate(divide="ignore"):
-            lw = np.log(self.weights)
-        return lw - 0.5 * self.d * np.log(2 * math.pi * g) - d2 / (2 * g)
-
-    def posterior(self, x, t) -> np.ndarray:
-        r"""Bayes posterior :math:`p(y\mid x_t = x)`, shape (B, K)."""
-        lj = self.log_joint(x, t)
-        return np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
 
     def class_denoisers(self, x, t) -> np.ndarray:
-        r""":math:`E[x_0\mid x_t = x, y] = \mu_y + \frac{v_y\theta}{\Gamma_y}(x - \theta\mu_y)`,
-        shape (B, K, d)."""
-        x = self._check_x(x)
-        g = self.gammas(t)
-        th = cv.theta(t)
-        return self.means[None] + (self.variances * th / g)[None, :, None] * (x[:, None, :] - th * self.means[None])
-
-    def class_scores(self, x, t) -> np.ndarray:
-        r""":math:`\nabla\log p_t(x\mid y) = -(x-\theta\mu_y)/\Gamma_y`, shape (B, K, d)."""
-        x = self._check_x(x)
-        g = self.gammas(t)
-        return -(x[:, None, :] - cv.theta(t) * self.means[None]) / g[None, :, None]
-
-    def score(self, x, t) -> np.ndarray:
-        r"""Exact score :math:`\nabla\log P_t(x)`, shape (B, d): pass it to
-        :func:`diffphase.numerics.sde.sample`."""
-        p = self.posterior(x, t)
-        return np.einsum("bk,bkd->bd", p, self.class_scores(x, t))
-
-    def posterior_variances(self, t) -> np.ndarray:
-        r""":math:`\mathrm{Var}(x_0\mid x_t, y) = v_y\Delta_t/\Gamma_y` per coordinate, shape (K,)."""
-        return self.variances * cv.delta(self._time(t)) / self.gammas(t)
-
-    def sample(self, n, seed=None):
-        """Draw ``n`` clean points; returns ``(x, labels)``."""
-        n = check_int("n", n, minimum=1)
-        rng = np.random.default_rng(seed)
-        y = rng.choice(self.K, size=n, p=self.weights)
-        return self.means[y] + np.sqrt(self.variances)[y, None] * rng.standard_normal((n, self.d)), y
+        r"""Class-conditional denoisers :math:`E[x_0\mid x_t = x, y]`, shape (B, K, d)."""
 
 
 class LabelledPoints:
@@ -284,8 +200,12 @@ class LabelledPoints:
         return None
 
 
+# kept for validation until the engine split (the class is gaussian_mixture.GaussianMixture)
+__getattr__ = deprecated_aliases(__name__, {"GaussianClasses": (GaussianMixture, "gaussian_mixture.GaussianMixture")})
+
+
 def _model(means, variances, weights):
-    return GaussianClasses(means, variances, weights)
+    return GaussianMixture(means, variances, weights)
 
 
 def posterior(x, t, means, variances, weights=None) -> np.ndarray:
@@ -297,7 +217,7 @@ def posterior(x, t, means, variances, weights=None) -> np.ndarray:
     t : float
         OU time (``> 0`` if some variance is 0).
     means, variances, weights
-        As in :class:`GaussianClasses`.
+        As in :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture`.
 
     Returns
     -------
@@ -314,7 +234,7 @@ def posterior(x, t, means, variances, weights=None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # reduction to one dimension and the integrands
 # ---------------------------------------------------------------------------------------
-def _line(model: GaussianClasses):
+def _line(model: GaussianMixture):
     """Coordinates of the means on one line when the problem is exactly one-dimensional
     (``d = 1``, or equal variances and collinear means); ``None`` otherwise."""
     if model.d == 1:
@@ -385,7 +305,7 @@ def _quad_1d(t, c, v, w, what):
     return float(cols.sum())
 
 
-def _mc(t, model: GaussianClasses, n_samples, seed, what):
+def _mc(t, model: GaussianMixture, n_samples, seed, what):
     """Stratified Monte Carlo: returns (estimate (K+1,), stderr (K+1,)); entry 0 is the
     total, entries 1.. the per-class expectations."""
     rng = np.random.default_rng(seed)
@@ -398,7 +318,7 @@ def _mc(t, model: GaussianClasses, n_samples, seed, what):
         r = int(np.sum(s > 1e-12 * max(s[0], 1e-300)))
         if r < d:
             means, d = diff @ vt[:r].T if r > 0 else np.zeros((model.K, 1)), max(r, 1)
-            sub = GaussianClasses(means, model.variances, model.weights)
+            sub = GaussianMixture(means, model.variances, model.weights)
     m = sub if sub is not None else model
     th, g = cv.theta(t), m.gammas(t)
     est = np.zeros(m.K + 1)
@@ -767,7 +687,9 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     trajectory : sequence of (t, x) or dict {t: x}
         OU times strictly decreasing; ``x`` of shape (B, d) or (d,). The ``saved`` dict of
         :func:`diffphase.numerics.sde.sample` with ``save_times=times`` works as is.
-    model : GaussianClasses, LabelledPoints, or a class model
+    model : ClassModel
+        A :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture`, a :class:`LabelledPoints`,
+        or any class model (:class:`ClassModel`).
         Supplies ``K``, ``d``, ``class_denoisers(x, t)`` (shape (B, K, d)) and, unless
         ``initial`` is given, ``posterior(x, t)`` at the first time. A trained class-conditional
         network wrapped this way (see :mod:`diffphase.validation.information`) runs the same
@@ -777,7 +699,8 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
         ``"exponential"``: the Gaussian bridge with the class-conditional denoiser held fixed
         (the DDPM ancestral step of :mod:`diffphase.numerics.sde`); ``"euler_maruyama"``:
         :math:`\mathcal N(x + h[x + 2\nabla\log p_t(x\mid y)], 2h)`; ``"exact"``: the exact
-        Gaussian reverse kernel of a :class:`GaussianClasses` class (the bridge plus
+        Gaussian reverse kernel of a
+        :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` class (the bridge plus
         :math:`c^2\,\mathrm{Var}(x_0\mid x_t,y)`), exact for any step. For point-mass classes
         the exponential kernel is already exact.
     initial : array_like, shape (B, K) or (K,), optional
@@ -790,7 +713,7 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     Examples
     --------
     >>> from diffphase.numerics import sde
-    >>> gc = GaussianClasses([[-2.0], [2.0]], 0.0)          # two points
+    >>> gc = GaussianMixture([[-2.0], [2.0]], 0.0)          # two points
     >>> grid = sde.time_grid(3.0, 0.05, 30)
     >>> x0 = np.random.default_rng(0).standard_normal((4, 1))
     >>> _, saved = sde.sample(gc.score, x0, grid, seed=1, save_times=grid)
@@ -801,13 +724,13 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    if not all(hasattr(model, a) for a in ("K", "d", "class_denoisers")):
-        raise ValueError("model must be a GaussianClasses, a LabelledPoints, or an object with K, d and "
-                         "class_denoisers(x, t) -> (B, K, d) (a trained class-conditional denoiser)")
+    if not isinstance(model, ClassModel):
+        raise ValueError("model must be a class model: a GaussianMixture, a LabelledPoints, or an object with K, d "
+                         "and class_denoisers(x, t) -> (B, K, d) (e.g. a trained class-conditional denoiser)")
     if initial is None and not hasattr(model, "posterior"):
         raise ValueError("initial is required when the model has no posterior(x, t)")
-    if kernel == "exact" and not isinstance(model, GaussianClasses):
-        raise ValueError("kernel='exact' needs a GaussianClasses model")
+    if kernel == "exact" and not isinstance(model, GaussianMixture):
+        raise ValueError("kernel='exact' needs a GaussianMixture model")
     times, xs = _trajectory(trajectory)
     if xs[0].shape[1] != model.d:
         raise ValueError(f"trajectory states must have d = {model.d} columns, got {xs[0].shape[1]}")
@@ -860,13 +783,13 @@ class GuidedSamples:
     weight: np.ndarray
 
 
-def mixture_denoisers(model: GaussianClasses, unwanted: int):
-    r"""Exact denoisers of a :class:`GaussianClasses` mixture for :func:`negative_guidance_sample`:
-    ``f(x, t) -> (D(x, t), D_c(x, t))`` with the unconditional denoiser
+def mixture_denoisers(model: GaussianMixture, unwanted: int):
+    r"""Exact denoisers of a :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` for
+    :func:`negative_guidance_sample`: ``f(x, t) -> (D(x, t), D_c(x, t))`` with the unconditional denoiser
     :math:`D = \sum_y p(y\mid x_t)E[x_0\mid x_t,y]` and the unwanted class's
     :math:`D_c = E[x_0\mid x_t, c]` (OU time)."""
-    if not isinstance(model, GaussianClasses):
-        raise ValueError("model must be a GaussianClasses")
+    if not isinstance(model, GaussianMixture):
+        raise ValueError("model must be a GaussianMixture")
     c = check_int("unwanted", unwanted, minimum=0, maximum=model.K - 1)
 
     def denoisers(x, t):
@@ -927,7 +850,7 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     Examples
     --------
     >>> from diffphase.numerics import sde
-    >>> gc = GaussianClasses([[-2.0], [2.0]], 0.05)
+    >>> gc = GaussianMixture([[-2.0], [2.0]], 0.05)
     >>> x0 = np.random.default_rng(0).standard_normal((400, 1))
     >>> out = negative_guidance_sample(mixture_denoisers(gc, 1), x0, sde.time_grid(4.0, 1e-3, 60),
     ...                                scale=2.0, seed=1)

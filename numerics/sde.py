@@ -8,7 +8,7 @@ Forward process: :math:`dx = -x\,dt + dB`, :math:`\langle dB_idB_j\rangle = 2\de
 
 A *score* is any callable ``score(x, t)`` taking an array of shape (B, d) and a scalar OU time
 and returning an array of the same shape: the exact mixture score
-(:meth:`diffphase.numerics.gaussian_mixture.IsotropicMixture.score`), the empirical score
+(:meth:`diffphase.numerics.gaussian_mixture.GaussianMixture.score`), the empirical score
 (:class:`diffphase.numerics.empirical.EmpiricalScore`) or a trained network (through the
 adapter of :mod:`diffphase.validation.models`). Arrays may be numpy arrays or torch tensors;
 the samplers only use arithmetic and draw their noise with a generator of the same library.

@@ -530,7 +530,7 @@ def mixture_posterior_sample(mixture, x, t, seed=None):
 
     Parameters
     ----------
-    mixture : diffphase.numerics.gaussian_mixture.IsotropicMixture
+    mixture : diffphase.numerics.gaussian_mixture.GaussianMixture
     x : array_like, shape (B, d)
     t : float
         OU time ``>= 0`` (at ``t = 0`` the draw is ``x`` itself).
@@ -543,8 +543,8 @@ def mixture_posterior_sample(mixture, x, t, seed=None):
 
     Examples
     --------
-    >>> from diffphase.numerics.gaussian_mixture import IsotropicMixture
-    >>> mix = IsotropicMixture([[-2.0], [2.0]], 0.5, [0.3, 0.7])
+    >>> from diffphase.numerics.gaussian_mixture import GaussianMixture
+    >>> mix = GaussianMixture.from_std([[-2.0], [2.0]], 0.5, [0.3, 0.7])
     >>> x0, k = mixture_posterior_sample(mix, np.zeros((3, 1)), 8.0, seed=0)
     >>> x0.shape, k.shape
     ((3, 1), (3,))

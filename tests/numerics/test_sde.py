@@ -73,7 +73,7 @@ def test_sample_accepts_torch_tensors():
 
 
 def _clone_vs_quadrature(d, n_pairs, n_steps, seed):
-    mix = gm.IsotropicMixture.two_class(d)
+    mix = gm.GaussianMixture.two_class(d)
     ts = gm.speciation_time(d)
     # phi <= 0.984 at these times for d <= 4096, so the binomial count of disagreeing pairs
     # (>= 30 of 2000) is well described by its normal approximation
@@ -108,7 +108,7 @@ def test_collapse_of_clones_with_empirical_score():
     # training point) rises from ~0 to 1 as the branching time goes below t_C; its 1/2
     # crossing must be within 15 % of t_C (finite d shifts it up by ~7 %).
     d, n = 64, 1000
-    mix = gm.IsotropicMixture.two_class(d)
+    mix = gm.GaussianMixture.two_class(d)
     X, _ = mix.sample(n, seed=0)
     eng = em.EmpiricalScore(X)
     tc = gm.collapse_time(n, d)
@@ -206,7 +206,7 @@ def _weak_order(method, grid, stat):
     """Weak convergence order from coupled levels h, 2h, ..., 16h of one run: the slope of
     log|E g(x_2h) - E g(x_h)| against log h (least squares over 4 differences)."""
     d = 4
-    mix = gm.IsotropicMixture.two_class(d, mu=1.0, sigma=0.5)
+    mix = gm.GaussianMixture.two_class(d, mu=1.0, sigma=0.5)
     mh = mix.means[0] / np.linalg.norm(mix.means[0])
     n = 40000
     x0, _ = mix.sample(n, seed=1)
@@ -262,7 +262,7 @@ def test_clone_defaults_are_not_biased_by_more_than_their_error_bar_d256():
     standard errors stays below the binomial standard error (bias_within(1.0)); 200 log-spaced
     steps, the former default, do not pass."""
     d = 256
-    mix = gm.IsotropicMixture.two_class(d)
+    mix = gm.GaussianMixture.two_class(d)
     bt = gm.speciation_time(d) * np.array([1.0, 1.2])
     init = lambda n, rng: rng.standard_normal((n, d))  # noqa: E731
     res = sde.clone_agreement_simulation(mix.score, init, bt, 10000, mix.classify, seed=5, batch_pairs=2000)

@@ -125,7 +125,7 @@ def test_bifurcation_diagram_stability():
 
 
 def test_late_gaussian_moments_of_noised_mixture():
-    mix = gmn.IsotropicMixture(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
+    mix = gmn.GaussianMixture.from_std(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
     t = 0.8
     mean = mix.weights @ mix.means
     m_t, C_t = sb.late_gaussian(t, mean, mix.covariance())
@@ -253,7 +253,7 @@ def test_mixture_posterior_sample_returns_the_data_law_from_the_noised_law():
     """x_t drawn from the noised mixture, then x_0 ~ p(x_0 | x_t): the draws follow P_0. Means,
     variances and class fractions within 4-5 s.e. of the population (false failure < 1e-3
     over all 10 checks)."""
-    mix = gmn.IsotropicMixture(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
+    mix = gmn.GaussianMixture.from_std(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
     t, n = 0.7, 100_000
     x0, _ = mix.sample(n, seed=5)
     rng = np.random.default_rng(6)
@@ -271,7 +271,7 @@ def test_mixture_posterior_sample_matches_the_reverse_sde_from_one_state():
     steps, 20000 copies) and the posterior sampler both average to the closed-form posterior
     mean sum_k p(k|x) (Delta mu_k + theta s_k^2 x)/Gamma_k, and end in class 1 as often as
     p(1|x): within 4 Monte Carlo s.e. plus 0.02 of discretization for the SDE."""
-    mix = gmn.IsotropicMixture(np.array([[-2.0, 0.5], [2.0, 0.0]]), [0.6, 0.8], [0.4, 0.6])
+    mix = gmn.GaussianMixture.from_std(np.array([[-2.0, 0.5], [2.0, 0.0]]), [0.6, 0.8], [0.4, 0.6])
     t = 1.2
     x = np.array([[0.3, -0.2]])
     th, dl = cv.theta(t), cv.delta(t)
@@ -306,8 +306,8 @@ def test_mixture_posterior_sample_matches_the_reverse_sde_from_one_state():
     (lambda: sb.second_derivative_knee([0.0, 2.0, 1.0], [0.0, 1.0, 2.0]), "x"),
     (lambda: sb.second_derivative_knee([0.0, 1.0, 2.0], [0.0, np.nan, 2.0]), "y"),
     (lambda: sb.excess_z([0.0, 1.0], [0.1, 0.1], ref=2), "ref"),
-    (lambda: sb.mixture_posterior_sample(gmn.IsotropicMixture([[1.0], [-1.0]]), np.zeros((2, 2)), 1.0), "x"),
-    (lambda: sb.mixture_posterior_sample(gmn.IsotropicMixture([[1.0], [-1.0]]), np.zeros((2, 1)), -1.0), "t"),
+    (lambda: sb.mixture_posterior_sample(gmn.GaussianMixture.from_std([[1.0], [-1.0]]), np.zeros((2, 2)), 1.0), "x"),
+    (lambda: sb.mixture_posterior_sample(gmn.GaussianMixture.from_std([[1.0], [-1.0]]), np.zeros((2, 1)), -1.0), "t"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
