@@ -39,7 +39,7 @@ from scipy import integrate
 from . import conventions as cv
 from .checks import check_int, check_real, check_times
 from ._deprecation import deprecated_aliases
-from .curves import crossing_time
+from .stats import crossing
 
 __all__ = [
     "speciation_time",
@@ -435,7 +435,7 @@ def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
 
     The paper reads :math:`t_S` where :math:`\phi` crosses 0.775 (Biroli et al. 2024). The
     crossing is that of the non-increasing least-squares fit of the points
-    (:func:`diffphase.numerics.curves.crossing_time`), so noise cannot produce several.
+    (:func:`diffphase.numerics.stats.crossing`), so noise cannot produce several.
 
     Parameters
     ----------
@@ -463,7 +463,7 @@ def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
     >>> round(speciation_time_from_curve([0.0, 1.0, 2.0], [0.95, 0.7, 0.5]), 12)
     0.7
     """
-    return crossing_time(t, phi, level, weights=weights, name="phi")
+    return crossing(t, phi, level, weights=weights, name="phi").t
 
 
 class GaussianMixture:
