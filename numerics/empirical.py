@@ -516,8 +516,9 @@ def symmetric_top_eigenvalues(C, k: int = 1, *, tol: float = 1e-10) -> np.ndarra
     r"""The ``k`` largest eigenvalues of a symmetric matrix, in decreasing order.
 
     Lanczos (``scipy.sparse.linalg.eigsh``, ``which="LA"``, relative accuracy ``tol``) when
-    ``k`` is small against the size :math:`d` (:math:`d > 256` and :math:`k < d/4`); a full
-    ``numpy.linalg.eigvalsh`` otherwise.
+    ``k`` is small against the size :math:`d` (:math:`d > 256` and :math:`k < d/4`; one BLAS
+    thread, as the matrix-vector products are small); a full ``numpy.linalg.eigvalsh``
+    otherwise.
     """
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
@@ -526,10 +527,22 @@ def symmetric_top_eigenvalues(C, k: int = 1, *, tol: float = 1e-10) -> np.ndarra
     k = check_int("k", k, minimum=1, maximum=d)
     if d > 256 and 4 * k < d:
         v0 = np.random.default_rng(0).standard_normal(d)
-        vals = eigsh(C, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+        with _one_blas_thread():  # a d x d matvec is too small to share; threads only wait on each other
+            vals = eigsh(C, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
     else:
         vals = np.linalg.eigvalsh(C)[-k:]
     return np.sort(np.asarray(vals, dtype=np.float64))[::-1].copy()
+
+
+def _one_blas_thread():
+    """One BLAS thread for the block (threadpoolctl; a no-op without it). Lanczos on a dense
+    matrix of a few thousand rows is several times faster so on a busy machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        from contextlib import nullcontext
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) -> np.ndarray:

@@ -526,11 +526,11 @@ class Portrait:
         rows = [[r["quantity"], _fmt_t(r["t"], r["stderr"]), _fmt_step(r["t"]), _fmt_sigma(r["t"]), r["note"]]
                 for r in self.key_times()]
         out.append(("Times", ["quantity", "OU time t", f"DDPM step (linear β, T = {SCHEDULE.T})", "VE σ", "note"], rows))
-        rows = [[str(i + 1), f"{lam:.5g}", _fmt_t(tt), _fmt_step(tt), _fmt_t(tc)]
+        rows = [[str(i + 1), f"{lam:.5g}", _fmt_t(tt), _fmt_step(tt), _fmt_sigma(tt), _fmt_t(tc), _fmt_step(tc)]
                 for i, (lam, tt, tc) in enumerate(zip(self.eigenvalues[:self.n_directions],
                                                       self.direction_times, self.thresholds))]
-        out.append(("Leading directions", ["i", "λ_i", "speciation ½ log λ_i", "DDPM step",
-                                           "memorization threshold t_c,i [reconstruction]"], rows))
+        out.append(("Leading directions", ["i", "λ_i", "speciation ½ log λ_i", "DDPM step", "VE σ",
+                                           "memorization threshold t_c,i [reconstruction]", "DDPM step"], rows))
         rows = [[str(int(nk)), f"{math.log(nk) / self.d:.4g}", _fmt_t(tc, se), _fmt_step(tc), _fmt_sigma(tc)]
                 for nk, tc, se in zip(self.sizes, self.sizes_t_C, self.sizes_t_C_stderr)]
         out.append(("Collapse time against training-set size (nested random subsamples, no extrapolation beyond n)",
@@ -538,9 +538,9 @@ class Portrait:
         if self.pair_times is not None:
             order = np.argsort(-self.pair_times)
             rows = [[self._pair_name(i), f"{self.pair_eigenvalues[i]:.4g}", _fmt_t(self.pair_times[i]),
-                     _fmt_step(self.pair_times[i])] for i in order]
+                     _fmt_step(self.pair_times[i]), _fmt_sigma(self.pair_times[i])] for i in order]
             out.append(("Class-pair speciation (in the order the backward dynamics separates them: largest t first)",
-                        ["classes", "Λ_ab", "t = ½ log Λ_ab", "DDPM step"], rows))
+                        ["classes", "Λ_ab", "t = ½ log Λ_ab", "DDPM step", "VE σ"], rows))
         rows = [[f"{t:.4g}", f"{f:+.4g}", f"{s:.2g}"] for t, f, s in zip(self.entropy_t, self.entropy_f,
                                                                         self.entropy_stderr)]
         out.append(("Leave-one-out excess entropy of the full data (the times the root finder evaluated)",
@@ -590,8 +590,9 @@ class Portrait:
     __str__ = to_markdown
 
     def to_dict(self) -> dict:
-        """Every field as plain Python (lists, floats, ``None``), plus ``Lambda``, ``t_S``
-        and the headline times with their DDPM steps and VE σ (``key_times``)."""
+        """Every field as plain Python (lists, floats, ``None``), plus ``Lambda``, ``t_S``,
+        the headline times with their DDPM steps and VE σ (``key_times``), and the DDPM step
+        and VE σ of every time field (``ddpm_steps``, ``ve_sigma``; ``None`` where undefined)."""
         out = {}
         for name in self.__dataclass_fields__:
             v = getattr(self, name)
@@ -599,7 +600,18 @@ class Portrait:
         out["Lambda"], out["t_S"] = self.Lambda, self.t_S
         out["key_times"] = self.key_times()
         out["schedule"] = repr(SCHEDULE)
+        times = {name: out[name] for name in ("t_S", "t_C", "t_info", "info_window", "direction_times",
+                                              "thresholds", "sizes_t_C", "pair_times")}
+        out["ddpm_steps"] = {k: _map_times(ddpm_step, v) for k, v in times.items()}
+        out["ve_sigma"] = {k: _map_times(ve_sigma, v) for k, v in times.items()}
         return out
+
+
+def _map_times(fn, v):
+    """``fn`` of a time, or of each time in a list (``None`` stays ``None``)."""
+    if v is None:
+        return None
+    return [fn(float(t)) for t in v] if isinstance(v, list) else fn(float(v))
 
 
 def _fmt_t(t, se=None) -> str:

