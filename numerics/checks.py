@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "check_array",
     "check_int",
     "check_real",
     "check_times",
@@ -63,10 +64,27 @@ def check_real(
     return x
 
 
+def _float_array(name: str, value, what: str) -> np.ndarray:
+    """``value`` as a float64 array, or a ValueError naming the parameter."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {what}, got {value!r:.80}") from None
+
+
+def check_array(name: str, value, *, finite: bool = False) -> np.ndarray:
+    """Return ``value`` as a float64 array, with a ``ValueError`` naming the parameter when it
+    is not numeric (or, with ``finite``, when it holds NaN or inf)."""
+    arr = _float_array(name, value, "an array of real numbers")
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    return arr
+
+
 def check_times(t, name: str = "t", *, positive: bool = False) -> np.ndarray:
     """Return OU times as a float64 array; they must be finite and ``>= 0`` (``> 0`` if
     ``positive``)."""
-    arr = np.asarray(t, dtype=np.float64)
+    arr = _float_array(name, t, "OU times (real numbers >= 0)")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if not np.all(np.isfinite(arr)):
@@ -80,7 +98,7 @@ def check_times(t, name: str = "t", *, positive: bool = False) -> np.ndarray:
 
 def check_probability(name: str, value, *, open_low: bool = False, open_high: bool = False):
     """Return a float array of probabilities in [0, 1] (ends optionally open)."""
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _float_array(name, value, "probabilities in [0, 1]")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite and in [0, 1]")
     lo_bad = arr <= 0 if open_low else arr < 0
@@ -101,7 +119,10 @@ def check_data(X, name: str = "X", *, min_rows: int = 2, dtype=None) -> np.ndarr
     arr = np.asarray(X)
     if dtype is None:
         dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
-    arr = np.asarray(arr, dtype=dtype)
+    try:
+        arr = np.asarray(arr, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real array of shape (n, d), got {X!r:.80}") from None
     if arr.ndim != 2:
         raise ValueError(f"{name} must have shape (n, d), got shape {arr.shape}")
     if arr.shape[0] < min_rows:

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import integrate
 
 from . import conventions as cv
-from .checks import check_int, check_real, check_times
+from .checks import check_array, check_int, check_real, check_times
 from ._deprecation import deprecated_aliases
 from .stats import crossing
 
@@ -510,12 +510,12 @@ class GaussianMixture:
         self._set(means, weights, variances=variances)
 
     def _set(self, means, weights, *, variances=None, sigmas=None):
-        m = np.asarray(means, dtype=np.float64)
+        m = check_array("means", means)
         if m.ndim != 2 or m.shape[0] < 1 or m.shape[1] < 1 or not np.all(np.isfinite(m)):
             raise ValueError(f"means must be a finite array of shape (K, d), K, d >= 1; got shape {m.shape}")
         K = m.shape[0]
         if sigmas is not None:
-            sig = np.asarray(sigmas, dtype=np.float64)
+            sig = check_array("sigmas", sigmas)
             sig = np.full(K, float(sig)) if sig.ndim == 0 else sig
             if sig.shape != (K,):
                 raise ValueError(f"sigmas must be a scalar or have shape ({K},), got shape {sig.shape}")
@@ -523,7 +523,7 @@ class GaussianMixture:
                 raise ValueError("sigmas must be finite and > 0")
             v = sig**2
         else:
-            v = np.asarray(variances, dtype=np.float64)
+            v = check_array("variances", variances)
             v = np.full(K, float(v)) if v.ndim == 0 else v
             if v.shape != (K,) or not np.all(np.isfinite(v)) or np.any(v < 0):
                 raise ValueError(f"variances must be finite, >= 0, a scalar or of shape ({K},); got {v!r}")
@@ -531,7 +531,7 @@ class GaussianMixture:
         if weights is None:
             w = np.full(K, 1.0 / K)
         else:
-            w = np.asarray(weights, dtype=np.float64)
+            w = check_array("weights", weights)
             if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
                 raise ValueError(f"weights must have shape ({K},), be finite, >= 0 and not all 0")
             w = w / w.sum()
@@ -605,7 +605,7 @@ class GaussianMixture:
         return float(t)
 
     def _check_x(self, x):
-        x = np.asarray(x, dtype=np.float64)
+        x = check_array("x", x)
         if x.ndim != 2 or x.shape[1] != self.d:
             raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
         return x

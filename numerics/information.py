@@ -57,7 +57,7 @@ from scipy.special import logsumexp
 from . import conventions as cv
 from . import process
 from ._deprecation import deprecated_aliases
-from .checks import check_data, check_int, check_real, check_times
+from .checks import check_array, check_data, check_int, check_real, check_times
 from .gaussian_mixture import GaussianMixture
 
 __all__ = [
@@ -158,7 +158,7 @@ class LabelledPoints:
 
     def _logw(self, x, t):
         t = float(check_times(t, positive=True))
-        x = np.asarray(x, dtype=np.float64)
+        x = check_array("x", x)
         if x.ndim != 2 or x.shape[1] != self.d:
             raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
         D = cv.delta(t)
@@ -188,7 +188,7 @@ class LabelledPoints:
 
     def class_scores(self, x, t) -> np.ndarray:
         r""":math:`\nabla\log p_t(x\mid y) = (\theta D_y(x) - x)/\Delta_t`, shape (B, K, d)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = check_array("x", x)
         t = float(check_times(t, positive=True))
         return process.score_from_denoiser(x[:, None, :], self.class_denoisers(x, t), t)
 
@@ -637,10 +637,13 @@ class OnlinePosterior:
 
 
 def _trajectory(trajectory):
-    if isinstance(trajectory, Mapping):
-        items = sorted(trajectory.items(), key=lambda kv: -float(kv[0]))
-    else:
-        items = list(trajectory)
+    try:
+        if isinstance(trajectory, Mapping):
+            items = sorted(trajectory.items(), key=lambda kv: -float(kv[0]))
+        else:
+            items = [(tt, xx) for tt, xx in trajectory]
+    except (TypeError, ValueError):
+        raise ValueError("trajectory must be a dict {t: x_t} or a sequence of (t, x_t) pairs") from None
     if len(items) < 1:
         raise ValueError("trajectory must contain at least one (t, x_t) pair")
     times = check_times([float(tt) for tt, _ in items], "trajectory times")
@@ -738,7 +741,7 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     if initial is None:
         logp = np.log(np.clip(model.posterior(xs[0], times[0]), 1e-300, None))
     else:
-        p0 = np.broadcast_to(np.asarray(initial, dtype=np.float64), (B, K))
+        p0 = np.broadcast_to(check_array("initial", initial), (B, K))
         if not np.all(np.isfinite(p0)) or np.any(p0 < 0) or np.any(np.abs(p0.sum(1) - 1) > 1e-8):
             raise ValueError(f"initial must be probabilities of shape (B, K) = ({B}, {K}) summing to 1")
         with np.errstate(divide="ignore"):
@@ -862,11 +865,11 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     lam = check_real("scale", scale, low=0.0)
     pmax = check_real("p_max", p_max, low=0.0, high=1.0, low_open=True, high_open=True)
     g = process.check_grid(times)
-    x = np.asarray(x_init, dtype=np.float64)
+    x = check_array("x_init", x_init)
     if x.ndim != 2:
         raise ValueError(f"x_init must have shape (B, d), got {x.shape}")
     B = x.shape[0]
-    p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (B,)).copy()
+    p = np.broadcast_to(check_array("prior", prior), (B,)).copy()
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > pmax):
         raise ValueError(f"prior must be in [0, p_max = {pmax}]")
     noise = process.Normals(seed, x)

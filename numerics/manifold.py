@@ -44,7 +44,7 @@ from scipy import optimize
 
 from . import conventions as cv
 from . import process
-from .checks import check_data, check_int, check_real, check_times
+from .checks import check_array, check_data, check_int, check_real, check_times
 
 __all__ = [
     "critical_times",
@@ -60,7 +60,7 @@ __all__ = [
 
 
 def _check_variances(variances) -> np.ndarray:
-    v = np.asarray(variances, dtype=np.float64)
+    v = check_array("variances", variances)
     if v.ndim != 1 or v.size < 1:
         raise ValueError(f"variances must be a non-empty 1-d sequence, got shape {v.shape}")
     if not np.all(np.isfinite(v)) or np.any(v <= 0):
@@ -208,7 +208,7 @@ def jacobian_spectrum(X, x, t, *, return_posterior=False):
     True
     """
     X = check_data(X, "X", min_rows=2, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     if x.ndim != 2 or x.shape[1] != X.shape[1]:
         raise ValueError(f"x must have shape (B, {X.shape[1]}), got {x.shape}")
     if not np.all(np.isfinite(x)):
@@ -392,11 +392,11 @@ def probe_score_matrix(score, x0, t, probes, *, scale=None, symmetric: bool = Fa
     ndarray, shape (P, d, d)
         One matrix per point (row ``j``: probe ``j``).
     """
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = check_array("x0", x0)
     if x0.ndim != 2 or not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be a finite array of shape (P, d), got shape {x0.shape}")
     P, d = x0.shape
-    Q = np.asarray(probes, dtype=np.float64)
+    Q = check_array("probes", probes)
     if Q.shape != (P, d, d) or not np.all(np.isfinite(Q)):
         raise ValueError(f"probes must be finite of shape ({P}, {d}, {d}), got {Q.shape}")
     t = float(check_times(t, positive=True))
@@ -413,7 +413,7 @@ def probe_score_matrix(score, x0, t, probes, *, scale=None, symmetric: bool = Fa
 
 
 def _check_matrices(M) -> np.ndarray:
-    M = np.asarray(M, dtype=np.float64)
+    M = check_array("M", M)
     if M.ndim == 2:
         M = M[None]
     if M.ndim != 3 or M.shape[1] != M.shape[2] or M.shape[1] < 2 or not np.all(np.isfinite(M)):
@@ -493,7 +493,7 @@ def direction_response(M, directions, *, drop_first: bool = True) -> np.ndarray:
     """
     M = _check_matrices(M)
     P, d, _ = M.shape
-    B = np.asarray(directions, dtype=np.float64)
+    B = check_array("directions", directions)
     if B.ndim == 2:
         B = np.broadcast_to(B, (P,) + B.shape)
     if B.ndim != 3 or B.shape[:2] != (P, d) or B.shape[2] < 1 or not np.all(np.isfinite(B)):
@@ -536,7 +536,7 @@ def tangent_group_basis(x0, coordinates) -> np.ndarray:
     >>> B[0, :, 0].round(6).tolist()    # the circle's tangent at (0.6, 0.8), up to sign
     [0.8, -0.6, 0.0]
     """
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = check_array("x0", x0)
     if x0.ndim != 2 or not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be a finite array of shape (P, d), got shape {x0.shape}")
     P, d = x0.shape
@@ -581,7 +581,7 @@ def dimension_estimate(spectrum, level: float = 0.5) -> np.ndarray:
     ndarray of int, shape (...)
     """
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
-    s = np.asarray(spectrum, dtype=np.float64)
+    s = check_array("spectrum", spectrum)
     if s.ndim < 1 or not np.all(np.isfinite(s)):
         raise ValueError("spectrum must be a finite array with a last axis")
     return np.sum(s <= level, axis=-1)
@@ -609,7 +609,7 @@ def spectral_gaps(spectrum, indices) -> np.ndarray:
     >>> spectral_gaps([1.0, 0.9, 0.2, 0.1], [0, 1, 2]).round(6).tolist()
     [0.1, 0.1, 0.7]
     """
-    s = np.sort(np.asarray(spectrum, dtype=np.float64), axis=-1)
+    s = np.sort(check_array("spectrum", spectrum), axis=-1)
     if s.ndim < 1 or not np.all(np.isfinite(s)):
         raise ValueError("spectrum must be a finite array with a last axis")
     n = s.shape[-1]

@@ -67,7 +67,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from . import conventions as cv
-from .checks import check_int, check_real, check_times
+from .checks import check_array, check_int, check_real, check_times
 
 __all__ = [
     "is_torch",
@@ -470,7 +470,7 @@ def discrete_noise(x0, eps, *, kind: str, vocab: int, generator):
     if is_torch(x0):
         import torch
 
-        e = eps if is_torch(eps) else torch.as_tensor(np.asarray(eps, dtype=np.float64))
+        e = eps if is_torch(eps) else torch.as_tensor(check_array("eps", eps))
         if not bool(torch.all((e >= 0) & (e <= 1))):
             raise ValueError("eps must be noise levels in [0, 1]")
         e = e.reshape(e.shape + (1,) * (x0.ndim - e.ndim)) if e.ndim else e
@@ -479,7 +479,7 @@ def discrete_noise(x0, eps, *, kind: str, vocab: int, generator):
             return torch.where(hit, torch.full_like(x0, vocab), x0)
         fresh = torch.randint(0, vocab, x0.shape, generator=generator, device=x0.device)
         return torch.where(hit, fresh, x0)
-    e = np.asarray(eps, dtype=np.float64)
+    e = check_array("eps", eps)
     if not np.all((e >= 0) & (e <= 1)):
         raise ValueError("eps must be noise levels in [0, 1]")
     x0 = np.asarray(x0)

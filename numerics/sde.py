@@ -47,7 +47,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from . import process
-from .checks import check_int, check_times
+from .checks import check_array, check_int, check_times
 from .process import METHODS  # noqa: F401  (kept for validation until the engine split)
 
 __all__ = [
@@ -62,6 +62,12 @@ __all__ = [
 time_grid = process.time_grid
 _check_grid = process.check_grid
 _check_method = process.check_method
+
+
+def _check_state(x_init):
+    if not (process.is_torch(x_init) or isinstance(x_init, np.ndarray)) or x_init.ndim != 2:
+        shape = tuple(x_init.shape) if hasattr(x_init, "shape") else x_init
+        raise ValueError(f"x_init must have shape (B, d) (a numpy array or torch tensor), got {shape!r:.80}")
 
 
 def _concat(parts):
@@ -110,11 +116,10 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
     """
     method = _check_method(method)
     g = _check_grid(times)
-    if x_init.ndim != 2:
-        raise ValueError(f"x_init must have shape (B, d), got {tuple(x_init.shape)}")
+    _check_state(x_init)
     wanted = set()
     if save_times is not None:
-        for s in np.atleast_1d(np.asarray(save_times, dtype=np.float64)):
+        for s in np.atleast_1d(check_array("save_times", save_times)):
             hits = np.nonzero(np.isclose(g, s, rtol=0, atol=1e-12))[0]
             if hits.size == 0:
                 raise ValueError(f"save_times must be grid times; {s} is not in times")
@@ -198,8 +203,7 @@ def sample_levels(score: Callable, x_init, times, factors=(1, 2), *, method: str
     """
     method = _check_method(method)
     g = _check_grid(times)
-    if x_init.ndim != 2:
-        raise ValueError(f"x_init must have shape (B, d), got {tuple(x_init.shape)}")
+    _check_state(x_init)
     factors = [check_int("factors", f, minimum=1) for f in factors]
     n = g.size - 1
     bad = [f for f in factors if n % f]

@@ -54,7 +54,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import check_data, check_int, check_real, check_times
+from .checks import check_array, check_data, check_int, check_real, check_times
 
 __all__ = [
     "monotone_fit",
@@ -88,8 +88,8 @@ def monotone_fit(y, weights=None, *, decreasing: bool = True) -> np.ndarray:
     >>> monotone_fit([3.0, 1.0, 2.0]).tolist()
     [3.0, 1.5, 1.5]
     """
-    y = np.asarray(y, dtype=np.float64)
-    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
+    y = check_array("y", y)
+    w = np.ones_like(y) if weights is None else check_array("weights", weights)
     sign = 1.0 if decreasing else -1.0
     vals: list[float] = []
     wts: list[float] = []
@@ -212,7 +212,7 @@ def crossing(t, y, level, *, stderr=None, weights=None, decreasing: bool = True,
     if on_missing not in ("raise", "nan"):
         raise ValueError(f"on_missing must be 'raise' or 'nan', got {on_missing!r}")
     t = check_times(t)
-    y = np.asarray(y, dtype=np.float64)
+    y = check_array(name, y)
     if t.ndim != 1 or y.shape != t.shape or t.size < 2:
         raise ValueError(f"t and {name} must be 1-d of equal length >= 2, got {t.shape} and {y.shape}")
     if not np.all(np.isfinite(y)):
@@ -222,13 +222,13 @@ def crossing(t, y, level, *, stderr=None, weights=None, decreasing: bool = True,
     if stderr is not None:
         if weights is not None:
             raise ValueError("give stderr or weights, not both (stderr sets the weights)")
-        s = np.asarray(stderr, dtype=np.float64)
+        s = check_array("stderr", stderr)
         if s.shape != y.shape or not np.all(np.isfinite(s)) or np.any(s < 0):
             raise ValueError(f"stderr must be finite, >= 0 and of the same shape as {name}")
         n_boot = check_int("n_boot", n_boot, minimum=2)
         w = 1.0 / np.maximum(s * s, max(1e-12, float(np.max(s)) ** 2 * 1e-6))
     else:
-        w = np.ones_like(t) if weights is None else np.asarray(weights, dtype=np.float64)
+        w = np.ones_like(t) if weights is None else check_array("weights", weights)
         if w.shape != t.shape or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError("weights must be positive, finite and of the same shape as t")
     try:
@@ -335,8 +335,8 @@ def extremum(x, y, *, kind: str = "max", stderr=None, n_boot: int = 400, seed=0,
     """
     if kind not in ("max", "min"):
         raise ValueError(f"kind must be 'max' or 'min', got {kind!r}")
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = check_array("x", x)
+    y = check_array("y", y)
     if x.ndim != 1 or x.size < 2 or np.any(np.diff(x) <= 0) or not np.all(np.isfinite(x)):
         raise ValueError("x must be a strictly increasing 1-d grid of at least 2 finite values")
     if y.shape != x.shape or not np.all(np.isfinite(y)):
@@ -349,7 +349,7 @@ def extremum(x, y, *, kind: str = "max", stderr=None, n_boot: int = 400, seed=0,
     k = int(pick(y))
     if stderr is None:
         return Extremum(locate(y), k, math.nan)
-    s = np.asarray(stderr, dtype=np.float64)
+    s = check_array("stderr", stderr)
     if s.shape != x.shape or np.any(~(s >= 0)) or not np.all(np.isfinite(s)):
         raise ValueError(f"stderr must be finite, >= 0, of shape {x.shape}")
     reps = parametric_bootstrap(locate, y, s, n_boot=check_int("n_boot", n_boot, minimum=2), seed=seed,
@@ -387,8 +387,8 @@ def parametric_bootstrap(statistic: Callable, y, stderr, *, n_boot: int = 400, s
     >>> bool(abs(reps.std() - 0.5) < 0.02)             # s.e. of a mean of 4: 1/2
     True
     """
-    y = np.asarray(y, dtype=np.float64)
-    s = np.asarray(stderr, dtype=np.float64)
+    y = check_array("y", y)
+    s = check_array("stderr", stderr)
     if s.shape != y.shape:
         raise ValueError(f"stderr must have the shape of y {y.shape}, got {s.shape}")
     n_boot = check_int("n_boot", n_boot, minimum=1)
@@ -466,8 +466,8 @@ def level_crossings(x, y, level: float = 0.0) -> np.ndarray:
     >>> level_crossings([0.0, 1.0, 2.0, 3.0], [1.0, -1.0, -1.0, 1.0]).tolist()
     [0.5, 2.5]
     """
-    x = np.asarray(x, dtype=np.float64)
-    d = np.asarray(y, dtype=np.float64) - float(level)
+    x = check_array("x", x)
+    d = check_array("y", y) - float(level)
     if x.ndim != 1 or d.shape != x.shape:
         raise ValueError(f"x and y must be 1-d of the same length, got {x.shape} and {d.shape}")
     idx = np.flatnonzero((np.sign(d[:-1]) * np.sign(d[1:]) < 0) | ((d[1:] == 0) & (d[:-1] != 0)))
@@ -704,8 +704,8 @@ def gaussian_mmd2(mean_x, cov_x, mean_y, cov_y, bandwidth: float) -> float:
     h = _check_h(bandwidth)
     arrs = []
     for name, mean, cov in (("x", mean_x, cov_x), ("y", mean_y, cov_y)):
-        mu = np.atleast_1d(np.asarray(mean, dtype=np.float64))
-        C = np.atleast_2d(np.asarray(cov, dtype=np.float64))
+        mu = np.atleast_1d(check_array(f"mean_{name}", mean))
+        C = np.atleast_2d(check_array(f"cov_{name}", cov))
         if mu.ndim != 1 or not np.all(np.isfinite(mu)):
             raise ValueError(f"mean_{name} must be a finite 1-d array, got shape {mu.shape}")
         if C.shape != (mu.size, mu.size) or not np.all(np.isfinite(C)):

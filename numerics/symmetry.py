@@ -42,7 +42,7 @@ import numpy as np
 from scipy import optimize
 
 from . import conventions as cv
-from .checks import check_int, check_real, check_times
+from .checks import check_array, check_int, check_real, check_times
 
 __all__ = [
     "critical_theta",
@@ -162,7 +162,7 @@ def potential(x, t, a=1.0, sigma=0.0):
     """
     a, sigma = _check_pair(a, sigma)
     t = float(check_times(t, positive=sigma == 0))
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     g, th = _gam(t, sigma)
     u = np.abs(a * th * x / g)
     logcosh = u + np.log1p(np.exp(-2.0 * u)) - math.log(2.0)
@@ -180,7 +180,7 @@ def drift(x, t, a=1.0, sigma=0.0):
     """
     a, sigma = _check_pair(a, sigma)
     t = float(check_times(t, positive=sigma == 0))
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     g, th = _gam(t, sigma)
     return _ret(x - 2.0 * x / g + 2.0 * a * th / g * np.tanh(a * th * x / g))
 
@@ -288,11 +288,11 @@ def bifurcation_diagram(times, a=1.0, sigma=0.0) -> Bifurcation:
 
 
 def _check_mean_cov(mean, covariance):
-    mean = np.asarray(mean, dtype=np.float64)
+    mean = check_array("mean", mean)
     if mean.ndim != 1 or mean.size < 1 or not np.all(np.isfinite(mean)):
         raise ValueError(f"mean must be a finite 1-d array of length d >= 1, got shape {mean.shape}")
     d = mean.size
-    cov = np.asarray(covariance, dtype=np.float64)
+    cov = check_array("covariance", covariance)
     if cov.shape != (d, d) or not np.all(np.isfinite(cov)):
         raise ValueError(f"covariance must be a finite ({d}, {d}) array, got shape {cov.shape}")
     if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(cov).max())):
@@ -372,15 +372,15 @@ def sample_late_gaussian(n, t, mean, covariance, seed=None) -> np.ndarray:
 
 
 def _check_curve(x, y, se=None, min_points=2):
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = check_array("x", x)
+    y = check_array("y", y)
     if x.ndim != 1 or x.size < min_points or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
         raise ValueError(f"x must be a strictly increasing 1-d array of at least {min_points} finite values")
     if y.shape != x.shape or not np.all(np.isfinite(y)):
         raise ValueError(f"y must be a finite array of shape {x.shape}")
     if se is None:
         return x, y
-    se = np.asarray(se, dtype=np.float64)
+    se = check_array("se", se)
     if se.shape != x.shape or not np.all(np.isfinite(se)) or np.any(se < 0):
         raise ValueError(f"se must be a finite array of shape {x.shape} with se >= 0")
     return x, y, se
@@ -460,7 +460,7 @@ def excess_z(y, se, ref=-1):
     >>> excess_z([0.5, 0.2, 0.1], [0.3, 0.0, 0.4]).tolist()
     [0.8, 0.25, 0.0]
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = check_array("y", y)
     x = np.arange(y.size, dtype=np.float64)
     _, y, se = _check_curve(x, y, se, min_points=1)
     r = int(ref)
@@ -550,7 +550,7 @@ def mixture_posterior_sample(mixture, x, t, seed=None):
     ((3, 1), (3,))
     """
     t = float(check_times(t))
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     if x.ndim != 2 or x.shape[1] != mixture.d:
         raise ValueError(f"x must have shape (B, {mixture.d}), got {x.shape}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

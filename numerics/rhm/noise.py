@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import conventions as cv
-from ..checks import check_int, check_real
+from ..checks import check_array, check_int, check_real
 from ..process import discrete_noise
 from .model import _seed_rng
 
@@ -85,7 +85,7 @@ class NoiseProcess:
     def time(self, eps):
         r"""OU time :math:`t=-\tfrac12\log(1-\varepsilon)` of noise level(s) ``eps``
         (``inf`` at :math:`\varepsilon=1`)."""
-        arr = np.asarray(eps, dtype=np.float64)
+        arr = check_array("eps", eps)
         if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
             raise ValueError("noise level eps must be in [0, 1]")
         out = np.full(arr.shape, np.inf)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..checks import check_int
+from ..checks import check_array, check_int
 from .bp import belief_propagation, posterior_sample
 from .model import _check_rhm, _seed_rng
 from .noise import get_process
@@ -222,7 +222,7 @@ def class_curves(rhm, process, noises, n_samples, seed=None, dtype=np.float64):
     """
     _check_rhm(rhm)
     proc = get_process(process, rhm.v)
-    noises = np.atleast_1d(np.asarray(noises, dtype=np.float64))
+    noises = np.atleast_1d(check_array("noises", noises))
     for e in noises:
         proc.check_level(e)
     n_samples = check_int("n_samples", n_samples, minimum=1)
