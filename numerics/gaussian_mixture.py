@@ -43,7 +43,7 @@ from .stats import crossing
 
 __all__ = [
     "speciation_time",
-    "instability_time",
+    "two_class_instability_time",
     "clone_agreement",
     "collapse_time",
     "critical_load",
@@ -91,8 +91,8 @@ def speciation_time(d, mu=1.0, sigma=1.0) -> float:
     return 0.5 * math.log(mu * mu * d + sigma * sigma)
 
 
-def instability_time(d, mu=1.0, sigma=1.0) -> float:
-    r"""OU time :math:`t_U` where the centre of the overlap potential
+def two_class_instability_time(d, mu=1.0, sigma=1.0) -> float:
+    r"""OU time :math:`t_U` at which the centre of the two-class mixture's overlap potential
     :math:`V(q,t) = -q^2/2 + q^2/\Gamma_t - 2\log\cosh(aq/\Gamma_t)` becomes unstable.
 
     With :math:`u = e^{-2t}`: :math:`(\sigma^2-1)^2u^2 + 2|m|^2u - 1 = 0`; :math:`t_U =
@@ -696,4 +696,7 @@ class _IsotropicMixture(GaussianMixture):
 
 
 # kept for validation until the engine split (old name, standard deviations)
-__getattr__ = deprecated_aliases(__name__, {"IsotropicMixture": (_IsotropicMixture, "GaussianMixture.from_std")})
+__getattr__ = deprecated_aliases(__name__, {
+    "IsotropicMixture": (_IsotropicMixture, "GaussianMixture.from_std"),
+    "instability_time": (two_class_instability_time, "two_class_instability_time"),
+})

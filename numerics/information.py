@@ -637,6 +637,8 @@ class OnlinePosterior:
 
 
 def _trajectory(trajectory):
+    if hasattr(trajectory, "as_dict"):  # a diffphase.numerics.sde.SamplePath
+        trajectory = trajectory.as_dict()
     try:
         if isinstance(trajectory, Mapping):
             items = sorted(trajectory.items(), key=lambda kv: -float(kv[0]))
@@ -687,9 +689,10 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
 
     Parameters
     ----------
-    trajectory : sequence of (t, x) or dict {t: x}
-        OU times strictly decreasing; ``x`` of shape (B, d) or (d,). The ``saved`` dict of
-        :func:`diffphase.numerics.sde.sample` with ``save_times=times`` works as is.
+    trajectory : SamplePath, sequence of (t, x) or dict {t: x}
+        OU times strictly decreasing; ``x`` of shape (B, d) or (d,). A
+        :class:`diffphase.numerics.sde.SamplePath` (:func:`diffphase.numerics.sde.sample_path`)
+        works as is.
     model : ClassModel
         A :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture`, a :class:`LabelledPoints`,
         or any class model (:class:`ClassModel`).
@@ -719,9 +722,9 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     >>> gc = GaussianMixture([[-2.0], [2.0]], 0.0)          # two points
     >>> grid = sde.time_grid(3.0, 0.05, 30)
     >>> x0 = np.random.default_rng(0).standard_normal((4, 1))
-    >>> _, saved = sde.sample(gc.score, x0, grid, seed=1, save_times=grid)
-    >>> path = online_posterior(saved, gc)
-    >>> exact = gc.posterior(saved[float(grid[-1])], float(grid[-1]))
+    >>> traj = sde.sample_path(gc.score, x0, grid, seed=1)
+    >>> path = online_posterior(traj, gc)
+    >>> exact = gc.posterior(traj.x, float(grid[-1]))
     >>> bool(np.allclose(path.posterior[-1], exact, atol=1e-9))
     True
     """

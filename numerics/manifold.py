@@ -13,7 +13,7 @@ OU times (:math:`x_t = e^{-t}x_0+\sqrt{\Delta_t}z`); the variance-exploding nois
 * :func:`collapse_time`, :func:`collapse_size` — the latent-subspace collapse,
   :math:`\sum_i\tfrac12\log(1+\sigma_i^2/\tau) = \log N` (Brent's method, relative error
   :math:`\le10^{-12}`);
-* :func:`jacobian_spectrum` — eigenvalues of the Jacobian of the empirical score,
+* :func:`score_jacobian`, :func:`jacobian_spectrum` — the Jacobian of the empirical score,
   :math:`\nabla_xS^e = -I/\Delta_t + (e^{-2t}/\Delta_t^2)\,\mathrm{Cov}_w(a)` (analytic: the
   Jacobian of the softmax-weighted mean is the weighted covariance);
   :func:`surviving_directions` counts the tangent ones;
@@ -37,7 +37,8 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -52,6 +53,8 @@ __all__ = [
     "critical_sizes",
     "collapse_time",
     "collapse_size",
+    "ScoreJacobian",
+    "score_jacobian",
     "jacobian_spectrum",
     "SurvivingDirections",
     "surviving_directions",
@@ -170,8 +173,26 @@ def collapse_size(variances, t) -> float:
     return float(np.exp(0.5 * np.sum(np.log1p(v * cv.snr(t)))))
 
 
-def jacobian_spectrum(X, x, t, *, return_posterior=False):
-    r"""Eigenvalues of the Jacobian of the empirical score of ``X`` at the points ``x``.
+@dataclass(frozen=True)
+class ScoreJacobian:
+    r"""The Jacobian of the empirical score at query points (:func:`score_jacobian`).
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (B, d)
+        Eigenvalues of :math:`\nabla_xS^e`, ascending (most negative first).
+    posterior_covariance : ndarray, shape (B, d, d)
+        :math:`\mathrm{Cov}_w(a)`, the covariance of the training points under the posterior
+        weights (symmetrized).
+    """
+
+    eigenvalues: np.ndarray
+    posterior_covariance: np.ndarray = field(repr=False)
+
+
+def score_jacobian(X, x, t) -> ScoreJacobian:
+    r"""The Jacobian of the empirical score of ``X`` at the points ``x``: its eigenvalues and the
+    posterior covariance that gives it.
 
     With weights :math:`w_\mu\propto\exp(-|x-e^{-t}a^\mu|^2/2\Delta_t)`
     (:mod:`diffphase.numerics.empirical`), the score is
@@ -191,21 +212,20 @@ def jacobian_spectrum(X, x, t, *, return_posterior=False):
         Query points.
     t : float
         OU time ``> 0``.
-    return_posterior : bool
-        Also return the posterior covariances, shape (B, d, d).
 
     Returns
     -------
-    ndarray, shape (B, d)
-        Eigenvalues in ascending order (most negative first).
+    ScoreJacobian
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.array([[1.0, 0.0], [-1.0, 0.0]])
-    >>> ev = jacobian_spectrum(X, np.zeros((1, 2)), 1.0)
-    >>> bool(np.isclose(ev[0, 0], -1 / (1 - np.exp(-2.0))))   # normal direction: -1/Delta
+    >>> jac = score_jacobian(X, np.zeros((1, 2)), 1.0)
+    >>> bool(np.isclose(jac.eigenvalues[0, 0], -1 / (1 - np.exp(-2.0))))   # normal direction: -1/Delta
     True
+    >>> jac.posterior_covariance[0].round(12).tolist()                     # the two points, weight 1/2
+    [[1.0, 0.0], [0.0, 0.0]]
     """
     X = check_data(X, "X", min_rows=2, dtype=np.float64)
     x = check_array("x", x)
@@ -226,8 +246,30 @@ def jacobian_spectrum(X, x, t, *, return_posterior=False):
     cov = np.einsum("bn,ni,nj->bij", w, X, X) - np.einsum("bi,bj->bij", mean, mean)
     cov = 0.5 * (cov + cov.transpose(0, 2, 1))
     J = (theta * theta / delta**2) * cov - np.eye(X.shape[1])[None] / delta
-    ev = np.linalg.eigvalsh(J)
-    return (ev, cov) if return_posterior else ev
+    return ScoreJacobian(np.linalg.eigvalsh(J), cov)
+
+
+def jacobian_spectrum(X, x, t, *, return_posterior=False):
+    r"""Eigenvalues of the Jacobian of the empirical score of ``X`` at the points ``x``,
+    ascending, shape (B, d): the ``eigenvalues`` of :func:`score_jacobian` (formula there).
+
+    ``return_posterior=True`` is deprecated (it changes the return type to a tuple with the
+    posterior covariances): use :func:`score_jacobian`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    >>> ev = jacobian_spectrum(X, np.zeros((1, 2)), 1.0)
+    >>> bool(np.isclose(ev[0, 0], -1 / (1 - np.exp(-2.0))))   # normal direction: -1/Delta
+    True
+    """
+    jac = score_jacobian(X, x, t)
+    if return_posterior:  # kept for validation until the engine split
+        warnings.warn("jacobian_spectrum(return_posterior=True) is deprecated; use score_jacobian",
+                      DeprecationWarning, stacklevel=2)
+        return jac.eigenvalues, jac.posterior_covariance
+    return jac.eigenvalues
 
 
 @dataclass(frozen=True)

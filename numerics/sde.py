@@ -41,6 +41,7 @@ their labels (class, or training point for :math:`\phi_C`).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -52,6 +53,8 @@ from .process import METHODS  # noqa: F401  (kept for validation until the engin
 
 __all__ = [
     "sample",
+    "SamplePath",
+    "sample_path",
     "sample_levels",
     "CloneResult",
     "clone_agreement_simulation",
@@ -78,42 +81,8 @@ def _concat(parts):
     return np.concatenate(parts, axis=0)
 
 
-def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=None,
-           save_times=None):
-    r"""Integrate the backward SDE from ``x_init`` at ``times[0]`` down to ``times[-1]``.
-
-    Parameters
-    ----------
-    score : callable
-        ``score(x, t)`` → :math:`\nabla\log P_t(x)`, OU time.
-    x_init : ndarray or torch.Tensor, shape (B, d)
-        States at ``times[0]`` (for large ``times[0]``, standard normal draws).
-    times : array_like
-        Strictly decreasing OU times (see :func:`~diffphase.numerics.process.time_grid`).
-    method : {"exponential", "euler_maruyama"}
-        Stepper (module docstring).
-    seed : int or numpy.random.SeedSequence, optional
-        Seed of the noise.
-    save_times : array_like, optional
-        Grid times at which to also return the state.
-
-    Returns
-    -------
-    x : same type as ``x_init``
-        States at ``times[-1]``.
-    saved : dict, only if ``save_times`` is given
-        ``{t: state}`` for each requested grid time.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = np.array([[1.5, -0.5]])                  # a single data point
-    >>> score = lambda x, t: -(x - np.exp(-t) * a) / (1 - np.exp(-2 * t))
-    >>> x0 = np.random.default_rng(0).standard_normal((4, 2))
-    >>> out = sample(score, x0, time_grid(6.0, 1e-4, 50), seed=1)
-    >>> bool(np.allclose(out, a, atol=0.05))
-    True
-    """
+def _integrate(score, x_init, times, method, seed, save_times):
+    """The loop of :func:`sample` and :func:`sample_path`: final state and ``{t: state}``."""
     method = _check_method(method)
     g = _check_grid(times)
     _check_state(x_init)
@@ -133,7 +102,103 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
         x = process.step(method, score, x, float(g[k]), float(g[k + 1]), noise)
         if k + 1 in wanted:
             saved[float(g[k + 1])] = x
-    return (x, saved) if save_times is not None else x
+    return x, saved
+
+
+def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=None,
+           save_times=None):
+    r"""Integrate the backward SDE from ``x_init`` at ``times[0]`` down to ``times[-1]``.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x, t)`` → :math:`\nabla\log P_t(x)`, OU time.
+    x_init : ndarray or torch.Tensor, shape (B, d)
+        States at ``times[0]`` (for large ``times[0]``, standard normal draws).
+    times : array_like
+        Strictly decreasing OU times (see :func:`~diffphase.numerics.process.time_grid`).
+    method : {"exponential", "euler_maruyama"}
+        Stepper (module docstring).
+    seed : int or numpy.random.SeedSequence, optional
+        Seed of the noise.
+    save_times : array_like, optional
+        Deprecated (it changes the return type): use :func:`sample_path`. With it the result
+        is ``(x, {t: state})``.
+
+    Returns
+    -------
+    same type as ``x_init``
+        States at ``times[-1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[1.5, -0.5]])                  # a single data point
+    >>> score = lambda x, t: -(x - np.exp(-t) * a) / (1 - np.exp(-2 * t))
+    >>> x0 = np.random.default_rng(0).standard_normal((4, 2))
+    >>> out = sample(score, x0, process.time_grid(6.0, 1e-4, 50), seed=1)
+    >>> bool(np.allclose(out, a, atol=0.05))
+    True
+    """
+    if save_times is not None:  # kept for validation until the engine split
+        warnings.warn("sample(..., save_times=) is deprecated; use sample_path", DeprecationWarning, stacklevel=2)
+        return _integrate(score, x_init, times, method, seed, save_times)
+    return _integrate(score, x_init, times, method, seed, None)[0]
+
+
+@dataclass(frozen=True)
+class SamplePath:
+    r"""A trajectory of the backward SDE (:func:`sample_path`).
+
+    Attributes
+    ----------
+    x : ndarray or torch.Tensor, shape (B, d)
+        States at the last grid time.
+    times : ndarray, shape (T,)
+        The saved OU times, decreasing (the generative direction).
+    states : list
+        The states at ``times``, each of the type and shape of ``x``.
+    """
+
+    x: object
+    times: np.ndarray
+    states: list = field(repr=False)
+
+    def as_dict(self) -> dict:
+        """``{t: state}`` (the trajectory format of
+        :func:`~diffphase.numerics.information.online_posterior`, which also takes the path
+        itself)."""
+        return {float(t): s for t, s in zip(self.times, self.states)}
+
+
+def sample_path(score: Callable, x_init, times, *, save_times=None, method: str = "exponential",
+                seed=None) -> SamplePath:
+    r"""Integrate the backward SDE like :func:`sample` and keep the states at ``save_times``.
+
+    Parameters
+    ----------
+    score, x_init, times, method, seed
+        As in :func:`sample`; the same ``seed`` gives the same trajectory.
+    save_times : array_like, optional
+        Grid times whose states to keep (default: every grid time).
+
+    Returns
+    -------
+    SamplePath
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = lambda x, t: -x                          # standard normal data: P_t = N(0, I)
+    >>> g = process.time_grid(2.0, 0.1, 4)
+    >>> path = sample_path(score, np.zeros((3, 1)), g, seed=0)
+    >>> path.times.shape, len(path.states), bool(np.array_equal(path.x, path.states[-1]))
+    ((5,), 5, True)
+    """
+    g = _check_grid(times)
+    x, saved = _integrate(score, x_init, g, method, seed, g if save_times is None else save_times)
+    ts = sorted(saved, reverse=True)
+    return SamplePath(x, np.array(ts), [saved[t] for t in ts])
 
 
 class _Coarse:

@@ -15,7 +15,8 @@ drift :math:`-\nabla U`. For the data :math:`\pm a` in one dimension (or the two
   fixed points (Brent root, absolute error :math:`\le 10^{-13}`) and their stability;
 * :func:`critical_theta` — :math:`\theta_c = \sqrt{\sqrt2-1}` for :math:`\pm1`, and
   :math:`\theta_U = (\sqrt{\Lambda^2+1}-\Lambda)^{1/2}` for a top eigenvalue :math:`\Lambda`;
-* :func:`instability_time` — :math:`t_U = \tfrac12\operatorname{arsinh}\Lambda`;
+* :func:`equal_norm_instability_time` — :math:`t_U = \tfrac12\operatorname{arsinh}\Lambda` for data
+  whose points all have the same norm;
 * :func:`late_gaussian`, :func:`sample_late_gaussian` — the Gaussian late initialization;
 * :func:`second_derivative_knee` — the critical start time read off a quality-vs-start-time
   curve at the maximum of its second derivative (the authors' reading of their FID curves);
@@ -29,7 +30,7 @@ Examples
 >>> from diffphase.numerics import symmetry as sb
 >>> round(sb.critical_theta(), 12)            # sqrt(sqrt(2) - 1)
 0.643594252906
->>> round(sb.instability_time(1.0), 10)       # -log(theta_c) for the points ±1
+>>> round(sb.equal_norm_instability_time(1.0), 10)   # -log(theta_c) for the points ±1
 0.4406867935
 """
 
@@ -42,11 +43,12 @@ import numpy as np
 from scipy import optimize
 
 from . import conventions as cv
+from ._deprecation import deprecated_aliases
 from .checks import check_array, check_int, check_real, check_times
 
 __all__ = [
     "critical_theta",
-    "instability_time",
+    "equal_norm_instability_time",
     "potential",
     "drift",
     "centre_curvature",
@@ -77,7 +79,7 @@ def critical_theta(top_eigenvalue=1.0) -> float:
     :math:`\theta_c^2 = \sqrt{\Lambda^2+1} - \Lambda`, the positive root of
     :math:`\theta^4 + 2\Lambda\theta^2 - 1`; for the two points :math:`\pm1`
     (:math:`\Lambda = 1`, the default) :math:`\theta_c = \sqrt{\sqrt2-1}\approx0.6436` (Raya &
-    Ambrogioni). Exact when every data point has the same norm, see :func:`instability_time`.
+    Ambrogioni). Exact when every data point has the same norm, see :func:`equal_norm_instability_time`.
     Computed as :math:`1/\sqrt{\Lambda+\sqrt{\Lambda^2+1}}` (no cancellation).
 
     Parameters
@@ -100,7 +102,7 @@ def critical_theta(top_eigenvalue=1.0) -> float:
     return 1.0 / math.sqrt(lam + math.hypot(lam, 1.0))
 
 
-def instability_time(top_eigenvalue) -> float:
+def equal_norm_instability_time(top_eigenvalue) -> float:
     r"""OU time :math:`t_U` at which the central fixed point of the generative dynamics loses
     stability along the top eigenvector.
 
@@ -113,7 +115,7 @@ def instability_time(top_eigenvalue) -> float:
     sphere); for other data :math:`\Lambda` is replaced by the reweighted variance of
     :func:`diffphase.theory.symmetry.centre_hessian` (e.g. the two-class mixture with
     :math:`\sigma = 1` gives :math:`\tfrac12\log 2|m|^2`,
-    :func:`diffphase.numerics.gaussian_mixture.instability_time`).
+    :func:`diffphase.numerics.gaussian_mixture.two_class_instability_time`).
 
     Parameters
     ----------
@@ -127,7 +129,7 @@ def instability_time(top_eigenvalue) -> float:
 
     Examples
     --------
-    >>> round(instability_time(1e6) - 0.5 * math.log(1e6), 8)   # -> ½ log 2
+    >>> round(equal_norm_instability_time(1e6) - 0.5 * math.log(1e6), 8)   # -> ½ log 2
     0.34657359
     """
     lam = _check_lam(top_eigenvalue)
@@ -343,7 +345,7 @@ def sample_late_gaussian(n, t, mean, covariance, seed=None) -> np.ndarray:
     :func:`diffphase.numerics.sde.sample` with a grid starting at ``t``. Raya & Ambrogioni
     start it at the critical time read off the quality curve of a plain :math:`\mathcal N(0, I)`
     start (:func:`second_derivative_knee`; DDPM step 400 of 1000 on CelebA64, OU time
-    :math:`\approx0.8`), not at :func:`instability_time`.
+    :math:`\approx0.8`), not at :func:`equal_norm_instability_time`.
 
     Parameters
     ----------
@@ -561,3 +563,8 @@ def mixture_posterior_sample(mixture, x, t, seed=None):
     gam = dl + th * th * s2
     mean = (dl * mixture.means[k] + th * s2 * x) / gam
     return mean + np.sqrt(s2 * dl / gam) * rng.standard_normal(x.shape), k
+
+
+# kept for validation until the engine split (the old name)
+__getattr__ = deprecated_aliases(__name__, {"instability_time": (equal_norm_instability_time,
+                                                                 "equal_norm_instability_time")})

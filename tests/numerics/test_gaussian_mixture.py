@@ -63,7 +63,7 @@ def test_instability_time_against_root_of_curvature():
         gamma = lambda t: -math.expm1(-2 * t) + sigma**2 * math.exp(-2 * t)  # noqa: E731
         curv = lambda t: -1 + 2 / gamma(t) - 2 * m2 * math.exp(-2 * t) / gamma(t) ** 2  # noqa: E731
         root = optimize.brentq(curv, 1e-6, 30, xtol=1e-14)
-        assert math.isclose(gm.instability_time(d, mu, sigma), root, rel_tol=1e-10)
+        assert math.isclose(gm.two_class_instability_time(d, mu, sigma), root, rel_tol=1e-10)
 
 
 def test_collapse_quantities_against_sympy_and_root_finding():
@@ -148,7 +148,7 @@ def test_two_class_score_matches_tanh_formula():
         (lambda: gm.collapse_time(10, 10, sigma=-1), "sigma must be > 0"),
         (lambda: gm.excess_entropy(1.0, 100, 0), "d must be >= 1"),
         (lambda: gm.critical_load(-2.0), "t must be >= 0"),
-        (lambda: gm.instability_time(10, mu=0.0), "mu must be > 0"),
+        (lambda: gm.two_class_instability_time(10, mu=0.0), "mu must be > 0"),
         (lambda: gm.speciation_time(2.5), "d must be an integer"),
         (lambda: gm.GaussianMixture.from_std([[0.0]], sigmas=-1.0), "sigmas must be"),
         (lambda: gm.GaussianMixture([[0.0]], variances=-1.0), "variances must be"),

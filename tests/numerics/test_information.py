@@ -288,8 +288,7 @@ def test_empirical_posterior_is_the_point_mass_mixture():
 def _trajectory(model, n_steps, seed=0, t_max=3.0, t_end=0.02, B=64):
     grid = sde.time_grid(t_max, t_end, n_steps)
     x0 = np.random.default_rng(seed).standard_normal((B, model.d))
-    _, saved = sde.sample(model.score, x0, grid, seed=seed + 1, save_times=grid)
-    return grid, saved
+    return grid, sde.sample_path(model.score, x0, grid, seed=seed + 1).as_dict()
 
 
 def _max_error(model, path, saved):

@@ -57,10 +57,16 @@ def test_sample_is_reproducible_and_saves_states():
     score = _gauss_score(2.0)
     x0 = np.random.default_rng(0).standard_normal((5, 3))
     g = sde.time_grid(4.0, 0.01, 10)
-    a, saved = sde.sample(score, x0, g, seed=7, save_times=[g[3]])
+    path = sde.sample_path(score, x0, g, seed=7, save_times=[g[3]])
     b = sde.sample(score, x0, g, seed=7)
-    assert np.array_equal(a, b)
-    assert list(saved) == [float(g[3])] and saved[float(g[3])].shape == (5, 3)
+    assert np.array_equal(path.x, b)
+    assert path.times.tolist() == [float(g[3])] and path.states[0].shape == (5, 3)
+    full = sde.sample_path(score, x0, g, seed=7)              # default: every grid time
+    assert np.array_equal(full.times, g) and np.array_equal(full.states[3], path.states[0])
+    assert np.array_equal(full.states[0], x0) and np.array_equal(full.x, b)
+    with pytest.warns(DeprecationWarning, match="sample_path"):
+        a, saved = sde.sample(score, x0, g, seed=7, save_times=[g[3]])   # the deprecated flag
+    assert np.array_equal(a, b) and np.array_equal(saved[float(g[3])], path.states[0])
 
 
 def test_sample_accepts_torch_tensors():
