@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_real, check_times
+from .checks import check_array, check_int, check_real, check_times
 
 __all__ = [
     "alpha_bar",
@@ -79,7 +79,7 @@ def noise_level(t):
 
 
 def _positive_array(name, value, upper=None, upper_open=False):
-    arr = np.asarray(value, dtype=np.float64)
+    arr = check_array(name, value)
     if arr.size == 0 or not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite and non-empty")
     if np.any(arr <= 0):
@@ -102,7 +102,7 @@ def time_from_theta(th):
 def time_from_ve_variance(sigma2):
     r"""OU time :math:`t = \tfrac12\log(1+\sigma^2)` for a variance-exploding variance
     :math:`\sigma^2 \ge 0`."""
-    arr = np.asarray(sigma2, dtype=np.float64)
+    arr = check_array("ve_variance", sigma2)
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError("ve_variance must be finite and >= 0")
     return _ret(0.5 * np.log1p(arr))
@@ -116,7 +116,7 @@ def time_from_snr(rho):
 def time_from_noise_level(eps):
     r"""OU time :math:`t = -\tfrac12\log(1-\varepsilon)` for a discrete noise level
     :math:`\varepsilon\in[0,1)` (probability that a token is not kept)."""
-    arr = np.asarray(eps, dtype=np.float64)
+    arr = check_array("noise_level", eps)
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr >= 1):
         raise ValueError("noise_level must be in [0, 1) (1 is t = inf)")
     return _ret(-0.5 * np.log1p(-arr))
@@ -145,7 +145,7 @@ class DiscreteSchedule:
     """
 
     def __init__(self, betas):
-        betas = np.asarray(betas, dtype=np.float64)
+        betas = check_array("betas", betas)
         if betas.ndim != 1 or betas.size < 1:
             raise ValueError("betas must be a non-empty 1-d array")
         if not np.all(np.isfinite(betas)) or np.any(betas <= 0) or np.any(betas >= 1):

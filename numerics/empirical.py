@@ -33,7 +33,7 @@ from scipy import optimize
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import conventions as cv
-from ._checks import check_data, check_int, check_real, check_times
+from .checks import check_data, check_int, check_real, check_times
 
 __all__ = [
     "EmpiricalScore",
@@ -516,8 +516,9 @@ def symmetric_top_eigenvalues(C, k: int = 1, *, tol: float = 1e-10) -> np.ndarra
     r"""The ``k`` largest eigenvalues of a symmetric matrix, in decreasing order.
 
     Lanczos (``scipy.sparse.linalg.eigsh``, ``which="LA"``, relative accuracy ``tol``) when
-    ``k`` is small against the size :math:`d` (:math:`d > 256` and :math:`k < d/4`); a full
-    ``numpy.linalg.eigvalsh`` otherwise.
+    ``k`` is small against the size :math:`d` (:math:`d > 256` and :math:`k < d/4`; one BLAS
+    thread, as the matrix-vector products are small); a full ``numpy.linalg.eigvalsh``
+    otherwise.
     """
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
@@ -526,10 +527,22 @@ def symmetric_top_eigenvalues(C, k: int = 1, *, tol: float = 1e-10) -> np.ndarra
     k = check_int("k", k, minimum=1, maximum=d)
     if d > 256 and 4 * k < d:
         v0 = np.random.default_rng(0).standard_normal(d)
-        vals = eigsh(C, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+        with _one_blas_thread():  # a d x d matvec is too small to share; threads only wait on each other
+            vals = eigsh(C, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
     else:
         vals = np.linalg.eigvalsh(C)[-k:]
     return np.sort(np.asarray(vals, dtype=np.float64))[::-1].copy()
+
+
+def _one_blas_thread():
+    """One BLAS thread for the block (threadpoolctl; a no-op without it). Lanczos on a dense
+    matrix of a few thousand rows is several times faster so on a busy machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        from contextlib import nullcontext
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) -> np.ndarray:
@@ -538,11 +551,13 @@ def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) 
 
     ``"covariance"``: :math:`C` is formed by one blocked matrix product (:func:`covariance`,
     :math:`2nd^2` flops, memory :math:`d^2`) and its top eigenvalues found by Lanczos
-    (:func:`symmetric_top_eigenvalues`). ``"lanczos"``: ``eigsh`` on the operator
+    (:func:`symmetric_top_eigenvalues`). ``"gram"``: the same with the :math:`n\times n` Gram
+    matrix :math:`X_cX_c^T/n`, which has the same non-zero eigenvalues (for :math:`n < d`;
+    eigenvalues beyond its rank are 0). ``"lanczos"``: ``eigsh`` on the operator
     :math:`v\mapsto X_c^T(X_cv)/n`, applied without forming :math:`C` or centring ``X`` (two
     passes over the data per iteration; memory :math:`O(n+d)` beyond the data). ``"auto"``
-    forms :math:`C` when :math:`d\le4096`. With ``k = 1`` both agree with
-    :func:`top_eigenvalue`.
+    forms :math:`C` when :math:`d\le4096`, the Gram matrix when :math:`n\le4096`, and uses
+    the operator otherwise. With ``k = 1`` all agree with :func:`top_eigenvalue`.
 
     Returns
     -------
@@ -550,12 +565,19 @@ def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) 
         Decreasing eigenvalues (float64).
     """
     X = check_data(X, "X", min_rows=2)
-    if method not in ("auto", "covariance", "lanczos"):
-        raise ValueError(f"method must be 'auto', 'covariance' or 'lanczos', got {method!r}")
+    if method not in ("auto", "covariance", "gram", "lanczos"):
+        raise ValueError(f"method must be 'auto', 'covariance', 'gram' or 'lanczos', got {method!r}")
     n, d = X.shape
     k = check_int("k", k, minimum=1, maximum=d)
-    if method == "covariance" or (method == "auto" and d <= 4096) or k >= d - 1:
+    if method == "auto":
+        method = "covariance" if d <= 4096 else ("gram" if n <= 4096 else "lanczos")
+    if method == "covariance" or (method == "lanczos" and k >= d - 1):
         return symmetric_top_eigenvalues(covariance(X), k, tol=tol)
+    if method == "gram":
+        Xc = X - X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+        G = (Xc @ Xc.T).astype(np.float64) / n
+        vals = symmetric_top_eigenvalues(G, min(k, n), tol=tol)
+        return np.concatenate([vals, np.zeros(k - vals.size)])
     mean = X.mean(axis=0, dtype=np.float64)
 
     def matvec(v):

@@ -15,8 +15,10 @@ Two-class mixture :math:`\tfrac12\mathcal N(m,\sigma^2I_d)+\tfrac12\mathcal N(-m
   (:func:`label_information`, quadrature, abs. error :math:`\le10^{-10}`) that the large-
   :math:`d` forms drop; :func:`label_information_mixture` for :math:`K` equal-variance classes;
 * :func:`speciation_time_from_curve` — the 0.775 crossing of a measured :math:`\phi(t)`;
-* :class:`IsotropicMixture` — a :math:`K`-class isotropic mixture with its exact noised score,
-  posterior and sampler (the exact-score reference for :mod:`diffphase.numerics.sde`).
+* :class:`GaussianMixture` — a :math:`K`-class isotropic mixture (class variances) with its
+  exact noised score, posterior, class scores and denoisers, and sampler (the exact-score
+  reference for :mod:`diffphase.numerics.sde`, a class model of
+  :func:`diffphase.numerics.information.online_posterior`).
 
 Examples
 --------
@@ -35,12 +37,12 @@ import numpy as np
 from scipy import integrate
 
 from . import conventions as cv
-from ._checks import check_int, check_real, check_times
-from .curves import crossing_time
+from .checks import check_array, check_int, check_real, check_times
+from .stats import crossing
 
 __all__ = [
     "speciation_time",
-    "instability_time",
+    "two_class_instability_time",
     "clone_agreement",
     "collapse_time",
     "critical_load",
@@ -48,7 +50,7 @@ __all__ = [
     "label_information",
     "label_information_mixture",
     "speciation_time_from_curve",
-    "IsotropicMixture",
+    "GaussianMixture",
 ]
 
 
@@ -88,8 +90,8 @@ def speciation_time(d, mu=1.0, sigma=1.0) -> float:
     return 0.5 * math.log(mu * mu * d + sigma * sigma)
 
 
-def instability_time(d, mu=1.0, sigma=1.0) -> float:
-    r"""OU time :math:`t_U` where the centre of the overlap potential
+def two_class_instability_time(d, mu=1.0, sigma=1.0) -> float:
+    r"""OU time :math:`t_U` at which the centre of the two-class mixture's overlap potential
     :math:`V(q,t) = -q^2/2 + q^2/\Gamma_t - 2\log\cosh(aq/\Gamma_t)` becomes unstable.
 
     With :math:`u = e^{-2t}`: :math:`(\sigma^2-1)^2u^2 + 2|m|^2u - 1 = 0`; :math:`t_U =
@@ -285,7 +287,7 @@ def label_information_mixture(t, means, sigma=1.0, weights=None, n_samples: int 
         :math:`I(t)` and its standard error, each of the shape of ``t``.
     """
     t = check_times(t)
-    mix = IsotropicMixture(means, sigma, weights)
+    mix = GaussianMixture.from_std(means, sigma, weights)
     if mix.K < 2:
         raise ValueError(f"means must hold at least 2 classes, got {mix.K}")
     n_samples = check_int("n_samples", n_samples, minimum=2)
@@ -432,7 +434,7 @@ def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
 
     The paper reads :math:`t_S` where :math:`\phi` crosses 0.775 (Biroli et al. 2024). The
     crossing is that of the non-increasing least-squares fit of the points
-    (:func:`diffphase.numerics.curves.crossing_time`), so noise cannot produce several.
+    (:func:`diffphase.numerics.stats.crossing`), so noise cannot produce several.
 
     Parameters
     ----------
@@ -460,68 +462,95 @@ def speciation_time_from_curve(t, phi, level=0.775, weights=None) -> float:
     >>> round(speciation_time_from_curve([0.0, 1.0, 2.0], [0.95, 0.7, 0.5]), 12)
     0.7
     """
-    return crossing_time(t, phi, level, weights=weights, name="phi")
+    return crossing(t, phi, level, weights=weights, name="phi").t
 
 
-class IsotropicMixture:
-    r"""A :math:`K`-class isotropic Gaussian mixture and its exact noised score.
+class GaussianMixture:
+    r"""A :math:`K`-class isotropic Gaussian mixture, its labelled classes and its exact noised
+    score.
 
-    :math:`P_0 = \sum_k \pi_k\mathcal N(\mu_k, \sigma_k^2I_d)`. At OU time :math:`t`,
-    :math:`P_t = \sum_k\pi_k\mathcal N(e^{-t}\mu_k, \Gamma_{k,t}I_d)`,
-    :math:`\Gamma_{k,t} = \Delta_t + \sigma_k^2e^{-2t}`, with score
+    :math:`P_0 = \sum_k \pi_k\mathcal N(\mu_k, v_kI_d)` with class variances :math:`v_k\ge0`
+    (:math:`v_k = 0`: a point mass; OU times must then be ``> 0``). At OU time :math:`t`,
+    :math:`P_t = \sum_k\pi_k\mathcal N(\theta\mu_k, \Gamma_kI_d)`, :math:`\theta = e^{-t}`,
+    :math:`\Gamma_k = \Delta_t + v_k\theta^2`, with class posterior and score
 
-    .. math:: \nabla\log P_t(x) = \sum_k w_k(x)\,\frac{e^{-t}\mu_k - x}{\Gamma_{k,t}},
-              \qquad w_k(x) = \frac{\pi_k\mathcal N(x;e^{-t}\mu_k,\Gamma_{k,t}I)}
-              {\sum_j\pi_j\mathcal N(x;e^{-t}\mu_j,\Gamma_{j,t}I)}.
+    .. math:: w_k(x) = p(k\mid x_t = x) = \frac{\pi_k\mathcal N(x;\theta\mu_k,\Gamma_kI)}
+              {\sum_j\pi_j\mathcal N(x;\theta\mu_j,\Gamma_jI)},\qquad
+              \nabla\log P_t(x) = \sum_k w_k(x)\,\frac{\theta\mu_k - x}{\Gamma_k},
+
+    class-conditional scores :math:`-(x-\theta\mu_k)/\Gamma_k` and denoisers
+    :math:`E[x_0\mid x_t = x, k] = \mu_k + \frac{v_k\theta}{\Gamma_k}(x - \theta\mu_k)`. It is a
+    class model of :func:`diffphase.numerics.information.online_posterior`
+    (:class:`~diffphase.numerics.information.ClassModel`) and the exact-score reference of
+    :mod:`diffphase.numerics.sde`.
 
     Parameters
     ----------
     means : array_like, shape (K, d)
-    sigmas : float or array_like, shape (K,)
-        Standard deviations, ``> 0``.
+    variances : float or array_like, shape (K,)
+        Class variances :math:`v_k\ge0` (:meth:`from_std` takes standard deviations).
     weights : array_like, shape (K,), optional
         Class probabilities :math:`\pi_k\ge0` (normalised here, not all 0); uniform by default.
 
     Examples
     --------
-    >>> mix = IsotropicMixture.two_class(d=4, mu=1.0, sigma=1.0)
+    >>> mix = GaussianMixture.two_class(d=4, mu=1.0, sigma=1.0)
     >>> round(mix.top_eigenvalue(), 12)      # mu^2 d + sigma^2
     5.0
     >>> x = mix.sample(3, seed=0)[0]
     >>> mix.score(x, 0.5).shape
     (3, 4)
+    >>> gm = GaussianMixture([[0.0, 1.0], [0.0, -1.0]], 0.25)
+    >>> gm.posterior(np.array([[0.0, 0.0]]), 0.5).round(6).tolist()
+    [[0.5, 0.5]]
     """
 
-    def __init__(self, means, sigmas=1.0, weights=None):
-        means = np.asarray(means, dtype=np.float64)
-        if means.ndim != 2 or means.shape[0] < 1 or means.shape[1] < 1:
-            raise ValueError(f"means must have shape (K, d) with K, d >= 1, got {means.shape}")
-        if not np.all(np.isfinite(means)):
-            raise ValueError("means must be finite")
-        K = means.shape[0]
-        sig = np.asarray(sigmas, dtype=np.float64)
-        if sig.ndim == 0:
-            sig = np.full(K, float(sig))
-        if sig.shape != (K,):
-            raise ValueError(f"sigmas must be a scalar or have shape ({K},), got shape {sig.shape}")
-        if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
-            raise ValueError("sigmas must be finite and > 0")
+    def __init__(self, means, variances=1.0, weights=None):
+        self._set(means, weights, variances=variances)
+
+    def _set(self, means, weights, *, variances=None, sigmas=None):
+        m = check_array("means", means)
+        if m.ndim != 2 or m.shape[0] < 1 or m.shape[1] < 1 or not np.all(np.isfinite(m)):
+            raise ValueError(f"means must be a finite array of shape (K, d), K, d >= 1; got shape {m.shape}")
+        K = m.shape[0]
+        if sigmas is not None:
+            sig = check_array("sigmas", sigmas)
+            sig = np.full(K, float(sig)) if sig.ndim == 0 else sig
+            if sig.shape != (K,):
+                raise ValueError(f"sigmas must be a scalar or have shape ({K},), got shape {sig.shape}")
+            if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+                raise ValueError("sigmas must be finite and > 0")
+            v = sig**2
+        else:
+            v = check_array("variances", variances)
+            v = np.full(K, float(v)) if v.ndim == 0 else v
+            if v.shape != (K,) or not np.all(np.isfinite(v)) or np.any(v < 0):
+                raise ValueError(f"variances must be finite, >= 0, a scalar or of shape ({K},); got {v!r}")
+            sig = np.sqrt(v)
         if weights is None:
             w = np.full(K, 1.0 / K)
         else:
-            w = np.asarray(weights, dtype=np.float64)
+            w = check_array("weights", weights)
             if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
                 raise ValueError(f"weights must have shape ({K},), be finite, >= 0 and not all 0")
             w = w / w.sum()
-        self.means, self.sigmas, self.weights = means, sig, w
+        self.means, self.variances, self.weights, self._sigmas = m, v, w, sig
 
     @classmethod
-    def two_class(cls, d, mu=1.0, sigma=1.0) -> "IsotropicMixture":
+    def from_std(cls, means, sigmas=1.0, weights=None) -> "GaussianMixture":
+        r"""The mixture with class standard deviations :math:`\sigma_k > 0`
+        (:math:`v_k = \sigma_k^2`; :attr:`sigmas` returns the given values exactly)."""
+        obj = cls.__new__(cls)
+        GaussianMixture._set(obj, means, weights, sigmas=sigmas)
+        return obj
+
+    @classmethod
+    def two_class(cls, d, mu=1.0, sigma=1.0) -> "GaussianMixture":
         r"""The symmetric two-class mixture :math:`\pm m`, :math:`m = \tilde\mu(1,\dots,1)`
-        (so :math:`|m| = \tilde\mu\sqrt d`)."""
+        (so :math:`|m| = \tilde\mu\sqrt d`), class standard deviation ``sigma``."""
         d, mu, sigma = _check_model(d, mu, sigma)
         m = np.full(d, mu)
-        return cls(np.stack([m, -m]), sigma)
+        return cls.from_std(np.stack([m, -m]), sigma)
 
     @property
     def K(self) -> int:
@@ -533,11 +562,17 @@ class IsotropicMixture:
         """Dimension."""
         return self.means.shape[1]
 
+    @property
+    def sigmas(self) -> np.ndarray:
+        r"""Class standard deviations :math:`\sqrt{v_k}`, shape (K,)."""
+        return self._sigmas
+
+    # --- population quantities -------------------------------------------------------------
     def covariance(self) -> np.ndarray:
-        r"""Population covariance :math:`\sum_k\pi_k(\sigma_k^2 I + \mu_k\mu_k^T) - \bar\mu\bar\mu^T`."""
+        r"""Population covariance :math:`\sum_k\pi_k(v_k I + \mu_k\mu_k^T) - \bar\mu\bar\mu^T`."""
         mbar = self.weights @ self.means
         c = (self.means * self.weights[:, None]).T @ self.means - np.outer(mbar, mbar)
-        c[np.diag_indices(self.d)] += self.weights @ self.sigmas**2
+        c[np.diag_indices(self.d)] += self.weights @ self.variances
         return c
 
     def top_eigenvalue(self) -> float:
@@ -546,11 +581,94 @@ class IsotropicMixture:
         mbar = self.weights @ self.means
         B = (self.means - mbar) * np.sqrt(self.weights)[:, None]
         gram = B @ B.T
-        return float(np.linalg.eigvalsh(gram)[-1] + self.weights @ self.sigmas**2)
+        return float(np.linalg.eigvalsh(gram)[-1] + self.weights @ self.variances)
 
     def speciation_time(self) -> float:
-        r""":math:`t_S = \tfrac12\log\Lambda` (OU time)."""
+        r""":math:`t_S = \tfrac12\log\Lambda` (OU time; negative when :math:`\Lambda < 1`)."""
         return 0.5 * math.log(self.top_eigenvalue())
+
+    def collapse_time(self, n) -> float:
+        r"""Large-:math:`d` collapse time of ``n`` points drawn from the mixture, the closed form
+        of :func:`collapse_time` with the classes' common standard deviation (classes must
+        share one variance ``> 0``)."""
+        if not np.all(self.variances == self.variances[0]) or self.variances[0] <= 0:
+            raise ValueError("collapse_time needs classes of one common variance > 0, got "
+                             f"variances {self.variances.tolist()}")
+        return collapse_time(n, self.d, float(self.sigmas[0]))
+
+    # --- noised densities ------------------------------------------------------------------
+    def _time(self, t) -> float:
+        t = check_times(t, positive=bool(np.any(self.variances == 0)))
+        if t.ndim != 0:
+            raise ValueError("t must be a single OU time")
+        return float(t)
+
+    def _check_x(self, x):
+        x = check_array("x", x)
+        if x.ndim != 2 or x.shape[1] != self.d:
+            raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
+        return x
+
+    def gammas(self, t) -> np.ndarray:
+        r""":math:`\Gamma_k = \Delta_t + v_k e^{-2t}`, shape (K,)."""
+        t = self._time(t)
+        return cv.delta(t) + self.variances * cv.theta(t) ** 2
+
+    def log_joint(self, x, t) -> np.ndarray:
+        r""":math:`\log\pi_k + \log\mathcal N(x;\theta\mu_k,\Gamma_kI)`, shape (B, K)
+        (:math:`|x-\theta\mu_k|^2` expanded into matrix products, :math:`O(BKd)`)."""
+        x = self._check_x(x)
+        theta = cv.theta(self._time(t))
+        gam = self.gammas(t)
+        # |x - theta mu_k|^2 = |x|^2 - 2 theta x.mu_k + theta^2 |mu_k|^2
+        x2 = np.einsum("bi,bi->b", x, x)[:, None]
+        cross = x @ self.means.T
+        m2 = np.einsum("ki,ki->k", self.means, self.means)[None, :]
+        dist2 = np.maximum(x2 - 2.0 * theta * cross + theta**2 * m2, 0.0)
+        with np.errstate(divide="ignore"):  # a zero-weight class has log-weight -inf
+            logw = np.log(self.weights)
+        return logw - 0.5 * self.d * np.log(2 * math.pi * gam) - dist2 / (2 * gam)
+
+    def log_density(self, x, t) -> np.ndarray:
+        r""":math:`\log P_t(x)` for ``x`` of shape (B, d) at OU time ``t`` (scalar)."""
+        logc = self.log_joint(x, t)
+        mx = logc.max(axis=1, keepdims=True)
+        return (mx + np.log(np.exp(logc - mx).sum(axis=1, keepdims=True)))[:, 0]
+
+    def posterior(self, x, t) -> np.ndarray:
+        r"""Class posterior :math:`w_k(x) = p(k\mid x_t = x)`, shape (B, K), OU time ``t``."""
+        logc = self.log_joint(x, t)
+        logc -= logc.max(axis=1, keepdims=True)
+        w = np.exp(logc)
+        return w / w.sum(axis=1, keepdims=True)
+
+    def score(self, x, t) -> np.ndarray:
+        r"""Exact score :math:`\nabla\log P_t(x)` (formula in the class docstring), ``x`` of
+        shape (B, d), OU time ``t >= 0`` (``t = 0`` is the clean mixture): pass it to
+        :func:`diffphase.numerics.sde.sample`."""
+        x = self._check_x(x)
+        w = self.posterior(x, t)
+        wg = w / self.gammas(t)[None, :]  # (B, K)
+        return cv.theta(self._time(t)) * (wg @ self.means) - x * wg.sum(axis=1, keepdims=True)
+
+    # --- classes ---------------------------------------------------------------------------
+    def class_scores(self, x, t) -> np.ndarray:
+        r""":math:`\nabla\log p_t(x\mid k) = -(x-\theta\mu_k)/\Gamma_k`, shape (B, K, d)."""
+        x = self._check_x(x)
+        g = self.gammas(t)
+        return -(x[:, None, :] - cv.theta(self._time(t)) * self.means[None]) / g[None, :, None]
+
+    def class_denoisers(self, x, t) -> np.ndarray:
+        r""":math:`E[x_0\mid x_t = x, k] = \mu_k + \frac{v_k\theta}{\Gamma_k}(x - \theta\mu_k)`,
+        shape (B, K, d)."""
+        x = self._check_x(x)
+        g = self.gammas(t)
+        th = cv.theta(self._time(t))
+        return self.means[None] + (self.variances * th / g)[None, :, None] * (x[:, None, :] - th * self.means[None])
+
+    def posterior_variances(self, t) -> np.ndarray:
+        r""":math:`\mathrm{Var}(x_0\mid x_t, k) = v_k\Delta_t/\Gamma_k` per coordinate, shape (K,)."""
+        return self.variances * cv.delta(self._time(t)) / self.gammas(t)
 
     def sample(self, n, seed=None):
         """Draw ``n`` clean points; returns ``(x, labels)`` with ``x`` of shape (n, d)."""
@@ -560,57 +678,10 @@ class IsotropicMixture:
         x = self.means[labels] + self.sigmas[labels, None] * rng.standard_normal((n, self.d))
         return x, labels
 
-    def _log_components(self, x, t):
-        theta = cv.theta(t)
-        gam = cv.delta(t) + self.sigmas**2 * theta**2  # (K,)
-        # |x - theta mu_k|^2 = |x|^2 - 2 theta x.mu_k + theta^2 |mu_k|^2
-        x2 = np.einsum("bi,bi->b", x, x)[:, None]
-        cross = x @ self.means.T
-        m2 = np.einsum("ki,ki->k", self.means, self.means)[None, :]
-        dist2 = np.maximum(x2 - 2.0 * theta * cross + theta**2 * m2, 0.0)
-        with np.errstate(divide="ignore"):  # a zero-weight class has log-weight -inf
-            logw = np.log(self.weights)
-        logc = logw - 0.5 * self.d * np.log(2 * math.pi * gam) - dist2 / (2 * gam)
-        return logc, gam, theta
-
-    def _check_x(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.d:
-            raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
-        return x
-
-    def log_density(self, x, t) -> np.ndarray:
-        r""":math:`\log P_t(x)` for ``x`` of shape (B, d) at OU time ``t`` (scalar)."""
-        x = self._check_x(x)
-        t = float(check_times(t))
-        logc, _, _ = self._log_components(x, t)
-        mx = logc.max(axis=1, keepdims=True)
-        return (mx + np.log(np.exp(logc - mx).sum(axis=1, keepdims=True)))[:, 0]
-
-    def posterior(self, x, t) -> np.ndarray:
-        r"""Class posterior :math:`w_k(x) = p(k\mid x_t = x)`, shape (B, K), OU time ``t``."""
-        x = self._check_x(x)
-        t = float(check_times(t))
-        logc, _, _ = self._log_components(x, t)
-        logc -= logc.max(axis=1, keepdims=True)
-        w = np.exp(logc)
-        return w / w.sum(axis=1, keepdims=True)
-
-    def score(self, x, t) -> np.ndarray:
-        r"""Exact score :math:`\nabla\log P_t(x)` (formula in the class docstring), ``x`` of
-        shape (B, d), OU time ``t >= 0`` (``t = 0`` is the clean mixture)."""
-        x = self._check_x(x)
-        t = float(check_times(t))
-        logc, gam, theta = self._log_components(x, t)
-        logc -= logc.max(axis=1, keepdims=True)
-        w = np.exp(logc)
-        w /= w.sum(axis=1, keepdims=True)
-        wg = w / gam[None, :]  # (B, K)
-        return theta * (wg @ self.means) - x * wg.sum(axis=1, keepdims=True)
-
     def classify(self, x) -> np.ndarray:
-        """Most probable class of clean points ``x`` (posterior at ``t = 0``)."""
+        """Most probable class of clean points ``x`` (posterior at ``t = 0``; classes of
+        variance 0 need ``t > 0``, use :meth:`posterior`)."""
         return np.argmax(self.posterior(x, 0.0), axis=1)
 
     def __repr__(self) -> str:
-        return f"IsotropicMixture(K={self.K}, d={self.d})"
+        return f"{type(self).__name__}(K={self.K}, d={self.d})"

@@ -55,7 +55,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from .checks import check_array, check_int, check_real, check_times
 
 __all__ = [
     "hopfield_capacity",
@@ -324,7 +324,7 @@ def retrieval_temperature(alpha) -> float:
 
 def spin_glass_temperature(alpha):
     r"""AGS spin-glass temperature :math:`T_g = 1 + \sqrt\alpha` (``alpha >= 0``)."""
-    a = np.asarray(alpha, dtype=np.float64)
+    a = check_array("alpha", alpha)
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError("alpha must be finite and >= 0")
     out = 1.0 + np.sqrt(a)
@@ -722,7 +722,7 @@ def retrieval_transition(ds, alphas, n_starts=600, seed=0, *, threshold=0.8) -> 
         As in :func:`simulate_retrieval`.
     """
     ds = [check_int("d", v, minimum=10) for v in np.atleast_1d(ds)]
-    alphas = np.sort(np.asarray(alphas, dtype=np.float64))
+    alphas = np.sort(check_array("alphas", alphas))
     if alphas.size < 3:
         raise ValueError(f"alphas must hold at least 3 loads, got {alphas.size}")
     n_starts = check_int("n_starts", n_starts, minimum=10)
@@ -808,7 +808,7 @@ def dense_memory_capacity(beta, patterns="spherical", *, energy="distance", sigm
     0.001
     """
     _check_patterns(patterns, energy)
-    b = np.asarray(beta, dtype=np.float64)
+    b = check_array("beta", beta)
     if b.size == 0 or not np.all(np.isfinite(b)) or np.any(b <= 0):
         raise ValueError("beta must be finite and > 0")
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)

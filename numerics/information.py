@@ -48,16 +48,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy import optimize
 from scipy.special import logsumexp
 
 from . import conventions as cv
-from ._checks import check_data, check_int, check_real, check_times
+from . import process
+from .checks import check_array, check_data, check_int, check_real, check_times
+from .gaussian_mixture import GaussianMixture
 
 __all__ = [
-    "GaussianClasses",
+    "ClassModel",
     "LabelledPoints",
     "posterior",
     "class_entropy",
@@ -86,115 +89,28 @@ def _ret(x):
 # ---------------------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------------------
-class GaussianClasses:
-    r"""An isotropic Gaussian mixture seen as labelled classes, with its closed-form posterior,
-    class-conditional scores and exact score.
+@runtime_checkable
+class ClassModel(Protocol):
+    r"""What :func:`online_posterior` needs of a model of labelled classes.
 
-    Parameters
-    ----------
-    means : array_like, shape (K, d)
-    variances : float or array_like, shape (K,)
-        Class variances :math:`v_y\ge0` (``0``: a point mass; then OU time must be ``> 0``).
-    weights : array_like, shape (K,), optional
-        Class probabilities (normalised; uniform by default).
-
-    Examples
-    --------
-    >>> gc = GaussianClasses([[0.0, 1.0], [0.0, -1.0]], 0.25)
-    >>> gc.posterior(np.array([[0.0, 0.0]]), 0.5).round(6).tolist()
-    [[0.5, 0.5]]
+    :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` (exact Gaussian classes),
+    :class:`LabelledPoints` (a finite labelled data set) and a trained class-conditional
+    network (:class:`diffphase.validation.models.ClassConditional`) are class models. Beyond
+    this protocol :func:`online_posterior` uses ``posterior(x, t)`` (shape (B, K)) when no
+    initial posterior is given, ``class_scores(x, t)`` (shape (B, K, d)) for
+    ``kernel="euler_maruyama"``, and ``posterior_variances(t)`` for ``kernel="exact"``. OU time.
     """
-
-    def __init__(self, means, variances, weights=None):
-        m = np.asarray(means, dtype=np.float64)
-        if m.ndim != 2 or m.shape[0] < 1 or m.shape[1] < 1 or not np.all(np.isfinite(m)):
-            raise ValueError(f"means must be a finite array of shape (K, d), K, d >= 1; got shape {m.shape}")
-        K = m.shape[0]
-        v = np.asarray(variances, dtype=np.float64)
-        if v.ndim == 0:
-            v = np.full(K, float(v))
-        if v.shape != (K,) or not np.all(np.isfinite(v)) or np.any(v < 0):
-            raise ValueError(f"variances must be finite, >= 0, a scalar or of shape ({K},); got {v!r}")
-        if weights is None:
-            w = np.full(K, 1.0 / K)
-        else:
-            w = np.asarray(weights, dtype=np.float64)
-            if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-                raise ValueError(f"weights must have shape ({K},), be finite, >= 0 and not all 0")
-            w = w / w.sum()
-        self.means, self.variances, self.weights = m, v, w
 
     @property
     def K(self) -> int:
         """Number of classes."""
-        return self.means.shape[0]
 
     @property
     def d(self) -> int:
         """Dimension."""
-        return self.means.shape[1]
-
-    def _time(self, t) -> float:
-        t = float(check_times(t, positive=bool(np.any(self.variances == 0))))
-        return t
-
-    def gammas(self, t) -> np.ndarray:
-        r""":math:`\Gamma_y = \Delta_t + v_y e^{-2t}`, shape (K,)."""
-        t = self._time(t)
-        th = cv.theta(t)
-        return cv.delta(t) + self.variances * th * th
-
-    def _check_x(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.d:
-            raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
-        return x
-
-    def log_joint(self, x, t) -> np.ndarray:
-        r""":math:`\log\pi_y + \log\mathcal N(x;\theta\mu_y,\Gamma_yI)`, shape (B, K)."""
-        x = self._check_x(x)
-        g = self.gammas(t)
-        th = cv.theta(t)
-        d2 = ((x[:, None, :] - th * self.means[None]) ** 2).sum(-1)
-        with np.errstate(divide="ignore"):
-            lw = np.log(self.weights)
-        return lw - 0.5 * self.d * np.log(2 * math.pi * g) - d2 / (2 * g)
-
-    def posterior(self, x, t) -> np.ndarray:
-        r"""Bayes posterior :math:`p(y\mid x_t = x)`, shape (B, K)."""
-        lj = self.log_joint(x, t)
-        return np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
 
     def class_denoisers(self, x, t) -> np.ndarray:
-        r""":math:`E[x_0\mid x_t = x, y] = \mu_y + \frac{v_y\theta}{\Gamma_y}(x - \theta\mu_y)`,
-        shape (B, K, d)."""
-        x = self._check_x(x)
-        g = self.gammas(t)
-        th = cv.theta(t)
-        return self.means[None] + (self.variances * th / g)[None, :, None] * (x[:, None, :] - th * self.means[None])
-
-    def class_scores(self, x, t) -> np.ndarray:
-        r""":math:`\nabla\log p_t(x\mid y) = -(x-\theta\mu_y)/\Gamma_y`, shape (B, K, d)."""
-        x = self._check_x(x)
-        g = self.gammas(t)
-        return -(x[:, None, :] - cv.theta(t) * self.means[None]) / g[None, :, None]
-
-    def score(self, x, t) -> np.ndarray:
-        r"""Exact score :math:`\nabla\log P_t(x)`, shape (B, d): pass it to
-        :func:`diffphase.numerics.sde.sample`."""
-        p = self.posterior(x, t)
-        return np.einsum("bk,bkd->bd", p, self.class_scores(x, t))
-
-    def posterior_variances(self, t) -> np.ndarray:
-        r""":math:`\mathrm{Var}(x_0\mid x_t, y) = v_y\Delta_t/\Gamma_y` per coordinate, shape (K,)."""
-        return self.variances * cv.delta(self._time(t)) / self.gammas(t)
-
-    def sample(self, n, seed=None):
-        """Draw ``n`` clean points; returns ``(x, labels)``."""
-        n = check_int("n", n, minimum=1)
-        rng = np.random.default_rng(seed)
-        y = rng.choice(self.K, size=n, p=self.weights)
-        return self.means[y] + np.sqrt(self.variances)[y, None] * rng.standard_normal((n, self.d)), y
+        r"""Class-conditional denoisers :math:`E[x_0\mid x_t = x, y]`, shape (B, K, d)."""
 
 
 class LabelledPoints:
@@ -241,7 +157,7 @@ class LabelledPoints:
 
     def _logw(self, x, t):
         t = float(check_times(t, positive=True))
-        x = np.asarray(x, dtype=np.float64)
+        x = check_array("x", x)
         if x.ndim != 2 or x.shape[1] != self.d:
             raise ValueError(f"x must have shape (B, {self.d}), got {x.shape}")
         D = cv.delta(t)
@@ -271,9 +187,9 @@ class LabelledPoints:
 
     def class_scores(self, x, t) -> np.ndarray:
         r""":math:`\nabla\log p_t(x\mid y) = (\theta D_y(x) - x)/\Delta_t`, shape (B, K, d)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = check_array("x", x)
         t = float(check_times(t, positive=True))
-        return (cv.theta(t) * self.class_denoisers(x, t) - x[:, None, :]) / cv.delta(t)
+        return process.score_from_denoiser(x[:, None, :], self.class_denoisers(x, t), t)
 
     def score(self, x, t) -> np.ndarray:
         r"""Empirical score :math:`\nabla\log P_t(x)`, shape (B, d)."""
@@ -283,8 +199,10 @@ class LabelledPoints:
         return None
 
 
+
+
 def _model(means, variances, weights):
-    return GaussianClasses(means, variances, weights)
+    return GaussianMixture(means, variances, weights)
 
 
 def posterior(x, t, means, variances, weights=None) -> np.ndarray:
@@ -296,7 +214,7 @@ def posterior(x, t, means, variances, weights=None) -> np.ndarray:
     t : float
         OU time (``> 0`` if some variance is 0).
     means, variances, weights
-        As in :class:`GaussianClasses`.
+        As in :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture`.
 
     Returns
     -------
@@ -313,7 +231,7 @@ def posterior(x, t, means, variances, weights=None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # reduction to one dimension and the integrands
 # ---------------------------------------------------------------------------------------
-def _line(model: GaussianClasses):
+def _line(model: GaussianMixture):
     """Coordinates of the means on one line when the problem is exactly one-dimensional
     (``d = 1``, or equal variances and collinear means); ``None`` otherwise."""
     if model.d == 1:
@@ -384,7 +302,7 @@ def _quad_1d(t, c, v, w, what):
     return float(cols.sum())
 
 
-def _mc(t, model: GaussianClasses, n_samples, seed, what):
+def _mc(t, model: GaussianMixture, n_samples, seed, what):
     """Stratified Monte Carlo: returns (estimate (K+1,), stderr (K+1,)); entry 0 is the
     total, entries 1.. the per-class expectations."""
     rng = np.random.default_rng(seed)
@@ -397,7 +315,7 @@ def _mc(t, model: GaussianClasses, n_samples, seed, what):
         r = int(np.sum(s > 1e-12 * max(s[0], 1e-300)))
         if r < d:
             means, d = diff @ vt[:r].T if r > 0 else np.zeros((model.K, 1)), max(r, 1)
-            sub = GaussianClasses(means, model.variances, model.weights)
+            sub = GaussianMixture(means, model.variances, model.weights)
     m = sub if sub is not None else model
     th, g = cv.theta(t), m.gammas(t)
     est = np.zeros(m.K + 1)
@@ -685,7 +603,7 @@ def empirical_class_entropy(t, data, labels, n_classes=None, *, n_samples=20_000
     for lo in range(0, n_samples, 4096):
         m = min(4096, n_samples - lo)
         i = rng.integers(0, lp.data.shape[0], size=m)
-        x = cv.theta(t) * lp.data[i] + math.sqrt(cv.delta(t)) * rng.standard_normal((m, lp.d))
+        x = process.noise(lp.data[i], t, generator=rng)
         p = lp.posterior(x, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             vals.append(-np.where(p > 0, p * np.log(p), 0.0).sum(1))
@@ -716,10 +634,15 @@ class OnlinePosterior:
 
 
 def _trajectory(trajectory):
-    if isinstance(trajectory, Mapping):
-        items = sorted(trajectory.items(), key=lambda kv: -float(kv[0]))
-    else:
-        items = list(trajectory)
+    if hasattr(trajectory, "as_dict"):  # a diffphase.numerics.sde.SamplePath
+        trajectory = trajectory.as_dict()
+    try:
+        if isinstance(trajectory, Mapping):
+            items = sorted(trajectory.items(), key=lambda kv: -float(kv[0]))
+        else:
+            items = [(tt, xx) for tt, xx in trajectory]
+    except (TypeError, ValueError):
+        raise ValueError("trajectory must be a dict {t: x_t} or a sequence of (t, x_t) pairs") from None
     if len(items) < 1:
         raise ValueError("trajectory must contain at least one (t, x_t) pair")
     times = check_times([float(tt) for tt, _ in items], "trajectory times")
@@ -734,15 +657,6 @@ def _trajectory(trajectory):
     return times, xs
 
 
-def _bridge(t: float, s: float) -> tuple[float, float, float]:
-    r"""Coefficients of the exponential sampler's Gaussian bridge from OU time ``t`` to ``s``:
-    :math:`x_s \sim \mathcal N(c_D\,D + c_x\,x_t,\ v)` with the denoiser :math:`D` held fixed
-    (the step of :func:`diffphase.numerics.sde.sample`)."""
-    delta_t, delta_s, one_minus = cv.delta(t), cv.delta(s), cv.delta(t - s)
-    return (cv.theta(s) * one_minus / delta_t, cv.theta(t - s) * delta_s / delta_t,
-            delta_s * one_minus / delta_t)
-
-
 def _kernel(kernel, model, x, t, s):
     """Class-conditional mean (B, K, d) and variance (K,) of x_s given x_t."""
     h = t - s
@@ -750,11 +664,11 @@ def _kernel(kernel, model, x, t, s):
         sy = model.class_scores(x, t)
         mean = x[:, None, :] + h * (x[:, None, :] + 2.0 * sy)
         return mean, np.full(model.K, 2.0 * h)
-    c_den, c_x, var = _bridge(t, s)
-    mean = c_den * model.class_denoisers(x, t) + c_x * x[:, None, :]
-    v = np.full(model.K, var)
+    b = process.bridge(t, s)
+    mean = b.coef_x0 * model.class_denoisers(x, t) + b.coef_xt * x[:, None, :]
+    v = np.full(model.K, b.variance)
     if kernel == "exact":
-        v = v + c_den**2 * model.posterior_variances(t)
+        v = v + b.coef_x0**2 * model.posterior_variances(t)
     return mean, v
 
 
@@ -772,10 +686,13 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
 
     Parameters
     ----------
-    trajectory : sequence of (t, x) or dict {t: x}
-        OU times strictly decreasing; ``x`` of shape (B, d) or (d,). The ``saved`` dict of
-        :func:`diffphase.numerics.sde.sample` with ``save_times=times`` works as is.
-    model : GaussianClasses, LabelledPoints, or a class model
+    trajectory : SamplePath, sequence of (t, x) or dict {t: x}
+        OU times strictly decreasing; ``x`` of shape (B, d) or (d,). A
+        :class:`diffphase.numerics.sde.SamplePath` (:func:`diffphase.numerics.sde.sample_path`)
+        works as is.
+    model : ClassModel
+        A :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture`, a :class:`LabelledPoints`,
+        or any class model (:class:`ClassModel`).
         Supplies ``K``, ``d``, ``class_denoisers(x, t)`` (shape (B, K, d)) and, unless
         ``initial`` is given, ``posterior(x, t)`` at the first time. A trained class-conditional
         network wrapped this way (see :mod:`diffphase.validation.information`) runs the same
@@ -785,7 +702,8 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
         ``"exponential"``: the Gaussian bridge with the class-conditional denoiser held fixed
         (the DDPM ancestral step of :mod:`diffphase.numerics.sde`); ``"euler_maruyama"``:
         :math:`\mathcal N(x + h[x + 2\nabla\log p_t(x\mid y)], 2h)`; ``"exact"``: the exact
-        Gaussian reverse kernel of a :class:`GaussianClasses` class (the bridge plus
+        Gaussian reverse kernel of a
+        :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` class (the bridge plus
         :math:`c^2\,\mathrm{Var}(x_0\mid x_t,y)`), exact for any step. For point-mass classes
         the exponential kernel is already exact.
     initial : array_like, shape (B, K) or (K,), optional
@@ -798,24 +716,24 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     Examples
     --------
     >>> from diffphase.numerics import sde
-    >>> gc = GaussianClasses([[-2.0], [2.0]], 0.0)          # two points
-    >>> grid = sde.time_grid(3.0, 0.05, 30)
+    >>> gc = GaussianMixture([[-2.0], [2.0]], 0.0)          # two points
+    >>> grid = process.time_grid(3.0, 0.05, 30)
     >>> x0 = np.random.default_rng(0).standard_normal((4, 1))
-    >>> _, saved = sde.sample(gc.score, x0, grid, seed=1, save_times=grid)
-    >>> path = online_posterior(saved, gc)
-    >>> exact = gc.posterior(saved[float(grid[-1])], float(grid[-1]))
+    >>> traj = sde.sample_path(gc.score, x0, grid, seed=1)
+    >>> path = online_posterior(traj, gc)
+    >>> exact = gc.posterior(traj.x, float(grid[-1]))
     >>> bool(np.allclose(path.posterior[-1], exact, atol=1e-9))
     True
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    if not all(hasattr(model, a) for a in ("K", "d", "class_denoisers")):
-        raise ValueError("model must be a GaussianClasses, a LabelledPoints, or an object with K, d and "
-                         "class_denoisers(x, t) -> (B, K, d) (a trained class-conditional denoiser)")
+    if not isinstance(model, ClassModel):
+        raise ValueError("model must be a class model: a GaussianMixture, a LabelledPoints, or an object with K, d "
+                         "and class_denoisers(x, t) -> (B, K, d) (e.g. a trained class-conditional denoiser)")
     if initial is None and not hasattr(model, "posterior"):
         raise ValueError("initial is required when the model has no posterior(x, t)")
-    if kernel == "exact" and not isinstance(model, GaussianClasses):
-        raise ValueError("kernel='exact' needs a GaussianClasses model")
+    if kernel == "exact" and not isinstance(model, GaussianMixture):
+        raise ValueError("kernel='exact' needs a GaussianMixture model")
     times, xs = _trajectory(trajectory)
     if xs[0].shape[1] != model.d:
         raise ValueError(f"trajectory states must have d = {model.d} columns, got {xs[0].shape[1]}")
@@ -823,7 +741,7 @@ def online_posterior(trajectory, model, *, kernel="exponential", initial=None) -
     if initial is None:
         logp = np.log(np.clip(model.posterior(xs[0], times[0]), 1e-300, None))
     else:
-        p0 = np.broadcast_to(np.asarray(initial, dtype=np.float64), (B, K))
+        p0 = np.broadcast_to(check_array("initial", initial), (B, K))
         if not np.all(np.isfinite(p0)) or np.any(p0 < 0) or np.any(np.abs(p0.sum(1) - 1) > 1e-8):
             raise ValueError(f"initial must be probabilities of shape (B, K) = ({B}, {K}) summing to 1")
         with np.errstate(divide="ignore"):
@@ -868,13 +786,13 @@ class GuidedSamples:
     weight: np.ndarray
 
 
-def mixture_denoisers(model: GaussianClasses, unwanted: int):
-    r"""Exact denoisers of a :class:`GaussianClasses` mixture for :func:`negative_guidance_sample`:
-    ``f(x, t) -> (D(x, t), D_c(x, t))`` with the unconditional denoiser
+def mixture_denoisers(model: GaussianMixture, unwanted: int):
+    r"""Exact denoisers of a :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` for
+    :func:`negative_guidance_sample`: ``f(x, t) -> (D(x, t), D_c(x, t))`` with the unconditional denoiser
     :math:`D = \sum_y p(y\mid x_t)E[x_0\mid x_t,y]` and the unwanted class's
     :math:`D_c = E[x_0\mid x_t, c]` (OU time)."""
-    if not isinstance(model, GaussianClasses):
-        raise ValueError("model must be a GaussianClasses")
+    if not isinstance(model, GaussianMixture):
+        raise ValueError("model must be a GaussianMixture")
     c = check_int("unwanted", unwanted, minimum=0, maximum=model.K - 1)
 
     def denoisers(x, t):
@@ -916,7 +834,7 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     x_init : ndarray, shape (B, d)
         States at ``times[0]``.
     times : array_like
-        Strictly decreasing OU grid (:func:`diffphase.numerics.sde.time_grid`).
+        Strictly decreasing OU grid (:func:`diffphase.numerics.process.time_grid`).
     scale : float
         :math:`\lambda \ge 0` (0: unguided sampling).
     mode : {"dynamic", "constant"}
@@ -935,28 +853,26 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
     Examples
     --------
     >>> from diffphase.numerics import sde
-    >>> gc = GaussianClasses([[-2.0], [2.0]], 0.05)
+    >>> gc = GaussianMixture([[-2.0], [2.0]], 0.05)
     >>> x0 = np.random.default_rng(0).standard_normal((400, 1))
-    >>> out = negative_guidance_sample(mixture_denoisers(gc, 1), x0, sde.time_grid(4.0, 1e-3, 60),
+    >>> out = negative_guidance_sample(mixture_denoisers(gc, 1), x0, process.time_grid(4.0, 1e-3, 60),
     ...                                scale=2.0, seed=1)
     >>> bool(np.mean(out.x[:, 0] > 0) < 0.05)       # the unwanted class (at +2) is avoided
     True
     """
-    from . import sde
-
     if mode not in ("dynamic", "constant"):
         raise ValueError(f"mode must be 'dynamic' or 'constant', got {mode!r}")
     lam = check_real("scale", scale, low=0.0)
     pmax = check_real("p_max", p_max, low=0.0, high=1.0, low_open=True, high_open=True)
-    g = sde._check_grid(times)
-    x = np.asarray(x_init, dtype=np.float64)
+    g = process.check_grid(times)
+    x = check_array("x_init", x_init)
     if x.ndim != 2:
         raise ValueError(f"x_init must have shape (B, d), got {x.shape}")
     B = x.shape[0]
-    p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (B,)).copy()
+    p = np.broadcast_to(check_array("prior", prior), (B,)).copy()
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > pmax):
         raise ValueError(f"prior must be in [0, p_max = {pmax}]")
-    noise = sde._Noise(seed, x)
+    noise = process.Normals(seed, x)
     ps = np.empty((g.size, B))
     ws = np.empty((g.size - 1, B))
     ps[0] = p
@@ -966,14 +882,13 @@ def negative_guidance_sample(denoisers, x_init, times, scale, *, mode="dynamic",
         d_u, d_c = np.asarray(d_u, dtype=np.float64), np.asarray(d_c, dtype=np.float64)
         w = lam * p / (1.0 - p) if mode == "dynamic" else np.full(B, lam)
         guided = d_u - w[:, None] * (d_c - d_u)
-        delta_t = cv.delta(t)
-        score = (cv.theta(t) * guided - x) / delta_t       # the score whose Tweedie denoiser is `guided`
-        x_new = sde._step("exponential", lambda _x, _t: score, x, t, s_, noise)
+        score = process.score_from_denoiser(x, guided, t)   # the score whose Tweedie denoiser is `guided`
+        x_new = process.step("exponential", lambda _x, _t: score, x, t, s_, noise)
         # online update of p with the sampler's bridge kernels
-        c_den, c_x, var = _bridge(t, s_)
-        if var > 0:
-            m_c, m_u = c_den * d_c + c_x * x, c_den * d_u + c_x * x
-            log_ratio = -(((x_new - m_c) ** 2).sum(1) - ((x_new - m_u) ** 2).sum(1)) / (2.0 * var)
+        b = process.bridge(t, s_)
+        if b.variance > 0:
+            m_c, m_u = b.coef_x0 * d_c + b.coef_xt * x, b.coef_x0 * d_u + b.coef_xt * x
+            log_ratio = -(((x_new - m_c) ** 2).sum(1) - ((x_new - m_u) ** 2).sum(1)) / (2.0 * b.variance)
             with np.errstate(over="ignore"):
                 p = np.minimum(p * np.exp(np.minimum(log_ratio, 700.0)), pmax)
         x = x_new

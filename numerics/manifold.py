@@ -13,7 +13,7 @@ OU times (:math:`x_t = e^{-t}x_0+\sqrt{\Delta_t}z`); the variance-exploding nois
 * :func:`collapse_time`, :func:`collapse_size` — the latent-subspace collapse,
   :math:`\sum_i\tfrac12\log(1+\sigma_i^2/\tau) = \log N` (Brent's method, relative error
   :math:`\le10^{-12}`);
-* :func:`jacobian_spectrum` — eigenvalues of the Jacobian of the empirical score,
+* :func:`score_jacobian`, :func:`jacobian_spectrum` — the Jacobian of the empirical score,
   :math:`\nabla_xS^e = -I/\Delta_t + (e^{-2t}/\Delta_t^2)\,\mathrm{Cov}_w(a)` (analytic: the
   Jacobian of the softmax-weighted mean is the weighted covariance);
   :func:`surviving_directions` counts the tangent ones;
@@ -37,13 +37,14 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
 from . import conventions as cv
-from ._checks import check_data, check_int, check_real, check_times
+from . import process
+from .checks import check_array, check_data, check_int, check_real, check_times
 
 __all__ = [
     "critical_times",
@@ -51,6 +52,8 @@ __all__ = [
     "critical_sizes",
     "collapse_time",
     "collapse_size",
+    "ScoreJacobian",
+    "score_jacobian",
     "jacobian_spectrum",
     "SurvivingDirections",
     "surviving_directions",
@@ -59,7 +62,7 @@ __all__ = [
 
 
 def _check_variances(variances) -> np.ndarray:
-    v = np.asarray(variances, dtype=np.float64)
+    v = check_array("variances", variances)
     if v.ndim != 1 or v.size < 1:
         raise ValueError(f"variances must be a non-empty 1-d sequence, got shape {v.shape}")
     if not np.all(np.isfinite(v)) or np.any(v <= 0):
@@ -169,8 +172,26 @@ def collapse_size(variances, t) -> float:
     return float(np.exp(0.5 * np.sum(np.log1p(v * cv.snr(t)))))
 
 
-def jacobian_spectrum(X, x, t, *, return_posterior=False):
-    r"""Eigenvalues of the Jacobian of the empirical score of ``X`` at the points ``x``.
+@dataclass(frozen=True)
+class ScoreJacobian:
+    r"""The Jacobian of the empirical score at query points (:func:`score_jacobian`).
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (B, d)
+        Eigenvalues of :math:`\nabla_xS^e`, ascending (most negative first).
+    posterior_covariance : ndarray, shape (B, d, d)
+        :math:`\mathrm{Cov}_w(a)`, the covariance of the training points under the posterior
+        weights (symmetrized).
+    """
+
+    eigenvalues: np.ndarray
+    posterior_covariance: np.ndarray = field(repr=False)
+
+
+def score_jacobian(X, x, t) -> ScoreJacobian:
+    r"""The Jacobian of the empirical score of ``X`` at the points ``x``: its eigenvalues and the
+    posterior covariance that gives it.
 
     With weights :math:`w_\mu\propto\exp(-|x-e^{-t}a^\mu|^2/2\Delta_t)`
     (:mod:`diffphase.numerics.empirical`), the score is
@@ -190,24 +211,23 @@ def jacobian_spectrum(X, x, t, *, return_posterior=False):
         Query points.
     t : float
         OU time ``> 0``.
-    return_posterior : bool
-        Also return the posterior covariances, shape (B, d, d).
 
     Returns
     -------
-    ndarray, shape (B, d)
-        Eigenvalues in ascending order (most negative first).
+    ScoreJacobian
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.array([[1.0, 0.0], [-1.0, 0.0]])
-    >>> ev = jacobian_spectrum(X, np.zeros((1, 2)), 1.0)
-    >>> bool(np.isclose(ev[0, 0], -1 / (1 - np.exp(-2.0))))   # normal direction: -1/Delta
+    >>> jac = score_jacobian(X, np.zeros((1, 2)), 1.0)
+    >>> bool(np.isclose(jac.eigenvalues[0, 0], -1 / (1 - np.exp(-2.0))))   # normal direction: -1/Delta
     True
+    >>> jac.posterior_covariance[0].round(12).tolist()                     # the two points, weight 1/2
+    [[1.0, 0.0], [0.0, 0.0]]
     """
     X = check_data(X, "X", min_rows=2, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     if x.ndim != 2 or x.shape[1] != X.shape[1]:
         raise ValueError(f"x must have shape (B, {X.shape[1]}), got {x.shape}")
     if not np.all(np.isfinite(x)):
@@ -225,8 +245,22 @@ def jacobian_spectrum(X, x, t, *, return_posterior=False):
     cov = np.einsum("bn,ni,nj->bij", w, X, X) - np.einsum("bi,bj->bij", mean, mean)
     cov = 0.5 * (cov + cov.transpose(0, 2, 1))
     J = (theta * theta / delta**2) * cov - np.eye(X.shape[1])[None] / delta
-    ev = np.linalg.eigvalsh(J)
-    return (ev, cov) if return_posterior else ev
+    return ScoreJacobian(np.linalg.eigvalsh(J), cov)
+
+
+def jacobian_spectrum(X, x, t):
+    r"""Eigenvalues of the Jacobian of the empirical score of ``X`` at the points ``x``,
+    ascending, shape (B, d): the ``eigenvalues`` of :func:`score_jacobian` (formula there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    >>> ev = jacobian_spectrum(X, np.zeros((1, 2)), 1.0)
+    >>> bool(np.isclose(ev[0, 0], -1 / (1 - np.exp(-2.0))))   # normal direction: -1/Delta
+    True
+    """
+    return score_jacobian(X, x, t).eigenvalues
 
 
 @dataclass(frozen=True)
@@ -280,7 +314,7 @@ def surviving_directions(X, t, n_queries=64, seed=None, *, level=0.5) -> Survivi
     t = float(check_times(t, positive=True))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, X.shape[0], size=n_queries)
-    x = cv.theta(t) * X[idx] + math.sqrt(cv.delta(t)) * rng.standard_normal((n_queries, X.shape[1]))
+    x = process.noise(X[idx], t, generator=rng)
     ev = jacobian_spectrum(X, x, t)
     counts = np.sum(cv.delta(t) * ev >= -1.0 + level, axis=1)
     return SurvivingDirections(t, counts, float(np.median(counts)), level)
@@ -391,11 +425,11 @@ def probe_score_matrix(score, x0, t, probes, *, scale=None, symmetric: bool = Fa
     ndarray, shape (P, d, d)
         One matrix per point (row ``j``: probe ``j``).
     """
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = check_array("x0", x0)
     if x0.ndim != 2 or not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be a finite array of shape (P, d), got shape {x0.shape}")
     P, d = x0.shape
-    Q = np.asarray(probes, dtype=np.float64)
+    Q = check_array("probes", probes)
     if Q.shape != (P, d, d) or not np.all(np.isfinite(Q)):
         raise ValueError(f"probes must be finite of shape ({P}, {d}, {d}), got {Q.shape}")
     t = float(check_times(t, positive=True))
@@ -412,7 +446,7 @@ def probe_score_matrix(score, x0, t, probes, *, scale=None, symmetric: bool = Fa
 
 
 def _check_matrices(M) -> np.ndarray:
-    M = np.asarray(M, dtype=np.float64)
+    M = check_array("M", M)
     if M.ndim == 2:
         M = M[None]
     if M.ndim != 3 or M.shape[1] != M.shape[2] or M.shape[1] < 2 or not np.all(np.isfinite(M)):
@@ -492,7 +526,7 @@ def direction_response(M, directions, *, drop_first: bool = True) -> np.ndarray:
     """
     M = _check_matrices(M)
     P, d, _ = M.shape
-    B = np.asarray(directions, dtype=np.float64)
+    B = check_array("directions", directions)
     if B.ndim == 2:
         B = np.broadcast_to(B, (P,) + B.shape)
     if B.ndim != 3 or B.shape[:2] != (P, d) or B.shape[2] < 1 or not np.all(np.isfinite(B)):
@@ -535,7 +569,7 @@ def tangent_group_basis(x0, coordinates) -> np.ndarray:
     >>> B[0, :, 0].round(6).tolist()    # the circle's tangent at (0.6, 0.8), up to sign
     [0.8, -0.6, 0.0]
     """
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = check_array("x0", x0)
     if x0.ndim != 2 or not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be a finite array of shape (P, d), got shape {x0.shape}")
     P, d = x0.shape
@@ -580,7 +614,7 @@ def dimension_estimate(spectrum, level: float = 0.5) -> np.ndarray:
     ndarray of int, shape (...)
     """
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
-    s = np.asarray(spectrum, dtype=np.float64)
+    s = check_array("spectrum", spectrum)
     if s.ndim < 1 or not np.all(np.isfinite(s)):
         raise ValueError("spectrum must be a finite array with a last axis")
     return np.sum(s <= level, axis=-1)
@@ -608,7 +642,7 @@ def spectral_gaps(spectrum, indices) -> np.ndarray:
     >>> spectral_gaps([1.0, 0.9, 0.2, 0.1], [0, 1, 2]).round(6).tolist()
     [0.1, 0.1, 0.7]
     """
-    s = np.sort(np.asarray(spectrum, dtype=np.float64), axis=-1)
+    s = np.sort(check_array("spectrum", spectrum), axis=-1)
     if s.ndim < 1 or not np.all(np.isfinite(s)):
         raise ValueError("spectrum must be a finite array with a last axis")
     n = s.shape[-1]

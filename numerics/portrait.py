@@ -66,8 +66,8 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from . import conventions as cv
-from ._checks import check_int, check_real
-from .empirical import EmpiricalScore, NoisedQueries, covariance, symmetric_top_eigenvalues, top_eigenvalue
+from .checks import check_int, check_real
+from .empirical import EmpiricalScore, NoisedQueries, covariance, symmetric_top_eigenvalues, top_eigenvalues
 
 __all__ = [
     "SCALES",
@@ -184,15 +184,16 @@ def _half_log(x: float) -> float:
 # --------------------------------------------------------------------------------------
 # spectrum pieces
 # --------------------------------------------------------------------------------------
-def class_pair_eigenvalues(X, y, n_classes=None, *, max_scatter_bytes: int = 2**29):
+def class_pair_eigenvalues(X, y, n_classes=None, *, max_scatter_bytes: int = 2**28):
     r"""Top eigenvalue :math:`\Lambda_{ab}` of the covariance of the points of classes
     :math:`a` and :math:`b` together, for every pair :math:`a < b`.
 
     From per-class scatter matrices :math:`S_c = \sum_{y_\mu=c}(a^\mu-m_c)(a^\mu-m_c)^T`
     (one pass, :math:`2nd^2` flops): :math:`C_{ab} = \frac{S_a+S_b}{n_a+n_b} +
     \frac{n_an_b}{(n_a+n_b)^2}(m_a-m_b)(m_a-m_b)^T`, whose top eigenvalue comes from Lanczos.
-    When the :math:`K` scatter matrices would exceed ``max_scatter_bytes``, Lanczos runs on
-    the rows of each pair instead (:func:`~diffphase.numerics.empirical.top_eigenvalue`).
+    When the :math:`K` scatter matrices would exceed ``max_scatter_bytes``, each pair's rows
+    go to :func:`~diffphase.numerics.empirical.top_eigenvalues` instead (its Gram matrix when
+    the pair has fewer rows than :math:`d`, Lanczos on the rows otherwise).
 
     Parameters
     ----------
@@ -227,7 +228,7 @@ def class_pair_eigenvalues(X, y, n_classes=None, *, max_scatter_bytes: int = 2**
             vals[i] = symmetric_top_eigenvalues(C, 1)[0]
     else:
         for i, (a, b) in enumerate(pairs):
-            vals[i] = top_eigenvalue(X[(y == a) | (y == b)])
+            vals[i] = top_eigenvalues(X[(y == a) | (y == b)], 1)[0]
     return pairs, vals
 
 
@@ -525,11 +526,11 @@ class Portrait:
         rows = [[r["quantity"], _fmt_t(r["t"], r["stderr"]), _fmt_step(r["t"]), _fmt_sigma(r["t"]), r["note"]]
                 for r in self.key_times()]
         out.append(("Times", ["quantity", "OU time t", f"DDPM step (linear β, T = {SCHEDULE.T})", "VE σ", "note"], rows))
-        rows = [[str(i + 1), f"{lam:.5g}", _fmt_t(tt), _fmt_step(tt), _fmt_t(tc)]
+        rows = [[str(i + 1), f"{lam:.5g}", _fmt_t(tt), _fmt_step(tt), _fmt_sigma(tt), _fmt_t(tc), _fmt_step(tc)]
                 for i, (lam, tt, tc) in enumerate(zip(self.eigenvalues[:self.n_directions],
                                                       self.direction_times, self.thresholds))]
-        out.append(("Leading directions", ["i", "λ_i", "speciation ½ log λ_i", "DDPM step",
-                                           "memorization threshold t_c,i [reconstruction]"], rows))
+        out.append(("Leading directions", ["i", "λ_i", "speciation ½ log λ_i", "DDPM step", "VE σ",
+                                           "memorization threshold t_c,i [reconstruction]", "DDPM step"], rows))
         rows = [[str(int(nk)), f"{math.log(nk) / self.d:.4g}", _fmt_t(tc, se), _fmt_step(tc), _fmt_sigma(tc)]
                 for nk, tc, se in zip(self.sizes, self.sizes_t_C, self.sizes_t_C_stderr)]
         out.append(("Collapse time against training-set size (nested random subsamples, no extrapolation beyond n)",
@@ -537,9 +538,9 @@ class Portrait:
         if self.pair_times is not None:
             order = np.argsort(-self.pair_times)
             rows = [[self._pair_name(i), f"{self.pair_eigenvalues[i]:.4g}", _fmt_t(self.pair_times[i]),
-                     _fmt_step(self.pair_times[i])] for i in order]
+                     _fmt_step(self.pair_times[i]), _fmt_sigma(self.pair_times[i])] for i in order]
             out.append(("Class-pair speciation (in the order the backward dynamics separates them: largest t first)",
-                        ["classes", "Λ_ab", "t = ½ log Λ_ab", "DDPM step"], rows))
+                        ["classes", "Λ_ab", "t = ½ log Λ_ab", "DDPM step", "VE σ"], rows))
         rows = [[f"{t:.4g}", f"{f:+.4g}", f"{s:.2g}"] for t, f, s in zip(self.entropy_t, self.entropy_f,
                                                                         self.entropy_stderr)]
         out.append(("Leave-one-out excess entropy of the full data (the times the root finder evaluated)",
@@ -589,8 +590,9 @@ class Portrait:
     __str__ = to_markdown
 
     def to_dict(self) -> dict:
-        """Every field as plain Python (lists, floats, ``None``), plus ``Lambda``, ``t_S``
-        and the headline times with their DDPM steps and VE σ (``key_times``)."""
+        """Every field as plain Python (lists, floats, ``None``), plus ``Lambda``, ``t_S``,
+        the headline times with their DDPM steps and VE σ (``key_times``), and the DDPM step
+        and VE σ of every time field (``ddpm_steps``, ``ve_sigma``; ``None`` where undefined)."""
         out = {}
         for name in self.__dataclass_fields__:
             v = getattr(self, name)
@@ -598,7 +600,18 @@ class Portrait:
         out["Lambda"], out["t_S"] = self.Lambda, self.t_S
         out["key_times"] = self.key_times()
         out["schedule"] = repr(SCHEDULE)
+        times = {name: out[name] for name in ("t_S", "t_C", "t_info", "info_window", "direction_times",
+                                              "thresholds", "sizes_t_C", "pair_times")}
+        out["ddpm_steps"] = {k: _map_times(ddpm_step, v) for k, v in times.items()}
+        out["ve_sigma"] = {k: _map_times(ve_sigma, v) for k, v in times.items()}
         return out
+
+
+def _map_times(fn, v):
+    """``fn`` of a time, or of each time in a list (``None`` stays ``None``)."""
+    if v is None:
+        return None
+    return [fn(float(t)) for t in v] if isinstance(v, list) else fn(float(v))
 
 
 def _fmt_t(t, se=None) -> str:
@@ -692,6 +705,124 @@ def _steepest_descent(ts, H, t_min: float):
     return float(grid[i]), (float(grid[lo]), float(grid[hi])), float(rate[i])
 
 
+def _check_data(X) -> np.ndarray:
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"X must have shape (n, d), got shape {arr.shape} (flatten images to (n, h*w*c))")
+    if arr.shape[0] < 2:
+        raise ValueError(f"X must have n >= 2 rows, got {arr.shape[0]}")
+    if arr.shape[1] < 1:
+        raise ValueError("X must have d >= 1 columns, got 0")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError("X must be finite; it contains NaN or inf")
+    return arr
+
+
+def _centred(arr, y, scale, value_range, dtype):
+    """Scaled, centred, C-contiguous data in ``dtype``; rows sorted by label when labelled (the
+    kernel then sums classes over contiguous runs). Returns ``(X, y, scale description)``."""
+    Xs, text = apply_scale(arr, scale, value_range=value_range, dtype=dtype.type)
+    Xs = Xs - Xs.mean(axis=0, dtype=np.float64).astype(dtype)
+    if y is not None:
+        order = np.argsort(y, kind="stable")
+        Xs, y = Xs[order], y[order]
+    return np.ascontiguousarray(Xs, dtype=dtype), y, text
+
+
+def _spectrum(Xs, k: int):
+    """``k`` leading eigenvalues of the covariance of centred data and the mean variance
+    :math:`\\mathrm{tr}\\,C/d`; ``ValueError`` for constant data."""
+    n, d = Xs.shape
+    if d <= 4096:
+        C = covariance(Xs)
+        mean_var = float(np.trace(C)) / d
+        lam = symmetric_top_eigenvalues(C, k)
+    else:
+        lam = top_eigenvalues(Xs, k)  # the n x n Gram matrix for n <= 4096, Lanczos otherwise
+        mean_var = float(np.einsum("ij,ij->", Xs, Xs, dtype=np.float64)) / (n * d)
+    if not lam[0] > 1e-12 * max(1.0, float(np.abs(Xs).max())) ** 2:
+        raise ValueError("X is constant (all rows equal up to rounding): no covariance, no speciation "
+                         "or collapse to compute")
+    return lam, mean_var
+
+
+class _Passes:
+    """The function a root finder evaluates: per-query leave-one-out excess entropy of one data
+    set at the requested times, one streaming pass per call. With labels, the class entropy
+    rides on the same passes: a coarse set of times in the first, six more around its steepest
+    rise (above the current estimate of t_C) in the second."""
+
+    def __init__(self, queries: NoisedQueries, threads: int, labels=None, info_times=()):
+        self.queries, self.threads, self.labels = queries, threads, labels
+        self.f: dict[float, np.ndarray] = {}
+        self.h: dict[float, np.ndarray] = {}
+        self.pending = [float(t) for t in info_times] if labels is not None else []
+        self.refined = labels is None
+
+    def __call__(self, ts):
+        allt = np.array(sorted(set(map(float, ts)) | set(self.pending)))
+        ls = self.queries.log_sums(allt, labels=self.labels, threads=self.threads)
+        f = ls.excess_entropy_samples(True)
+        for i, t in enumerate(allt):
+            self.f[float(t)] = f[i]
+        if self.labels is not None:
+            h = ls.class_entropy_samples()
+            for i, t in enumerate(allt):
+                self.h[float(t)] = h[i]
+            self.pending = [] if self.refined else _refine_steepest(self.h, _upward_crossing(self.f))
+            self.refined = True
+        return np.array([self.f[float(t)] for t in ts])
+
+    def finish(self) -> None:
+        """One more pass when the root finder stopped before the class entropy was refined."""
+        if self.pending:
+            self(np.array([]))
+
+
+def _curve(seen: dict):
+    """Times, means and standard errors of per-sample values ``{t: samples}``."""
+    ts = np.array(sorted(seen))
+    vals = np.array([seen[t] for t in ts])
+    return ts, vals.mean(axis=1), vals.std(axis=1, ddof=1) / math.sqrt(vals.shape[1])
+
+
+def _notes(Lambda: float, t_C: float, root_message: str, window, labelled: bool) -> list:
+    """The caveats that apply to a portrait, in reading order."""
+    notes = []
+    t_S = _half_log(Lambda)
+    if not math.isfinite(t_C):
+        notes.append(f"No collapse time found for the full data: {root_message}. Duplicated rows never separate "
+                     "(the leave-one-out estimate stays positive); remove them.")
+    if Lambda < 1:
+        notes.append(
+            f"Λ = {Lambda:.4g} < 1, so t_S = ½ log Λ = {t_S:.3g} < 0: at this scale the data never speciates "
+            "at positive OU time — the unit-variance noise swamps its largest direction from the start of the "
+            f"forward process. Multiplying the data by s multiplies every eigenvalue by s² and adds log s to "
+            f"t_S; speciation at a positive time needs s > 1/√Λ = {1.0 / math.sqrt(Lambda):.3g} (try --scale "
+            "minus-one-one or standardize for data in small units). t_C moves with the scale too (not by a "
+            "plain shift).")
+    if math.isfinite(t_S) and t_S > SCHEDULE.times[-1]:
+        notes.append(f"t_S = {t_S:.3g} lies beyond the last DDPM step (t_T = {SCHEDULE.times[-1]:.3g}): a "
+                     "linear-β T = 1000 model starts after speciation.")
+    notes.append("t_C comes from the leave-one-out excess entropy of the training set itself; t_C(n_k) is "
+                 "measured on nested random subsamples n_k ≤ n. Nothing is extrapolated beyond n: no theory "
+                 "in this package backs an extrapolation for real data.")
+    if window is not None and window[0] <= t_C * (1 + 1e-9):
+        notes.append(
+            f"The class-information window reaches down to t_C = {t_C:.3g}, where the search stops: below "
+            "t_C the empirical class entropy falls to 0 because the training points are memorized, and that drop "
+            "says nothing about the population. Class information and memorization overlap for this data set.")
+    if labelled:
+        notes.append("H(Y|X_t) is the class entropy of the labelled *empirical* distribution (the training points "
+                     "noised). It is exact for the training set and describes the population only at t ≫ t_C; "
+                     "below t_C every noised point reveals its training point and H → 0.")
+    notes.append("The per-direction memorization thresholds t_c,i = ½ log(1 + λ_i/(e^{2α} − 1)), α = log n / d, "
+                 "are this package's reconstruction, not a formula of the papers.")
+    return notes
+
+
 def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples: int = 1000,
              levels: int = 6, n_directions: int = 10, n_spectrum: int = 64, seed: int = 0, dtype=None,
              rtol: float = 0.02, threads: int | None = None, progress: Callable | None = None) -> Portrait:
@@ -743,16 +874,8 @@ def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples
     import os
 
     say = progress if progress is not None else (lambda msg: None)
-    arr = np.asarray(X)
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"X must hold numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"X must have shape (n, d), got shape {arr.shape} (flatten images to (n, h*w*c))")
+    arr = _check_data(X)
     n, d = arr.shape
-    if n < 2:
-        raise ValueError(f"X must have n >= 2 rows, got {n}")
-    if d < 1:
-        raise ValueError("X must have d >= 1 columns, got 0")
     n_samples = check_int("n_samples", n_samples, minimum=10)
     n_directions = check_int("n_directions", n_directions, minimum=1)
     n_spectrum = max(check_int("n_spectrum", n_spectrum, minimum=1), n_directions)
@@ -764,42 +887,18 @@ def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValueError("X must be finite; it contains NaN or inf")
     classes = y = None
     if labels is not None:
         classes, y = _check_labels(labels, n)
     timings: dict = {}
+
     clock = time.perf_counter()
-
-    # -- scale and centre ------------------------------------------------------------------
-    Xs, scale_text = apply_scale(arr, scale, value_range=value_range, dtype=dtype.type)
-    mean = Xs.mean(axis=0, dtype=np.float64)
-    Xs = Xs - mean.astype(dtype)
-    if y is not None:  # sort by class: the kernel then sums classes over contiguous runs
-        order = np.argsort(y, kind="stable")
-        Xs, y = np.ascontiguousarray(Xs[order]), y[order]
-    Xs = np.ascontiguousarray(Xs, dtype=dtype)
-
-    # -- spectrum ------------------------------------------------------------------------
+    Xs, y, scale_text = _centred(arr, y, scale, value_range, dtype)
     k_eig = min(n_spectrum, d)
     say(f"spectrum: covariance of {n} x {d} and its top {k_eig} eigenvalues (Lanczos)")
-    if d <= 4096:
-        C = covariance(Xs)
-        mean_var = float(np.trace(C)) / d
-        lam = symmetric_top_eigenvalues(C, k_eig)
-        del C
-    else:
-        from .empirical import top_eigenvalues
-        lam = top_eigenvalues(Xs, k_eig, method="lanczos")
-        mean_var = float(np.einsum("ij,ij->", Xs, Xs, dtype=np.float64)) / (n * d)
-    if not lam[0] > 1e-12 * max(1.0, float(np.abs(Xs).max())) ** 2:
-        raise ValueError("X is constant (all rows equal up to rounding): no covariance, no speciation "
-                         "or collapse to compute")
+    lam, mean_var = _spectrum(Xs, k_eig)
     timings["spectrum"] = time.perf_counter() - clock
     alpha = math.log(n) / d
-    direction_times = np.array([_half_log(v) for v in lam])
-    thresholds = memorization_thresholds(lam, n, d)
     t_S = _half_log(float(lam[0]))
 
     pairs = pair_vals = pair_times = None
@@ -811,114 +910,51 @@ def portrait(X, labels=None, *, scale: str = "none", value_range=None, n_samples
         pair_times = np.array([_half_log(v) for v in pair_vals])
         timings["class pairs"] = time.perf_counter() - clock
 
-    # -- collapse on nested subsamples -------------------------------------------------------
+    # collapse on nested subsamples: level k >= 1 is a prefix of one random subsample of size
+    # n_1 (rows in random order), so the sizes are nested
     sizes = nested_sizes(n, levels)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
-    # nested: level k >= 1 is a prefix of one random subsample of size n_1 (rows in random order)
     sub = np.ascontiguousarray(Xs[perm[:sizes[1]]]) if sizes.size > 1 else None
 
-    def iso_guess(m):
+    def iso_guess(m):  # t_C of isotropic Gaussian data with the same mean variance
         return float(cv.time_from_ve_variance(mean_var / math.expm1(2.0 * math.log(m) / d)))
 
     t_C_sizes = np.full(sizes.size, np.nan)
     se_sizes = np.full(sizes.size, np.nan)
-    curve_t = curve_f = curve_se = None
-    H_t = H = H_se = None
-    t_info = window = rate = None
-    notes: list[str] = []
-    info_seen: dict[float, np.ndarray] = {}
-    query_seeds = []
+    query_seeds, full, message = [], None, ""
     for level, nk in enumerate(sizes):
         clock = time.perf_counter()
-        data = Xs if level == 0 else sub[:nk]
-        engine = EmpiricalScore(data, dtype=dtype)
-        query_seeds.append(int(rng.integers(2**62)))
-        queries = NoisedQueries(engine, n_samples, seed=query_seeds[-1])
         say(f"collapse: leave-one-out excess entropy of n = {nk} points ({n_samples} queries)")
-        want_h = level == 0 and y is not None
-        # H(Y|X_t): a coarse set of times in the first pass, six more around its steepest
-        # descent in the next pass (both ride on the passes of the collapse root finder)
-        h_plan = {"pending": list(_info_times(t_S, iso_guess(n))) if want_h else [], "refined": not want_h}
-        f_seen: dict[float, np.ndarray] = {}
-
-        def evaluate(ts, _q=queries, _want=want_h, _fs=f_seen, _plan=h_plan):
-            extra = [t for t in _plan["pending"] if t not in info_seen]
-            allt = np.array(sorted(set(map(float, ts)) | set(map(float, extra))))
-            ls = _q.log_sums(allt, labels=y if _want else None, threads=threads)
-            f = ls.excess_entropy_samples(True)
-            pos = {t: i for i, t in enumerate(allt)}
-            for t in allt:
-                _fs[t] = f[pos[t]]
-            if _want:
-                h = ls.class_entropy_samples()
-                for t in allt:
-                    info_seen[t] = h[pos[t]]
-                _plan["pending"] = [] if _plan["refined"] else _refine_steepest(info_seen, _upward_crossing(_fs))
-                _plan["refined"] = True
-            return np.array([f[pos[float(t)]] for t in ts])
-
+        query_seeds.append(int(rng.integers(2**62)))
+        engine = EmpiricalScore(Xs if level == 0 else sub[:nk], dtype=dtype)
+        with_h = level == 0 and y is not None
+        passes = _Passes(NoisedQueries(engine, n_samples, seed=query_seeds[-1]), threads,
+                         labels=y if with_h else None,
+                         info_times=_info_times(t_S, iso_guess(n)) if with_h else ())
         if level == 0:
-            guess = iso_guess(nk)
-            root = bracket_root(evaluate, guess, rtol=rtol)
+            root = bracket_root(passes, iso_guess(nk), rtol=rtol)
+            full, message = passes, root.message
         else:
             base = t_C_sizes[0] if math.isfinite(t_C_sizes[0]) else iso_guess(n)
-            guess = base * iso_guess(nk) / iso_guess(n)
-            root = bracket_root(evaluate, guess, first=(-1, -0.5, 0, 0.5, 1), rtol=rtol)
-        if h_plan["pending"]:  # the root finder needed a single pass: one more for H
-            evaluate(np.array([]))
+            root = bracket_root(passes, base * iso_guess(nk) / iso_guess(n), first=(-1, -0.5, 0, 0.5, 1),
+                                rtol=rtol)
+        passes.finish()
         t_C_sizes[level], se_sizes[level] = root.t, root.stderr
-        if level == 0:
-            ts = np.array(sorted(f_seen))
-            vals = np.array([f_seen[t] for t in ts])
-            curve_t, curve_f = ts, vals.mean(axis=1)
-            curve_se = vals.std(axis=1, ddof=1) / math.sqrt(n_samples)
-            if not math.isfinite(root.t):
-                notes.append(f"No collapse time found for the full data: {root.message}. Duplicated rows "
-                             "never separate (the leave-one-out estimate stays positive); remove them.")
         timings[f"collapse n={nk}"] = time.perf_counter() - clock
+    curve_t, curve_f, curve_se = _curve(full.f)
+    H_t = H = H_se = t_info = window = rate = label_entropy = None
     if y is not None:
-        ts = np.array(sorted(info_seen))
-        vals = np.array([info_seen[t] for t in ts])
-        H_t, H = ts, vals.mean(axis=1)
-        H_se = vals.std(axis=1, ddof=1) / math.sqrt(n_samples)
+        H_t, H, H_se = _curve(full.h)
         t_lo = t_C_sizes[0] if math.isfinite(t_C_sizes[0]) else float(H_t[0])
         t_info, window, rate = _steepest_descent(H_t, H, t_lo)
-        if window[0] <= t_lo * (1 + 1e-9) and math.isfinite(t_C_sizes[0]):
-            notes.append(
-                f"The class-information window reaches down to t_C = {t_lo:.3g}, where the search stops: below "
-                "t_C the empirical class entropy falls to 0 because the training points are memorized, and "
-                "that drop says nothing about the population. Class information and memorization overlap "
-                "for this data set.")
-    label_entropy = None
-    if y is not None:
-        p = np.bincount(y) / n
-        label_entropy = float(-(p * np.log(p)).sum())
-
-    # -- notes -----------------------------------------------------------------------------
-    if lam[0] < 1:
-        s_min = 1.0 / math.sqrt(lam[0])
-        notes.append(
-            f"Λ = {lam[0]:.4g} < 1, so t_S = ½ log Λ = {t_S:.3g} < 0: at this scale the data never speciates "
-            "at positive OU time — the unit-variance noise swamps its largest direction from the start of the "
-            f"forward process. Multiplying the data by s multiplies every eigenvalue by s² and adds log s to "
-            f"t_S; speciation at a positive time needs s > 1/√Λ = {s_min:.3g} (try --scale minus-one-one or "
-            "standardize for data in small units). t_C moves with the scale too (not by a plain shift).")
-    if math.isfinite(t_S) and t_S > SCHEDULE.times[-1]:
-        notes.append(f"t_S = {t_S:.3g} lies beyond the last DDPM step (t_T = {SCHEDULE.times[-1]:.3g}): a "
-                     "linear-β T = 1000 model starts after speciation.")
-    notes.append("t_C comes from the leave-one-out excess entropy of the training set itself; t_C(n_k) is "
-                 "measured on nested random subsamples n_k ≤ n. Nothing is extrapolated beyond n: no theory "
-                 "in this package backs an extrapolation for real data.")
-    if y is not None:
-        notes.append("H(Y|X_t) is the class entropy of the labelled *empirical* distribution (the training points "
-                     "noised). It is exact for the training set and describes the population only at t ≫ t_C; "
-                     "below t_C every noised point reveals its training point and H → 0.")
-    notes.append("The per-direction memorization thresholds t_c,i = ½ log(1 + λ_i/(e^{2α} − 1)), α = log n / d, "
-                 "are this package's reconstruction, not a formula of the papers.")
+        freq = np.bincount(y) / n
+        label_entropy = float(-(freq * np.log(freq)).sum())
+    notes = _notes(float(lam[0]), float(t_C_sizes[0]), message, window, y is not None)
     return Portrait(
-        n=n, d=d, scale=scale_text, alpha=alpha, eigenvalues=lam, direction_times=direction_times,
-        thresholds=thresholds, mean_variance=mean_var,
+        n=n, d=d, scale=scale_text, alpha=alpha, eigenvalues=lam,
+        direction_times=np.array([_half_log(v) for v in lam]), thresholds=memorization_thresholds(lam, n, d),
+        mean_variance=mean_var,
         entropy_t=curve_t, entropy_f=curve_f, entropy_stderr=curve_se,
         t_C=float(t_C_sizes[0]), t_C_stderr=float(se_sizes[0]),
         sizes=sizes, sizes_t_C=t_C_sizes, sizes_t_C_stderr=se_sizes,

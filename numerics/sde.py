@@ -8,7 +8,7 @@ Forward process: :math:`dx = -x\,dt + dB`, :math:`\langle dB_idB_j\rangle = 2\de
 
 A *score* is any callable ``score(x, t)`` taking an array of shape (B, d) and a scalar OU time
 and returning an array of the same shape: the exact mixture score
-(:meth:`diffphase.numerics.gaussian_mixture.IsotropicMixture.score`), the empirical score
+(:meth:`diffphase.numerics.gaussian_mixture.GaussianMixture.score`), the empirical score
 (:class:`diffphase.numerics.empirical.EmpiricalScore`) or a trained network (through the
 adapter of :mod:`diffphase.validation.models`). Arrays may be numpy arrays or torch tensors;
 the samplers only use arithmetic and draw their noise with a generator of the same library.
@@ -29,6 +29,10 @@ Two steppers from :math:`t` to :math:`s<t` (:math:`h = t-s`):
     first order like Euler--Maruyama, and exact for any step size when the data is a single
     point (tests check both).
 
+Both steppers, the bridge and the time grids live in :mod:`diffphase.numerics.process`
+(:func:`~diffphase.numerics.process.step`, :func:`~diffphase.numerics.process.bridge`,
+:func:`~diffphase.numerics.process.time_grid`); this module runs them along a grid.
+
 The cloning protocol (:func:`clone_agreement_simulation`) runs one trajectory from noise down
 to a branching time, duplicates it, finishes both copies with independent noise and compares
 their labels (class, or training point for :math:`\phi_C`).
@@ -42,147 +46,60 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from . import process
+from .checks import check_array, check_int, check_times
 
 __all__ = [
-    "time_grid",
     "sample",
+    "SamplePath",
+    "sample_path",
     "sample_levels",
     "CloneResult",
     "clone_agreement_simulation",
     "clone_score_evaluations",
-    "METHODS",
 ]
 
-METHODS = ("exponential", "euler_maruyama")
 
 
-def time_grid(t_max: float, t_end: float, n_steps: int, kind: str = "log") -> np.ndarray:
-    r"""Decreasing OU-time grid from ``t_max`` to ``t_end`` with ``n_steps`` steps.
-
-    ``kind="log"`` spaces the times geometrically (fine near :math:`t=0`, where the
-    empirical score varies fastest); ``kind="uniform"`` spaces them evenly.
-
-    Examples
-    --------
-    >>> g = time_grid(8.0, 1e-3, 4)
-    >>> g.shape, float(g[0]), float(g[-1])
-    ((5,), 8.0, 0.001)
-    """
-    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
-    t_end = check_real("t_end", t_end, low=0.0)
-    if t_end >= t_max:
-        raise ValueError(f"t_end must be < t_max = {t_max}, got {t_end}")
-    n_steps = check_int("n_steps", n_steps, minimum=1)
-    if kind == "log":
-        if t_end == 0:
-            raise ValueError("t_end must be > 0 for kind='log'")
-        g = np.geomspace(t_max, t_end, n_steps + 1)
-    elif kind == "uniform":
-        g = np.linspace(t_max, t_end, n_steps + 1)
-    else:
-        raise ValueError(f"kind must be 'log' or 'uniform', got {kind!r}")
-    g[0], g[-1] = t_max, t_end
-    return g
-
-
-# ---------------------------------------------------------------------------------------
-# array-library shim: numpy or torch
-# ---------------------------------------------------------------------------------------
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
-
-
-class _Noise:
-    """Standard normal draws of the same library, dtype and device as the state."""
-
-    def __init__(self, seed, like):
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        self.torch = _is_torch(like)
-        if self.torch:
-            import torch
-
-            self.gen = torch.Generator(device=like.device)
-            self.gen.manual_seed(int(ss.generate_state(1, dtype=np.uint64)[0] % (2**63 - 1)))
-        else:
-            self.gen = np.random.default_rng(ss)
-
-    def __call__(self, x):
-        if self.torch:
-            import torch
-
-            return torch.randn(x.shape, generator=self.gen, dtype=x.dtype, device=x.device)
-        if x.dtype in (np.float32, np.float64):
-            return self.gen.standard_normal(x.shape, dtype=x.dtype)
-        return self.gen.standard_normal(x.shape).astype(x.dtype, copy=False)
+def _check_state(x_init):
+    if not (process.is_torch(x_init) or isinstance(x_init, np.ndarray)) or x_init.ndim != 2:
+        shape = tuple(x_init.shape) if hasattr(x_init, "shape") else x_init
+        raise ValueError(f"x_init must have shape (B, d) (a numpy array or torch tensor), got {shape!r:.80}")
 
 
 def _concat(parts):
-    if _is_torch(parts[0]):
+    if process.is_torch(parts[0]):
         import torch
 
         return torch.cat(parts, dim=0)
     return np.concatenate(parts, axis=0)
 
 
-def _noise_coefficients(method: str, t: float, s: float) -> tuple[float, float]:
-    r"""``(propagator, std)`` of one step from ``t`` to ``s < t``: the step adds ``std`` times a
-    standard normal, and carries additive noise already present by the factor ``propagator``
-    (the linear part of the step, used to couple coarse and fine grids on one Brownian path).
-
-    Euler--Maruyama: :math:`(1, \sqrt{2h})` (Brownian increments add). Exponential
-    integrator: :math:`(e^{-h}\Delta_s/\Delta_t, \sqrt{\Delta_s(1-e^{-2h})/\Delta_t})`; the
-    propagator :math:`\Phi(s,t) = e^{-h}\Delta_s/\Delta_t` composes,
-    :math:`\Phi(s,u)\Phi(u,t) = \Phi(s,t)`, so the noise of a coarse step is
-    :math:`\Phi(s,u)N_1 + N_2` of the noises :math:`N_1, N_2` of its two fine steps (Itô
-    isometry: :math:`\Phi(s,u)^2\mathrm{var}_1 + \mathrm{var}_2 = \mathrm{var}`)."""
-    h = t - s
-    if method == "euler_maruyama":
-        return 1.0, math.sqrt(2.0 * h)
-    delta_t = cv.delta(t)
-    return cv.theta(h) * cv.delta(s) / delta_t, math.sqrt(cv.delta(s) * cv.delta(h) / delta_t)
-
-
-def _deterministic_step(method: str, score, x, t: float, s: float):
-    """The step of ``method`` from ``t`` to ``s`` without its noise."""
-    h = t - s
-    if method == "euler_maruyama":
-        return x + h * (x + 2.0 * score(x, t))
-    # exponential integrator (Gaussian bridge with the denoiser held fixed)
-    delta_t = cv.delta(t)
-    den = (x + delta_t * score(x, t)) / cv.theta(t)  # Tweedie denoiser
-    c_den = cv.theta(s) * cv.delta(h) / delta_t       # cv.delta(h) = 1 - e^{-2h}
-    c_x = cv.theta(h) * cv.delta(s) / delta_t
-    return c_den * den + c_x * x
+def _integrate(score, x_init, times, method, seed, save_times):
+    """The loop of :func:`sample` and :func:`sample_path`: final state and ``{t: state}``."""
+    method = process.check_method(method)
+    g = process.check_grid(times)
+    _check_state(x_init)
+    wanted = set()
+    if save_times is not None:
+        for s in np.atleast_1d(check_array("save_times", save_times)):
+            hits = np.nonzero(np.isclose(g, s, rtol=0, atol=1e-12))[0]
+            if hits.size == 0:
+                raise ValueError(f"save_times must be grid times; {s} is not in times")
+            wanted.add(int(hits[0]))
+    noise = process.Normals(seed, x_init)
+    x = x_init
+    saved = {}
+    if 0 in wanted:
+        saved[float(g[0])] = x
+    for k in range(g.size - 1):
+        x = process.step(method, score, x, float(g[k]), float(g[k + 1]), noise)
+        if k + 1 in wanted:
+            saved[float(g[k + 1])] = x
+    return x, saved
 
 
-def _step(method: str, score, x, t: float, s: float, noise: _Noise):
-    """One backward step of ``method`` from OU time ``t`` to ``s < t``."""
-    out = _deterministic_step(method, score, x, t, s)
-    _, std = _noise_coefficients(method, t, s)
-    if std > 0:
-        out = out + std * noise(x)
-    return out
-
-
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
-
-
-def _check_grid(times) -> np.ndarray:
-    g = check_times(times, "times")
-    if g.ndim != 1 or g.size < 2:
-        raise ValueError("times must be a 1-d grid with at least two OU times")
-    if np.any(np.diff(g) >= 0):
-        raise ValueError("times must be strictly decreasing (backward in OU time)")
-    return g
-
-
-def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=None,
-           save_times=None):
+def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=None):
     r"""Integrate the backward SDE from ``x_init`` at ``times[0]`` down to ``times[-1]``.
 
     Parameters
@@ -192,20 +109,16 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
     x_init : ndarray or torch.Tensor, shape (B, d)
         States at ``times[0]`` (for large ``times[0]``, standard normal draws).
     times : array_like
-        Strictly decreasing OU times (see :func:`time_grid`).
+        Strictly decreasing OU times (see :func:`~diffphase.numerics.process.time_grid`).
     method : {"exponential", "euler_maruyama"}
         Stepper (module docstring).
     seed : int or numpy.random.SeedSequence, optional
         Seed of the noise.
-    save_times : array_like, optional
-        Grid times at which to also return the state.
 
     Returns
     -------
-    x : same type as ``x_init``
-        States at ``times[-1]``.
-    saved : dict, only if ``save_times`` is given
-        ``{t: state}`` for each requested grid time.
+    same type as ``x_init``
+        States at ``times[-1]`` (:func:`sample_path` also keeps intermediate states).
 
     Examples
     --------
@@ -213,31 +126,66 @@ def sample(score: Callable, x_init, times, *, method: str = "exponential", seed=
     >>> a = np.array([[1.5, -0.5]])                  # a single data point
     >>> score = lambda x, t: -(x - np.exp(-t) * a) / (1 - np.exp(-2 * t))
     >>> x0 = np.random.default_rng(0).standard_normal((4, 2))
-    >>> out = sample(score, x0, time_grid(6.0, 1e-4, 50), seed=1)
+    >>> out = sample(score, x0, process.time_grid(6.0, 1e-4, 50), seed=1)
     >>> bool(np.allclose(out, a, atol=0.05))
     True
     """
-    method = _check_method(method)
-    g = _check_grid(times)
-    if x_init.ndim != 2:
-        raise ValueError(f"x_init must have shape (B, d), got {tuple(x_init.shape)}")
-    wanted = set()
-    if save_times is not None:
-        for s in np.atleast_1d(np.asarray(save_times, dtype=np.float64)):
-            hits = np.nonzero(np.isclose(g, s, rtol=0, atol=1e-12))[0]
-            if hits.size == 0:
-                raise ValueError(f"save_times must be grid times; {s} is not in times")
-            wanted.add(int(hits[0]))
-    noise = _Noise(seed, x_init)
-    x = x_init
-    saved = {}
-    if 0 in wanted:
-        saved[float(g[0])] = x
-    for k in range(g.size - 1):
-        x = _step(method, score, x, float(g[k]), float(g[k + 1]), noise)
-        if k + 1 in wanted:
-            saved[float(g[k + 1])] = x
-    return (x, saved) if save_times is not None else x
+    return _integrate(score, x_init, times, method, seed, None)[0]
+
+
+@dataclass(frozen=True)
+class SamplePath:
+    r"""A trajectory of the backward SDE (:func:`sample_path`).
+
+    Attributes
+    ----------
+    x : ndarray or torch.Tensor, shape (B, d)
+        States at the last grid time.
+    times : ndarray, shape (T,)
+        The saved OU times, decreasing (the generative direction).
+    states : list
+        The states at ``times``, each of the type and shape of ``x``.
+    """
+
+    x: object
+    times: np.ndarray
+    states: list = field(repr=False)
+
+    def as_dict(self) -> dict:
+        """``{t: state}`` (the trajectory format of
+        :func:`~diffphase.numerics.information.online_posterior`, which also takes the path
+        itself)."""
+        return {float(t): s for t, s in zip(self.times, self.states)}
+
+
+def sample_path(score: Callable, x_init, times, *, save_times=None, method: str = "exponential",
+                seed=None) -> SamplePath:
+    r"""Integrate the backward SDE like :func:`sample` and keep the states at ``save_times``.
+
+    Parameters
+    ----------
+    score, x_init, times, method, seed
+        As in :func:`sample`; the same ``seed`` gives the same trajectory.
+    save_times : array_like, optional
+        Grid times whose states to keep (default: every grid time).
+
+    Returns
+    -------
+    SamplePath
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = lambda x, t: -x                          # standard normal data: P_t = N(0, I)
+    >>> g = process.time_grid(2.0, 0.1, 4)
+    >>> path = sample_path(score, np.zeros((3, 1)), g, seed=0)
+    >>> path.times.shape, len(path.states), bool(np.array_equal(path.x, path.states[-1]))
+    ((5,), 5, True)
+    """
+    g = process.check_grid(times)
+    x, saved = _integrate(score, x_init, g, method, seed, g if save_times is None else save_times)
+    ts = sorted(saved, reverse=True)
+    return SamplePath(x, np.array(ts), [saved[t] for t in ts])
 
 
 class _Coarse:
@@ -245,20 +193,20 @@ class _Coarse:
 
     ``advance(x_fine_noise, t, s)`` is called for every fine step; it accumulates the fine
     step's additive noise (propagated by the fine steps' linear parts, see
-    :func:`_noise_coefficients`) and, when ``s`` is a point of the coarse grid, takes one coarse
+    :func:`~diffphase.numerics.process.step_noise`) and, when ``s`` is a point of the coarse grid, takes one coarse
     step from the last coarse point with the accumulated noise."""
 
     def __init__(self, method, score, x, t0):
         self.method, self.score, self.x, self.t0, self.acc = method, score, x, float(t0), None
 
     def advance(self, noise_value, t: float, s: float, at_coarse_point: bool):
-        prop, _ = _noise_coefficients(self.method, t, s)
+        prop = process.step_noise(self.method, t, s).propagator
         if noise_value is not None:
             self.acc = noise_value if self.acc is None else prop * self.acc + noise_value
         elif self.acc is not None:
             self.acc = prop * self.acc
         if at_coarse_point:
-            out = _deterministic_step(self.method, self.score, self.x, self.t0, s)
+            out = process.step_mean(self.method, self.score, self.x, self.t0, s)
             self.x = out if self.acc is None else out + self.acc
             self.t0, self.acc = float(s), None
 
@@ -271,7 +219,7 @@ def sample_levels(score: Callable, x_init, times, factors=(1, 2), *, method: str
     The fine grid is stepped with :func:`sample`'s steppers; a sub-grid takes one step per
     ``f`` fine steps with the noise of those fine steps combined exactly (Brownian increments
     add for Euler--Maruyama; for the exponential integrator the fine noises are propagated by
-    the steps' linear parts, :func:`_noise_coefficients`). Differences between levels then
+    the steps' linear parts, :func:`~diffphase.numerics.process.step_noise`). Differences between levels then
     measure the discretization error with far less variance than independent runs: the weak
     error of the fine grid is estimated by :math:`\mathbb E[g(x^{(1)}) - g(x^{(2)})]/(2^p-1)`
     (Richardson, weak order :math:`p`).
@@ -301,27 +249,26 @@ def sample_levels(score: Callable, x_init, times, factors=(1, 2), *, method: str
     >>> a = np.array([[1.5, -0.5]])                  # one data point: the integrator is exact
     >>> score = lambda x, t: -(x - np.exp(-t) * a) / (1 - np.exp(-2 * t))
     >>> x0 = np.random.default_rng(0).standard_normal((3, 2))
-    >>> out = sample_levels(score, x0, time_grid(6.0, 0.5, 8), factors=(1, 4), seed=2)
+    >>> out = sample_levels(score, x0, process.time_grid(6.0, 0.5, 8), factors=(1, 4), seed=2)
     >>> bool(np.allclose(out[1], out[4]))           # same path, same exact answer
     True
     """
-    method = _check_method(method)
-    g = _check_grid(times)
-    if x_init.ndim != 2:
-        raise ValueError(f"x_init must have shape (B, d), got {tuple(x_init.shape)}")
+    method = process.check_method(method)
+    g = process.check_grid(times)
+    _check_state(x_init)
     factors = [check_int("factors", f, minimum=1) for f in factors]
     n = g.size - 1
     bad = [f for f in factors if n % f]
     if bad:
         raise ValueError(f"the grid has {n} steps, not divisible by factors {bad}; choose n_steps as a multiple")
-    noise = _Noise(seed, x_init)
+    noise = process.Normals(seed, x_init)
     x = x_init
     coarse = {f: _Coarse(method, score, x_init, g[0]) for f in factors if f > 1}
     for k in range(n):
         t, s_ = float(g[k]), float(g[k + 1])
-        _, std = _noise_coefficients(method, t, s_)
+        std = process.step_noise(method, t, s_).std
         nv = std * noise(x) if std > 0 else None
-        out = _deterministic_step(method, score, x, t, s_)
+        out = process.step_mean(method, score, x, t, s_)
         x = out if nv is None else out + nv
         for f, c in coarse.items():
             c.advance(nv, t, s_, (k + 1) % f == 0)
@@ -387,7 +334,7 @@ class CloneResult:
 def _clone_grid(branch_times, t_max: float, t_end: float, n_steps: int, grid: str):
     """The cloning protocol's grid: ``n_steps`` steps of kind ``grid`` with the branching times
     inserted (decreasing), the branching times (decreasing), and ``{grid index: branch index}``."""
-    base = time_grid(t_max, t_end, n_steps, grid)
+    base = process.time_grid(t_max, t_end, n_steps, grid)
     bt = np.unique(check_times(branch_times, "branch_times"))[::-1]
     if bt.size == 0 or bt[0] >= t_max or bt[-1] <= t_end:
         raise ValueError(f"branch_times must lie in (t_end, t_max) = ({t_end}, {t_max})")
@@ -448,7 +395,7 @@ def clone_agreement_simulation(
         ``labels = classify(x_end)``, integer labels of shape (B,); a dict gives several
         labelings at once, e.g. ``{"class": ..., "training_point": ...}``.
     t_max, t_end, n_steps, grid, method
-        Integration settings (:func:`time_grid`, :func:`sample`). The defaults (2000 uniform
+        Integration settings (:func:`~diffphase.numerics.process.time_grid`, :func:`sample`). The defaults (2000 uniform
         steps of the exponential integrator from ``t_max = 10``, step 0.005) keep the
         discretization bias of :math:`\phi` below the binomial error of 10 000 pairs on the
         two-class mixture at ``d = 256`` (measured with the coupled estimate: at most
@@ -470,11 +417,11 @@ def clone_agreement_simulation(
     -------
     CloneResult
     """
-    method = _check_method(method)
+    method = process.check_method(method)
     n_pairs = check_int("n_pairs", n_pairs, minimum=1)
     batch_pairs = check_int("batch_pairs", batch_pairs, minimum=1)
     g, bt, branch_at = _clone_grid(branch_times, t_max, t_end, n_steps, grid)
-    is_coarse = _coarse_points(g, time_grid(t_max, t_end, n_steps, grid), branch_at)
+    is_coarse = _coarse_points(g, process.time_grid(t_max, t_end, n_steps, grid), branch_at)
     classifiers = dict(classify) if isinstance(classify, Mapping) else {"label": classify}
     G = bt.size
     labels = {name: np.zeros((G, n_pairs, 2), dtype=np.int64) for name in classifiers}
@@ -499,7 +446,7 @@ def clone_agreement_simulation(
         parent = x_init(B, np.random.default_rng(init_ss))
         if parent.ndim != 2 or parent.shape[0] != B:
             raise ValueError(f"x_init(n, rng) must return shape (n, d), got {tuple(parent.shape)}")
-        noise = _Noise(noise_ss, parent)
+        noise = process.Normals(noise_ss, parent)
         children = None  # rows: [branch0 copyA (B), branch0 copyB (B), branch1 copyA, ...]
         c_parent, c_children, coarse = parent, None, None  # the same pairs on the coarse grid
         for k in range(g.size - 1):
@@ -510,9 +457,9 @@ def clone_agreement_simulation(
                                   else _concat([c_children, c_parent, c_parent]))
             x = layout(k, parent, children)
             t, s_ = float(g[k]), float(g[k + 1])
-            _, std = _noise_coefficients(method, t, s_)
+            std = process.step_noise(method, t, s_).std
             nv = std * noise(x) if std > 0 else None
-            out = _deterministic_step(method, score, x, t, s_)
+            out = process.step_mean(method, score, x, t, s_)
             parent, children = split(k, out if nv is None else out + nv, children, B)
             if error_estimate:
                 if coarse is None:  # at a coarse point: start a coarse step with this layout
@@ -573,12 +520,12 @@ def clone_score_evaluations(branch_times, n_pairs: int, *, t_max: float = 10.0, 
 
     total = sum(rows(k) for k in range(g.size - 1))
     if error_estimate:
-        keep = _coarse_points(g, time_grid(t_max, t_end, n_steps, grid), branch_at)
+        keep = _coarse_points(g, process.time_grid(t_max, t_end, n_steps, grid), branch_at)
         total += sum(rows(k) for k in np.nonzero(keep)[0][:-1])
     return int(total * n_pairs)
 
 
 def _to_numpy(x):
-    if _is_torch(x):
+    if process.is_torch(x):
         return x.detach().cpu().numpy()
     return np.asarray(x)

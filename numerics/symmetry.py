@@ -15,7 +15,8 @@ drift :math:`-\nabla U`. For the data :math:`\pm a` in one dimension (or the two
   fixed points (Brent root, absolute error :math:`\le 10^{-13}`) and their stability;
 * :func:`critical_theta` — :math:`\theta_c = \sqrt{\sqrt2-1}` for :math:`\pm1`, and
   :math:`\theta_U = (\sqrt{\Lambda^2+1}-\Lambda)^{1/2}` for a top eigenvalue :math:`\Lambda`;
-* :func:`instability_time` — :math:`t_U = \tfrac12\operatorname{arsinh}\Lambda`;
+* :func:`equal_norm_instability_time` — :math:`t_U = \tfrac12\operatorname{arsinh}\Lambda` for data
+  whose points all have the same norm;
 * :func:`late_gaussian`, :func:`sample_late_gaussian` — the Gaussian late initialization;
 * :func:`second_derivative_knee` — the critical start time read off a quality-vs-start-time
   curve at the maximum of its second derivative (the authors' reading of their FID curves);
@@ -29,7 +30,7 @@ Examples
 >>> from diffphase.numerics import symmetry as sb
 >>> round(sb.critical_theta(), 12)            # sqrt(sqrt(2) - 1)
 0.643594252906
->>> round(sb.instability_time(1.0), 10)       # -log(theta_c) for the points ±1
+>>> round(sb.equal_norm_instability_time(1.0), 10)   # -log(theta_c) for the points ±1
 0.4406867935
 """
 
@@ -42,11 +43,11 @@ import numpy as np
 from scipy import optimize
 
 from . import conventions as cv
-from ._checks import check_int, check_real, check_times
+from .checks import check_array, check_int, check_real, check_times
 
 __all__ = [
     "critical_theta",
-    "instability_time",
+    "equal_norm_instability_time",
     "potential",
     "drift",
     "centre_curvature",
@@ -77,7 +78,7 @@ def critical_theta(top_eigenvalue=1.0) -> float:
     :math:`\theta_c^2 = \sqrt{\Lambda^2+1} - \Lambda`, the positive root of
     :math:`\theta^4 + 2\Lambda\theta^2 - 1`; for the two points :math:`\pm1`
     (:math:`\Lambda = 1`, the default) :math:`\theta_c = \sqrt{\sqrt2-1}\approx0.6436` (Raya &
-    Ambrogioni). Exact when every data point has the same norm, see :func:`instability_time`.
+    Ambrogioni). Exact when every data point has the same norm, see :func:`equal_norm_instability_time`.
     Computed as :math:`1/\sqrt{\Lambda+\sqrt{\Lambda^2+1}}` (no cancellation).
 
     Parameters
@@ -100,7 +101,7 @@ def critical_theta(top_eigenvalue=1.0) -> float:
     return 1.0 / math.sqrt(lam + math.hypot(lam, 1.0))
 
 
-def instability_time(top_eigenvalue) -> float:
+def equal_norm_instability_time(top_eigenvalue) -> float:
     r"""OU time :math:`t_U` at which the central fixed point of the generative dynamics loses
     stability along the top eigenvector.
 
@@ -113,7 +114,7 @@ def instability_time(top_eigenvalue) -> float:
     sphere); for other data :math:`\Lambda` is replaced by the reweighted variance of
     :func:`diffphase.theory.symmetry.centre_hessian` (e.g. the two-class mixture with
     :math:`\sigma = 1` gives :math:`\tfrac12\log 2|m|^2`,
-    :func:`diffphase.numerics.gaussian_mixture.instability_time`).
+    :func:`diffphase.numerics.gaussian_mixture.two_class_instability_time`).
 
     Parameters
     ----------
@@ -127,7 +128,7 @@ def instability_time(top_eigenvalue) -> float:
 
     Examples
     --------
-    >>> round(instability_time(1e6) - 0.5 * math.log(1e6), 8)   # -> ½ log 2
+    >>> round(equal_norm_instability_time(1e6) - 0.5 * math.log(1e6), 8)   # -> ½ log 2
     0.34657359
     """
     lam = _check_lam(top_eigenvalue)
@@ -162,7 +163,7 @@ def potential(x, t, a=1.0, sigma=0.0):
     """
     a, sigma = _check_pair(a, sigma)
     t = float(check_times(t, positive=sigma == 0))
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     g, th = _gam(t, sigma)
     u = np.abs(a * th * x / g)
     logcosh = u + np.log1p(np.exp(-2.0 * u)) - math.log(2.0)
@@ -180,7 +181,7 @@ def drift(x, t, a=1.0, sigma=0.0):
     """
     a, sigma = _check_pair(a, sigma)
     t = float(check_times(t, positive=sigma == 0))
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     g, th = _gam(t, sigma)
     return _ret(x - 2.0 * x / g + 2.0 * a * th / g * np.tanh(a * th * x / g))
 
@@ -288,11 +289,11 @@ def bifurcation_diagram(times, a=1.0, sigma=0.0) -> Bifurcation:
 
 
 def _check_mean_cov(mean, covariance):
-    mean = np.asarray(mean, dtype=np.float64)
+    mean = check_array("mean", mean)
     if mean.ndim != 1 or mean.size < 1 or not np.all(np.isfinite(mean)):
         raise ValueError(f"mean must be a finite 1-d array of length d >= 1, got shape {mean.shape}")
     d = mean.size
-    cov = np.asarray(covariance, dtype=np.float64)
+    cov = check_array("covariance", covariance)
     if cov.shape != (d, d) or not np.all(np.isfinite(cov)):
         raise ValueError(f"covariance must be a finite ({d}, {d}) array, got shape {cov.shape}")
     if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(cov).max())):
@@ -343,7 +344,7 @@ def sample_late_gaussian(n, t, mean, covariance, seed=None) -> np.ndarray:
     :func:`diffphase.numerics.sde.sample` with a grid starting at ``t``. Raya & Ambrogioni
     start it at the critical time read off the quality curve of a plain :math:`\mathcal N(0, I)`
     start (:func:`second_derivative_knee`; DDPM step 400 of 1000 on CelebA64, OU time
-    :math:`\approx0.8`), not at :func:`instability_time`.
+    :math:`\approx0.8`), not at :func:`equal_norm_instability_time`.
 
     Parameters
     ----------
@@ -372,15 +373,15 @@ def sample_late_gaussian(n, t, mean, covariance, seed=None) -> np.ndarray:
 
 
 def _check_curve(x, y, se=None, min_points=2):
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = check_array("x", x)
+    y = check_array("y", y)
     if x.ndim != 1 or x.size < min_points or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
         raise ValueError(f"x must be a strictly increasing 1-d array of at least {min_points} finite values")
     if y.shape != x.shape or not np.all(np.isfinite(y)):
         raise ValueError(f"y must be a finite array of shape {x.shape}")
     if se is None:
         return x, y
-    se = np.asarray(se, dtype=np.float64)
+    se = check_array("se", se)
     if se.shape != x.shape or not np.all(np.isfinite(se)) or np.any(se < 0):
         raise ValueError(f"se must be a finite array of shape {x.shape} with se >= 0")
     return x, y, se
@@ -460,7 +461,7 @@ def excess_z(y, se, ref=-1):
     >>> excess_z([0.5, 0.2, 0.1], [0.3, 0.0, 0.4]).tolist()
     [0.8, 0.25, 0.0]
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = check_array("y", y)
     x = np.arange(y.size, dtype=np.float64)
     _, y, se = _check_curve(x, y, se, min_points=1)
     r = int(ref)
@@ -530,7 +531,7 @@ def mixture_posterior_sample(mixture, x, t, seed=None):
 
     Parameters
     ----------
-    mixture : diffphase.numerics.gaussian_mixture.IsotropicMixture
+    mixture : diffphase.numerics.gaussian_mixture.GaussianMixture
     x : array_like, shape (B, d)
     t : float
         OU time ``>= 0`` (at ``t = 0`` the draw is ``x`` itself).
@@ -543,14 +544,14 @@ def mixture_posterior_sample(mixture, x, t, seed=None):
 
     Examples
     --------
-    >>> from diffphase.numerics.gaussian_mixture import IsotropicMixture
-    >>> mix = IsotropicMixture([[-2.0], [2.0]], 0.5, [0.3, 0.7])
+    >>> from diffphase.numerics.gaussian_mixture import GaussianMixture
+    >>> mix = GaussianMixture.from_std([[-2.0], [2.0]], 0.5, [0.3, 0.7])
     >>> x0, k = mixture_posterior_sample(mix, np.zeros((3, 1)), 8.0, seed=0)
     >>> x0.shape, k.shape
     ((3, 1), (3,))
     """
     t = float(check_times(t))
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     if x.ndim != 2 or x.shape[1] != mixture.d:
         raise ValueError(f"x must have shape (B, {mixture.d}), got {x.shape}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 
 from .data import Dataset
 from .engine.config import config_key

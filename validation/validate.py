@@ -153,12 +153,12 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
         Cache of trained models; default ``<out>/cache``.
     executor : "serial", "local", Dask client or address, or Executor
         Where the sweeps inside experiments run
-        (:func:`~diffphase.validation.executor.run_sweep`).
+        (:func:`~diffphase.validation.engine.executor.run_sweep`).
     max_workers : int, optional
         Local pool size.
     threads_per_worker : int, optional
         Torch threads inside each sweep call (default: see
-        :func:`~diffphase.validation.executor.run_sweep`).
+        :func:`~diffphase.validation.engine.executor.run_sweep`).
     threads : int or None
         Torch intra-op threads in this process while the experiments run (restored afterwards);
         ``None`` leaves torch's setting. Default 1: the networks are small, and on a shared
@@ -183,7 +183,7 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     names = _resolve_names(mode, only)
     configs = configs or {}
     if threads is not None:
-        from diffphase.numerics._checks import check_int
+        from diffphase.numerics.checks import check_int
 
         threads = check_int("threads", threads, minimum=1)
     unknown = [k for k in configs if k not in EXPERIMENTS]

@@ -268,7 +268,7 @@ class ValidatePlanDirective(SphinxDirective):
 
 
 #: The verdicts of the last measured ``diffphase validate --quick``, shipped with the docs
-#: (:func:`diffphase.validation.report.write_digest` of its ``results.json``).
+#: (:func:`diffphase.validation.engine.report.write_digest` of its ``results.json``).
 QUICK_VERDICTS = Path(__file__).resolve().parent.parent / "_static" / "validation" / "quick-verdicts.json"
 
 

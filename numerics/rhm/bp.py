@@ -49,7 +49,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .model import RHM, _check_rhm, _seed_rng
+from ..checks import check_rng
+from .model import RHM, check_rhm
 
 __all__ = ["BPResult", "belief_propagation", "posterior_sample", "NEG_LOG_EVIDENCE"]
 
@@ -113,7 +114,7 @@ def _check_dtype(dtype):
 
 
 def _check_evidence(rhm, evidence):
-    _check_rhm(rhm)
+    check_rhm(rhm)
     ev = np.asarray(evidence)
     if ev.ndim != 3 or ev.shape[1:] != (rhm.d, rhm.v):
         raise ValueError(f"evidence must have shape (n, d={rhm.d}, v={rhm.v}), got {ev.shape}")
@@ -657,7 +658,7 @@ def posterior_sample(rhm, evidence, seed=None, dtype=np.float64):
     ev = _check_evidence(rhm, evidence)
     dt = _check_dtype(dtype)
     n = ev.shape[0]
-    rng = _seed_rng(seed)
+    rng = check_rng(seed)
     uniforms = [rng.random((n, 1))] + [rng.random((n, rhm.s**l)) for l in range(rhm.L)]
     out = [np.empty((n, rhm.s**l), dtype=np.int64) for l in range(rhm.L + 1)]
     _run(rhm, ev, dt, "sample", out, uniforms)

@@ -45,7 +45,7 @@ import sympy as sp
 
 from diffphase.theory import rhm as _th
 
-from .._checks import check_int, check_probability
+from ..checks import check_int, check_probability
 from ..conventions import time_from_noise_level
 
 __all__ = [

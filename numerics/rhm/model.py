@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_int
+from ..checks import check_int, check_rng
 
-__all__ = ["RHM"]
+__all__ = ["RHM", "check_rhm"]
 
 #: Largest ``v**s`` for which the tuple codes fit comfortably in int64.
 _MAX_TUPLES = 2**62
@@ -24,18 +24,57 @@ _MAX_TUPLES = 2**62
 _MAX_ENUMERATE = 2_000_000
 
 
-def _seed_rng(seed):
-    """numpy Generator from ``seed`` (int >= 0 or None); ValueError otherwise."""
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(check_int("seed", seed, minimum=0))
+def _check_sizes(v, m, s, L, n_classes):
+    """Validated ``(v, m, s, L, n_classes)`` of an RHM (``n_classes=None``: ``v``)."""
+    v = check_int("v", v, minimum=2)
+    s = check_int("s", s, minimum=2)
+    L = check_int("L", L, minimum=1)
+    m = check_int("m", m, minimum=1)
+    n_classes = v if n_classes is None else check_int("n_classes", n_classes, minimum=1)
+    if v**s > _MAX_TUPLES:
+        raise ValueError(f"v**s must be <= 2**62 for tuple codes, got v**s = {v**s}")
+    if m > v ** (s - 1):
+        raise ValueError(
+            f"m must be <= v**(s-1) = {v ** (s - 1)} (v*m rules per level drawn without "
+            f"replacement from the v**s = {v**s} s-tuples), got m = {m}"
+        )
+    if n_classes * m > v**s:
+        raise ValueError(
+            f"n_classes * m must be <= v**s = {v**s} (rules under the root drawn without "
+            f"replacement), got n_classes * m = {n_classes * m}"
+        )
+    if s**L > 2**40:
+        raise ValueError(f"s**L (number of leaves) must be <= 2**40, got {s**L}")
+    return v, m, s, L, n_classes
 
 
-def _check_rhm(rhm):
-    """ValueError unless ``rhm`` is an :class:`RHM` (checked by its attributes, so that the
-    check survives a module imported under two names, e.g. by doctest collection)."""
+def check_rhm(rhm):
+    """``rhm`` itself if it is an :class:`RHM`.
+
+    Checked by its attributes (``rules``, ``v``, ``m``, ``s``, ``L``, ``n_classes``,
+    ``n_symbols``), so that the check survives a module imported under two names, e.g. by
+    doctest collection.
+
+    Parameters
+    ----------
+    rhm : RHM
+
+    Returns
+    -------
+    RHM
+
+    Raises
+    ------
+    ValueError
+        If ``rhm`` lacks an attribute of an :class:`RHM`.
+
+    Examples
+    --------
+    >>> check_rhm("tree")
+    Traceback (most recent call last):
+    ...
+    ValueError: rhm must be a diffphase.numerics.rhm.RHM, got str
+    """
     if not all(hasattr(rhm, a) for a in ("rules", "v", "m", "s", "L", "n_classes", "n_symbols")):
         raise ValueError(f"rhm must be a diffphase.numerics.rhm.RHM, got {type(rhm).__name__}")
     return rhm
@@ -93,28 +132,10 @@ class RHM:
     """
 
     def __init__(self, v, m, s, L, n_classes=None, seed=0):
-        v = check_int("v", v, minimum=2)
-        s = check_int("s", s, minimum=2)
-        L = check_int("L", L, minimum=1)
-        m = check_int("m", m, minimum=1)
-        n_classes = v if n_classes is None else check_int("n_classes", n_classes, minimum=1)
-        if v**s > _MAX_TUPLES:
-            raise ValueError(f"v**s must be <= 2**62 for tuple codes, got v**s = {v**s}")
-        if m > v ** (s - 1):
-            raise ValueError(
-                f"m must be <= v**(s-1) = {v ** (s - 1)} (v*m rules per level drawn without "
-                f"replacement from the v**s = {v**s} s-tuples), got m = {m}"
-            )
-        if n_classes * m > v**s:
-            raise ValueError(
-                f"n_classes * m must be <= v**s = {v**s} (rules under the root drawn without "
-                f"replacement), got n_classes * m = {n_classes * m}"
-            )
-        if s**L > 2**40:
-            raise ValueError(f"s**L (number of leaves) must be <= 2**40, got {s**L}")
+        v, m, s, L, n_classes = _check_sizes(v, m, s, L, n_classes)
         self.v, self.m, self.s, self.L, self.n_classes = v, m, s, L, n_classes
         self.seed = seed
-        rng = _seed_rng(seed)
+        rng = check_rng(seed)
         powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
         rules = []
         for level in range(L):
@@ -123,6 +144,65 @@ class RHM:
             tuples = (codes[:, None] // powers[None, :]) % v
             rules.append(np.ascontiguousarray(tuples.reshape(n_sym, m, s)))
         self.rules = rules
+
+    @classmethod
+    def from_rules(cls, rules, v) -> "RHM":
+        r"""An RHM with given rules (e.g. those of another implementation), checked.
+
+        Parameters
+        ----------
+        rules : sequence of array_like
+            ``L >= 1`` integer arrays, top-down: ``rules[0]`` of shape ``(n_classes, m, s)``,
+            the others ``(v, m, s)``; ``rules[l][a, r]`` is the ``s``-tuple that symbol ``a`` of
+            level ``l`` becomes under its ``r``-th rule.
+        v : int
+            Vocabulary size, ``>= 2``; every symbol of every tuple must lie in ``[0, v)``.
+
+        Returns
+        -------
+        RHM
+            With ``seed = None``; ``m``, ``s``, ``L`` and ``n_classes`` read off the shapes.
+
+        Raises
+        ------
+        ValueError
+            If a shape or a symbol is out of range, or the grammar is ambiguous: an ``s``-tuple
+            appears twice within a level (it would have two parents).
+
+        Examples
+        --------
+        >>> rhm = RHM(v=4, m=2, s=2, L=3, seed=1)
+        >>> copy = RHM.from_rules(rhm.rules, v=4)
+        >>> copy.n_classes, copy.m, copy.s, copy.L, all((a == b).all() for a, b in zip(copy.rules, rhm.rules))
+        (4, 2, 2, 3, True)
+        """
+        v = check_int("v", v, minimum=2)
+        if isinstance(rules, np.ndarray) or not hasattr(rules, "__len__") or len(rules) < 1:
+            raise ValueError("rules must be a non-empty list of arrays, one per level (top-down)")
+        arrs = []
+        for level, r in enumerate(rules):
+            a = np.asarray(r)
+            if a.ndim != 3 or not np.issubdtype(a.dtype, np.integer):
+                raise ValueError(f"rules[{level}] must be an integer array of shape (symbols, m, s), got "
+                                 f"{a.dtype} of shape {a.shape}")
+            arrs.append(np.ascontiguousarray(a.astype(np.int64)))
+        n_classes, m, s = arrs[0].shape
+        v, m, s, L, n_classes = _check_sizes(v, m, s, len(arrs), n_classes)
+        powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
+        for level, a in enumerate(arrs):
+            want = (n_classes if level == 0 else v, m, s)
+            if a.shape != want:
+                raise ValueError(f"rules[{level}] must have shape {want}, got {a.shape}")
+            if a.min() < 0 or a.max() >= v:
+                raise ValueError(f"rules[{level}] holds symbols outside [0, v = {v}): range [{a.min()}, {a.max()}]")
+            codes = (a.reshape(-1, s) * powers).sum(1)
+            if np.unique(codes).size != codes.size:
+                raise ValueError(f"rules[{level}] repeats an s-tuple: the grammar would be ambiguous "
+                                 "(a tuple must have at most one parent)")
+        obj = cls.__new__(cls)
+        obj.v, obj.m, obj.s, obj.L, obj.n_classes, obj.seed = v, m, s, L, n_classes, None
+        obj.rules = arrs
+        return obj
 
     # ---------------------------------------------------------------------------------
     @property
@@ -168,7 +248,7 @@ class RHM:
             ``levels[0]`` is the class, ``levels[L] is leaves``.
         """
         n = check_int("n", n, minimum=1)
-        rng = _seed_rng(seed)
+        rng = check_rng(seed)
         cur = rng.integers(0, self.n_classes, size=(n, 1), dtype=np.int64)
         levels = [cur]
         for level in range(self.L):

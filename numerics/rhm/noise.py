@@ -39,8 +39,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import conventions as cv
-from .._checks import check_int, check_real
-from .model import _seed_rng
+from ..checks import check_array, check_int, check_real, check_rng
+from ..process import discrete_noise
 
 __all__ = ["NoiseProcess", "EpsilonProcess", "Masking", "UniformDiffusion", "get_process", "PROCESSES"]
 
@@ -84,7 +84,7 @@ class NoiseProcess:
     def time(self, eps):
         r"""OU time :math:`t=-\tfrac12\log(1-\varepsilon)` of noise level(s) ``eps``
         (``inf`` at :math:`\varepsilon=1`)."""
-        arr = np.asarray(eps, dtype=np.float64)
+        arr = check_array("eps", eps)
         if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
             raise ValueError("noise level eps must be in [0, 1]")
         out = np.full(arr.shape, np.inf)
@@ -126,6 +126,12 @@ class NoiseProcess:
         xt = self.noise(leaves, eps, seed)
         return xt, self.evidence(xt, eps, dtype=dtype)
 
+    def _kept_or_uniform(self, observed, eps, dtype):
+        """:math:`(1-\\varepsilon)\\delta_{b,x_i}+\\varepsilon/v` for the tokens ``observed``."""
+        eps = self.check_level(eps)
+        x = self._check_tokens(observed, "observed")
+        return self._soft_onehot(x, 1.0 - eps, eps / self.v, dtype)
+
     def _soft_onehot(self, x, keep, floor, dtype):
         """``keep * onehot(x) + floor`` of shape (n, d, v) (tokens outside [0, v) get only
         ``floor``)."""
@@ -157,9 +163,7 @@ class EpsilonProcess(NoiseProcess):
 
     def evidence(self, observed, eps, dtype=np.float64):
         r""":math:`\nu_i(b)=(1-\varepsilon)\delta_{b,x_i}+\varepsilon/v`, shape (n, d, v)."""
-        eps = self.check_level(eps)
-        x = self._check_tokens(observed, "observed")
-        return self._soft_onehot(x, 1.0 - eps, eps / self.v, dtype)
+        return self._kept_or_uniform(observed, eps, dtype)
 
 
 class UniformDiffusion(NoiseProcess):
@@ -172,16 +176,11 @@ class UniformDiffusion(NoiseProcess):
         """Keep each token with probability ``1 - eps``, else draw it uniformly in [0, v)."""
         eps = self.check_level(eps)
         x = self._check_tokens(leaves, "leaves")
-        rng = _seed_rng(seed)
-        resample = rng.random(x.shape) < eps
-        fresh = rng.integers(0, self.v, size=x.shape, dtype=np.int64)
-        return np.where(resample, fresh, x)
+        return discrete_noise(x, eps, kind="uniform", vocab=self.v, generator=check_rng(seed))
 
     def evidence(self, observed, eps, dtype=np.float64):
         r""":math:`\nu_i(b)=(1-\varepsilon)\delta_{b,x_{t,i}}+\varepsilon/v`, shape (n, d, v)."""
-        eps = self.check_level(eps)
-        x = self._check_tokens(observed, "observed")
-        return self._soft_onehot(x, 1.0 - eps, eps / self.v, dtype)
+        return self._kept_or_uniform(observed, eps, dtype)
 
 
 class Masking(NoiseProcess):
@@ -199,8 +198,7 @@ class Masking(NoiseProcess):
         """Replace each token by ``MASK = v`` with probability ``eps``."""
         eps = self.check_level(eps)
         x = self._check_tokens(leaves, "leaves")
-        rng = _seed_rng(seed)
-        return np.where(rng.random(x.shape) < eps, np.int64(self.v), x)
+        return discrete_noise(x, eps, kind="masking", vocab=self.v, generator=check_rng(seed))
 
     def evidence(self, observed, eps, dtype=np.float64):
         r""":math:`\nu(b)=\varepsilon` for a masked token, :math:`(1-\varepsilon)\delta_{b,x_{t,i}}`

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_int
+from ..checks import check_array, check_int, check_rng
 from .bp import belief_propagation, posterior_sample
-from .model import _check_rhm, _seed_rng
+from .model import check_rhm
 from .noise import get_process
 
 __all__ = ["ForwardBackwardResult", "forward_backward", "change_correlations", "class_curves"]
@@ -114,12 +114,12 @@ def forward_backward(rhm, process, noise, n_samples, n_trajectories=1, seed=None
     >>> bool(res.p_marginal[-1] >= 0.7)  # a kept token is never changed
     True
     """
-    _check_rhm(rhm)
+    check_rhm(rhm)
     proc = get_process(process, rhm.v)
     eps = proc.check_level(noise)
     n_samples = check_int("n_samples", n_samples, minimum=1)
     n_traj = check_int("n_trajectories", n_trajectories, minimum=1)
-    rng = _seed_rng(seed)
+    rng = check_rng(seed)
     s_data, s_noise, s_post = (int(x) for x in rng.integers(0, 2**62, size=3))
     leaves, levels = rhm.sample(n_samples, seed=s_data)
     xt = proc.noise(leaves, eps, seed=s_noise)
@@ -220,13 +220,13 @@ def class_curves(rhm, process, noises, n_samples, seed=None, dtype=np.float64):
     p, stderr : ndarray, shape (len(noises), L+1)
         Root (class) first.
     """
-    _check_rhm(rhm)
+    check_rhm(rhm)
     proc = get_process(process, rhm.v)
-    noises = np.atleast_1d(np.asarray(noises, dtype=np.float64))
+    noises = np.atleast_1d(check_array("noises", noises))
     for e in noises:
         proc.check_level(e)
     n_samples = check_int("n_samples", n_samples, minimum=1)
-    rng = _seed_rng(seed)
+    rng = check_rng(seed)
     s_data, s_noise = (int(x) for x in rng.integers(0, 2**62, size=2))
     leaves, levels = rhm.sample(n_samples, seed=s_data)
     p = np.empty((noises.size, rhm.L + 1))

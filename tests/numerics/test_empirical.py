@@ -96,7 +96,7 @@ def test_top_eigenvalue_dense_and_lanczos_agree_with_numpy():
 
 def test_speciation_time_of_mixture_samples_matches_population():
     d, n = 50, 20000
-    X, _ = gm.IsotropicMixture.two_class(d).sample(n, seed=0)
+    X, _ = gm.GaussianMixture.two_class(d).sample(n, seed=0)
     # the top sample eigenvalue fluctuates by ~ Lambda sqrt(2/n): 1 % here; 4 sigma tolerance
     assert abs(em.speciation_time(X) - gm.speciation_time(d)) < 0.5 * 4 * math.sqrt(2 / n)
 
@@ -106,7 +106,7 @@ def test_excess_entropy_matches_closed_form_above_collapse():
     # log(2)/d, the most by which the finite-d mixture entropy differs from the large-d
     # formula (the class label carries at most log 2 nats).
     d, n = 200, 20000
-    X, _ = gm.IsotropicMixture.two_class(d).sample(n, seed=0)
+    X, _ = gm.GaussianMixture.two_class(d).sample(n, seed=0)
     tc = gm.collapse_time(n, d)
     ts = tc * np.array([1.5, 2.0, 3.0, 5.0])
     est = em.excess_entropy(X, ts, n_samples=600, seed=1, dtype=np.float32)
@@ -120,7 +120,7 @@ def test_excess_entropy_matches_closed_form_above_collapse():
 def test_collapse_time_of_mixture_samples():
     # finite d shifts the root upwards by O(log d / d) (5 % at d = 100): tolerance 12 %
     d, n = 100, 5000
-    X, _ = gm.IsotropicMixture.two_class(d).sample(n, seed=2)
+    X, _ = gm.GaussianMixture.two_class(d).sample(n, seed=2)
     res = em.collapse_time(X, n_samples=300, seed=0, n_grid=16, dtype=np.float32, xtol=1e-4)
     tc = gm.collapse_time(n, d)
     assert abs(res.t_C - tc) < 0.12 * tc

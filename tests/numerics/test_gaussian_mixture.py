@@ -45,7 +45,7 @@ def test_clone_agreement_limits_and_monotonicity():
 
 
 def test_speciation_time_is_half_log_of_the_covariance_top_eigenvalue():
-    mix = gm.IsotropicMixture.two_class(64, mu=0.7, sigma=1.3)
+    mix = gm.GaussianMixture.two_class(64, mu=0.7, sigma=1.3)
     lam = np.linalg.eigvalsh(mix.covariance())[-1]
     assert math.isclose(gm.speciation_time(64, 0.7, 1.3), 0.5 * math.log(lam), rel_tol=1e-12)
     assert math.isclose(mix.top_eigenvalue(), lam, rel_tol=1e-12)
@@ -63,7 +63,7 @@ def test_instability_time_against_root_of_curvature():
         gamma = lambda t: -math.expm1(-2 * t) + sigma**2 * math.exp(-2 * t)  # noqa: E731
         curv = lambda t: -1 + 2 / gamma(t) - 2 * m2 * math.exp(-2 * t) / gamma(t) ** 2  # noqa: E731
         root = optimize.brentq(curv, 1e-6, 30, xtol=1e-14)
-        assert math.isclose(gm.instability_time(d, mu, sigma), root, rel_tol=1e-10)
+        assert math.isclose(gm.two_class_instability_time(d, mu, sigma), root, rel_tol=1e-10)
 
 
 def test_collapse_quantities_against_sympy_and_root_finding():
@@ -98,9 +98,9 @@ def test_speciation_time_from_curve_on_exact_curve():
         gm.speciation_time_from_curve([0.0, 1.0], [0.6, 0.5])
 
 
-def test_isotropic_mixture_score_is_gradient_of_log_density():
+def test_mixture_score_is_gradient_of_log_density():
     rng = np.random.default_rng(1)
-    mix = gm.IsotropicMixture(rng.normal(size=(3, 5)), [0.5, 1.0, 2.0], [0.2, 0.3, 0.5])
+    mix = gm.GaussianMixture.from_std(rng.normal(size=(3, 5)), [0.5, 1.0, 2.0], [0.2, 0.3, 0.5])
     x = rng.normal(size=(4, 5))
     for t in (0.0, 0.05, 0.7, 3.0):
         s = mix.score(x, t)
@@ -110,10 +110,10 @@ def test_isotropic_mixture_score_is_gradient_of_log_density():
         np.testing.assert_allclose(s, num, rtol=1e-6, atol=1e-7)
 
 
-def test_isotropic_mixture_log_density_by_brute_force():
+def test_mixture_log_density_by_brute_force():
     rng = np.random.default_rng(2)
     means = rng.normal(size=(2, 3))
-    mix = gm.IsotropicMixture(means, [0.7, 1.1], [0.4, 0.6])
+    mix = gm.GaussianMixture.from_std(means, [0.7, 1.1], [0.4, 0.6])
     x = rng.normal(size=(6, 3))
     t = 0.4
     th, D = math.exp(-t), 1 - math.exp(-2 * t)
@@ -125,7 +125,7 @@ def test_isotropic_mixture_log_density_by_brute_force():
 
 
 def test_two_class_score_matches_tanh_formula():
-    mix = gm.IsotropicMixture.two_class(8, mu=0.8, sigma=1.5)
+    mix = gm.GaussianMixture.two_class(8, mu=0.8, sigma=1.5)
     x = np.random.default_rng(3).normal(size=(5, 8))
     t = 0.9
     m = mix.means[0]
@@ -148,10 +148,13 @@ def test_two_class_score_matches_tanh_formula():
         (lambda: gm.collapse_time(10, 10, sigma=-1), "sigma must be > 0"),
         (lambda: gm.excess_entropy(1.0, 100, 0), "d must be >= 1"),
         (lambda: gm.critical_load(-2.0), "t must be >= 0"),
-        (lambda: gm.instability_time(10, mu=0.0), "mu must be > 0"),
+        (lambda: gm.two_class_instability_time(10, mu=0.0), "mu must be > 0"),
         (lambda: gm.speciation_time(2.5), "d must be an integer"),
-        (lambda: gm.IsotropicMixture([[0.0]], sigmas=-1.0), "sigmas must be"),
-        (lambda: gm.IsotropicMixture.two_class(3).score(np.zeros((2, 4)), 1.0), r"x must have shape \(B, 3\)"),
+        (lambda: gm.GaussianMixture.from_std([[0.0]], sigmas=-1.0), "sigmas must be"),
+        (lambda: gm.GaussianMixture([[0.0]], variances=-1.0), "variances must be"),
+        (lambda: gm.GaussianMixture([[0.0], [1.0]], 0.0).posterior(np.zeros((1, 1)), 0.0), "t must be > 0"),
+        (lambda: gm.GaussianMixture([[0.0], [1.0]], [1.0, 2.0]).collapse_time(100), "one common variance"),
+        (lambda: gm.GaussianMixture.two_class(3).score(np.zeros((2, 4)), 1.0), r"x must have shape \(B, 3\)"),
     ],
 )
 def test_bad_input_raises(call, match):

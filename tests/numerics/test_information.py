@@ -11,7 +11,9 @@ import pytest
 
 from diffphase.numerics import conventions as cv
 from diffphase.numerics import information as info
+from diffphase.numerics import process
 from diffphase.numerics import sde
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 
 MEANS3 = np.array([[-1.5], [0.3], [2.0]])
 VARS3 = np.array([0.2, 1.0, 0.05])
@@ -111,7 +113,7 @@ def test_reduction_to_the_mean_line_in_d_dimensions():
     """Two classes in d = 20 with equal spread: the projected quadrature vs full-d Monte Carlo."""
     rng = np.random.default_rng(0)
     means = rng.standard_normal((2, 20)) * 0.4
-    model = info.GaussianClasses(means, 0.5, [0.3, 0.7])
+    model = GaussianMixture(means, 0.5, [0.3, 0.7])
     for t in (0.2, 0.9):
         q = info.class_entropy(t, means, 0.5, [0.3, 0.7])
         mc, se = _brute_mc(t, model, 60_000, seed=5)
@@ -125,7 +127,7 @@ def test_monte_carlo_general_case_vs_brute_force():
     """Unequal spreads in d = 3 (no reduction): class_entropy's Monte Carlo vs the test's."""
     means = np.array([[1.0, 0.0, 0.0], [-0.5, 0.8, 0.0], [0.0, -0.7, 0.5]])
     var, w = [0.1, 0.6, 0.3], [0.2, 0.5, 0.3]
-    model = info.GaussianClasses(means, var, w)
+    model = GaussianMixture(means, var, w)
     t = 0.5
     mc, se = info.class_entropy_monte_carlo(t, means, var, w, n_samples=60_000, seed=1)
     ref, se2 = _brute_mc(t, model, 60_000, seed=2)
@@ -197,7 +199,7 @@ def test_class_entropy_rates_monte_carlo_vs_brute_force():
     common-random-number Monte Carlo, within 4 combined s.e. (false failure ~6e-5 per class)."""
     means = np.array([[1.0, 0.0, 0.0], [-0.5, 0.8, 0.0], [0.0, -0.7, 0.5]])
     var, w = [0.1, 0.6, 0.3], [0.2, 0.5, 0.3]
-    model = info.GaussianClasses(means, var, w)
+    model = GaussianMixture(means, var, w)
     t = 0.4
     n = 40_000
     got = info.class_entropy_rates(t, means, var, w, n_samples=n, seed=3)
@@ -225,17 +227,31 @@ def test_information_transfer_window():
     assert lo < tp < hi
 
 
-def test_posterior_and_score_match_the_isotropic_mixture():
-    from diffphase.numerics.gaussian_mixture import IsotropicMixture
+def test_mixture_posterior_score_and_class_denoisers_against_independent_references():
+    """Posterior by Bayes' rule with scipy's normal densities; the score is the posterior
+    average of the class scores; the class denoisers are Tweedie's formula applied to the
+    class log-density differentiated numerically."""
+    from scipy.stats import multivariate_normal
+
     means = np.array([[1.0, 0.0, 2.0], [-1.0, 0.5, 0.0], [0.0, -1.0, 1.0]])
-    sig = np.array([0.3, 1.0, 0.6])
+    var = np.array([0.09, 1.0, 0.36])
     w = np.array([0.2, 0.5, 0.3])
-    mix = IsotropicMixture(means, sig, w)
-    gc = info.GaussianClasses(means, sig**2, w)
+    gc = GaussianMixture(means, var, w)
     x = np.random.default_rng(1).standard_normal((9, 3))
     for t in (0.0, 0.4, 3.0):
-        assert np.allclose(info.posterior(x, t, means, sig**2, w), mix.posterior(x, t), atol=1e-13)
-        assert np.allclose(gc.score(x, t), mix.score(x, t), atol=1e-12)
+        th, D = math.exp(-t), 1 - math.exp(-2 * t)
+        dens = np.stack([w[k] * multivariate_normal(th * means[k], (D + var[k] * th * th) * np.eye(3)).pdf(x)
+                         for k in range(3)], axis=1)
+        np.testing.assert_allclose(info.posterior(x, t, means, var, w), dens / dens.sum(1, keepdims=True),
+                                   rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(gc.score(x, t), np.einsum("bk,bkd->bd", gc.posterior(x, t), gc.class_scores(x, t)),
+                                   rtol=1e-11, atol=1e-12)
+        if t > 0:
+            h = 1e-5
+            for k in range(3):
+                logp = multivariate_normal(th * means[k], (D + var[k] * th * th) * np.eye(3)).logpdf
+                grad = np.stack([(logp(x + h * e) - logp(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1)
+                np.testing.assert_allclose(gc.class_denoisers(x, t)[:, k], (x + D * grad) / th, rtol=1e-7, atol=1e-7)
 
 
 def test_empirical_posterior_is_the_point_mass_mixture():
@@ -251,17 +267,16 @@ def test_empirical_posterior_is_the_point_mass_mixture():
     w /= w.sum(1, keepdims=True)
     assert np.allclose(got, np.stack([w[:, 0], w[:, 1] + w[:, 2]], 1), atol=1e-14)
     # one point per class: identical to point-mass Gaussian classes
-    gc = info.GaussianClasses(data[:2], 0.0)
+    gc = GaussianMixture(data[:2], 0.0)
     assert np.allclose(info.empirical_posterior(x, 0.4, data[:2], [0, 1]), gc.posterior(x, 0.4), atol=1e-14)
     h, se = info.empirical_class_entropy(0.4, data[:2], [0, 1], n_samples=40_000, seed=3)
     assert abs(h - info.class_entropy(0.4, data[:2], 0.0)) < 4 * se
 
 
 def _trajectory(model, n_steps, seed=0, t_max=3.0, t_end=0.02, B=64):
-    grid = sde.time_grid(t_max, t_end, n_steps)
+    grid = process.time_grid(t_max, t_end, n_steps)
     x0 = np.random.default_rng(seed).standard_normal((B, model.d))
-    _, saved = sde.sample(model.score, x0, grid, seed=seed + 1, save_times=grid)
-    return grid, saved
+    return grid, sde.sample_path(model.score, x0, grid, seed=seed + 1).as_dict()
 
 
 def _max_error(model, path, saved):
@@ -270,7 +285,7 @@ def _max_error(model, path, saved):
 
 
 def test_online_exact_kernel_equals_closed_form():
-    model = info.GaussianClasses([[-1.0, 0.5], [1.0, 0.0], [0.0, -1.0]], [0.3, 0.1, 0.5], [0.2, 0.5, 0.3])
+    model = GaussianMixture([[-1.0, 0.5], [1.0, 0.0], [0.0, -1.0]], [0.3, 0.1, 0.5], [0.2, 0.5, 0.3])
     grid, saved = _trajectory(model, 25)
     path = info.online_posterior(saved, model, kernel="exact")
     assert _max_error(model, path, saved) < 1e-9
@@ -285,7 +300,7 @@ def test_online_exact_kernel_equals_closed_form():
 
 @pytest.mark.parametrize("kern", ["exponential", pytest.param("euler_maruyama", marks=pytest.mark.slow)])
 def test_online_sampler_kernels_converge_to_closed_form(kern):
-    model = info.GaussianClasses([[-1.0], [1.0]], [0.2, 0.05], [0.4, 0.6])
+    model = GaussianMixture([[-1.0], [1.0]], [0.2, 0.05], [0.4, 0.6])
     errs = {}
     for n in (40, 320):
         grid, saved = _trajectory(model, n, seed=4, B=32)
@@ -318,8 +333,8 @@ def test_online_labelled_points():
     (lambda: info.information_transfer_window([[0.0], [1.0]], 1.0, fraction=1.5), "fraction"),
     (lambda: info.empirical_posterior([[0.0]], 1.0, [[0.0], [1.0]], [0, -1]), "labels"),
     (lambda: info.online_posterior([(1.0, np.zeros((2, 1))), (2.0, np.zeros((2, 1)))],
-                                   info.GaussianClasses([[0.0], [1.0]], 1.0)), "decreasing"),
-    (lambda: info.online_posterior([(1.0, np.zeros((2, 1)))], info.GaussianClasses([[0.0]], 1.0),
+                                   GaussianMixture([[0.0], [1.0]], 1.0)), "decreasing"),
+    (lambda: info.online_posterior([(1.0, np.zeros((2, 1)))], GaussianMixture([[0.0]], 1.0),
                                    kernel="rk4"), "kernel"),
 ])
 def test_bad_input(call, name):
@@ -331,14 +346,14 @@ def test_bad_input(call, name):
 # dynamic negative guidance
 # ---------------------------------------------------------------------------------------
 def _three_classes():
-    return info.GaussianClasses([[3.0, 0.0], [-1.5, 2.6], [-1.5, -2.6]], 0.1)
+    return GaussianMixture([[3.0, 0.0], [-1.5, 2.6], [-1.5, -2.6]], 0.1)
 
 
 def test_negative_guidance_scale_zero_is_the_plain_sampler():
     from diffphase.numerics import sde
 
     gc = _three_classes()
-    grid = sde.time_grid(5.0, 1e-3, 80)
+    grid = process.time_grid(5.0, 1e-3, 80)
     x0 = np.random.default_rng(0).standard_normal((64, 2))
     ref = sde.sample(gc.score, x0, grid, seed=3)
     for mode in ("dynamic", "constant"):
@@ -350,10 +365,9 @@ def test_negative_guidance_scale_zero_is_the_plain_sampler():
 def test_tracked_posterior_follows_exact_posterior():
     # unguided chain, fine grid: the tracked p (Bayes ratio q_c/q with the Gaussian bridge of the
     # unconditional denoiser) stays close to the exact p(c | x_t) of the mixture
-    from diffphase.numerics import sde
 
     gc = _three_classes()
-    grid = sde.time_grid(5.0, 1e-2, 400)
+    grid = process.time_grid(5.0, 1e-2, 400)
     x0 = np.random.default_rng(1).standard_normal((500, 2))
     out = info.negative_guidance_sample(info.mixture_denoisers(gc, 0), x0, grid, 0.0, prior=1 / 3,
                                         p_max=1 - 1e-9, seed=2)
@@ -365,10 +379,9 @@ def test_tracked_posterior_follows_exact_posterior():
 def test_dynamic_guidance_removes_class_and_keeps_balance():
     # exact denoisers: the unwanted class almost never appears, the other two keep equal shares.
     # Balance: binomial test at 4 s.d. (false failure < 1e-4)
-    from diffphase.numerics import sde
 
     gc = _three_classes()
-    grid = sde.time_grid(5.0, 1e-3, 100)
+    grid = process.time_grid(5.0, 1e-3, 100)
     n = 2000
     x0 = np.random.default_rng(4).standard_normal((n, 2))
     out = info.negative_guidance_sample(info.mixture_denoisers(gc, 0), x0, grid, 4.0, prior=1 / 3, seed=5)

@@ -50,12 +50,12 @@ def test_k_class_monte_carlo_reduces_to_the_two_class_quadrature():
 
 def test_k_class_monte_carlo_against_full_space_posterior():
     """Three unequal classes in d = 5: the reduction to the span of the means against a direct
-    Monte Carlo in the full space with the exact posterior of IsotropicMixture (independent
+    Monte Carlo in the full space with the exact posterior of GaussianMixture (independent
     samples and code path): I = E log p(y|x)/π_y. 4 combined standard errors per time."""
     rng = np.random.default_rng(7)
     means = rng.normal(size=(3, 5)) * 1.5
     w = np.array([0.5, 0.3, 0.2])
-    mix = gm.IsotropicMixture(means, 0.7, w)
+    mix = gm.GaussianMixture.from_std(means, 0.7, w)
     ts = np.array([0.2, 0.6, 1.2])
     val, se = gm.label_information_mixture(ts, means, 0.7, w, n_samples=30000, seed=2)
     n = 60000

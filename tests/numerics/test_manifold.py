@@ -63,12 +63,15 @@ def test_jacobian_is_derivative_of_empirical_score():
     X = rng.standard_normal((30, 3))
     x = rng.standard_normal((1, 3))
     t = 0.4
-    _, cov = mf.jacobian_spectrum(X, x, t, return_posterior=True)
-    J = (cv.theta(t) ** 2 / cv.delta(t) ** 2) * cov[0] - np.eye(3) / cv.delta(t)
+    jac = mf.score_jacobian(X, x, t)
+    J = (cv.theta(t) ** 2 / cv.delta(t) ** 2) * jac.posterior_covariance[0] - np.eye(3) / cv.delta(t)
     h = 1e-6
     num = np.stack([(empirical_score(X, x + h * e, t) - empirical_score(X, x - h * e, t))[0] / (2 * h)
                     for e in np.eye(3)], axis=1)
     assert np.max(np.abs(num - J)) < 1e-6
+    # the eigenvalues are those of the numerical Jacobian (symmetrized)
+    np.testing.assert_allclose(jac.eigenvalues[0], np.linalg.eigvalsh(0.5 * (num + num.T)), atol=1e-5)
+    np.testing.assert_array_equal(mf.jacobian_spectrum(X, x, t), jac.eigenvalues)
 
 
 def _manifold_data(rng, N, v, D=7):

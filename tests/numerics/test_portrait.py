@@ -152,12 +152,31 @@ def test_top_eigenvalues_against_eigvalsh():
     rng = np.random.default_rng(3)
     X = rng.standard_normal((1500, 300)) * np.linspace(3, 0.5, 300)
     ref = np.linalg.eigvalsh(np.cov(X.T, bias=True))[::-1]
-    for method in ("covariance", "lanczos", "auto"):
+    for method in ("covariance", "gram", "lanczos", "auto"):
         np.testing.assert_allclose(em.top_eigenvalues(X, 5, method=method), ref[:5], rtol=1e-9)
     np.testing.assert_allclose(em.top_eigenvalues(X, 1)[0], em.top_eigenvalue(X), rtol=1e-9)
     np.testing.assert_allclose(em.symmetric_top_eigenvalues(np.cov(X.T, bias=True), 7), ref[:7], rtol=1e-9)
     np.testing.assert_allclose(em.covariance(X.astype(np.float32)), np.cov(X.T, bias=True), rtol=0,
                                atol=2e-5 * ref[0])
+
+
+def test_gram_path_and_large_d_portrait():
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((40, 300))
+    ref = np.linalg.eigvalsh(np.cov(X.T, bias=True))[::-1]
+    got = em.top_eigenvalues(X, 45, method="gram")   # rank 39: the rest are 0
+    np.testing.assert_allclose(got[:39], ref[:39], rtol=1e-9)
+    assert np.all(got[40:] == 0) and abs(got[39]) < 1e-9
+    # d > 4096: spectrum from the Gram matrix, class pairs from each pair's rows
+    X = rng.standard_normal((60, 4200)).astype(np.float32)
+    X[:30, :3] += 2.0
+    y = np.repeat([0, 1, 2], 20)
+    p = pt.portrait(X, y, n_samples=30, levels=1, n_spectrum=5)
+    s = np.linalg.svd(X.astype(np.float64) - X.mean(0), compute_uv=False) ** 2 / 60
+    np.testing.assert_allclose(p.eigenvalues, s[:10], rtol=1e-5)   # n_spectrum is at least n_directions
+    for (a, b), lam in zip(p.pairs, p.pair_eigenvalues):
+        Xa = X[(y == a) | (y == b)].astype(np.float64)
+        assert lam == pytest.approx(np.linalg.svd(Xa - Xa.mean(0), compute_uv=False)[0] ** 2 / len(Xa), rel=1e-5)
 
 
 # --------------------------------------------------------------------------------------
@@ -304,6 +323,11 @@ def test_ddpm_steps_and_ve_sigma(labelled_portrait):
         if 0 <= t <= tk[-1]:
             assert r["step"] == int(np.argmin(np.abs(tk - t)))
             assert r["sigma"] == pytest.approx(math.sqrt(math.exp(2 * t) - 1), rel=1e-12)
+    d = labelled_portrait.to_dict()
+    for name in ("pair_times", "sizes_t_C", "direction_times", "thresholds"):
+        for t, k, s in zip(d[name], d["ddpm_steps"][name], d["ve_sigma"][name]):
+            assert k == (int(np.argmin(np.abs(tk - t))) if 0 <= t <= tk[-1] else None)
+            assert s == (pytest.approx(math.sqrt(math.expm1(2 * t)), rel=1e-12) if t >= 0 else None)
     assert pt.ddpm_step(tk[-1] + 0.01) is None and pt.ddpm_step(-0.1) is None
     assert pt.ddpm_step(tk[400]) == 400 and pt.ve_sigma(-1.0) is None
 

@@ -124,6 +124,38 @@ def test_enumerate_refuses_large_models():
         RHM(32, 8, 2, 10).enumerate()
 
 
+def test_from_rules_builds_the_grammar_it_is_given():
+    """Rules written by hand (v = 3, s = 2, m = 1, two classes, L = 2): the data are the
+    compositions of the rules, and parse inverts them."""
+    rules = [np.array([[[0, 1]], [[2, 0]]]),                 # class 0 -> (0, 1), class 1 -> (2, 0)
+             np.array([[[1, 1]], [[0, 2]], [[2, 2]]])]       # 0 -> (1, 1), 1 -> (0, 2), 2 -> (2, 2)
+    rhm = RHM.from_rules(rules, v=3)
+    assert (rhm.v, rhm.m, rhm.s, rhm.L, rhm.n_classes, rhm.seed) == (3, 1, 2, 2, 2, None)
+    leaves, levels = rhm.enumerate()
+    assert leaves.tolist() == [[1, 1, 0, 2], [2, 2, 1, 1]]
+    assert levels[0][:, 0].tolist() == [0, 1]
+    for a, b in zip(rhm.parse(leaves), levels):
+        np.testing.assert_array_equal(a, b)
+    drawn = RHM(4, 2, 2, 3, seed=7)                          # a copy samples the same data
+    copy = RHM.from_rules([r.tolist() for r in drawn.rules], v=4)
+    np.testing.assert_array_equal(copy.sample(50, seed=2)[0], drawn.sample(50, seed=2)[0])
+
+
+@pytest.mark.parametrize("rules, v, match", [
+    ([np.array([[[0, 1]], [[0, 1]]])], 3, "repeats an s-tuple"),
+    ([np.array([[[0, 3]], [[1, 0]]])], 3, r"outside \[0, v = 3\)"),
+    ([np.array([[[0, 1]]]), np.array([[[0, 1]], [[1, 0]]])], 3, r"rules\[1\] must have shape \(3, 1, 2\)"),
+    ([np.array([[[0.0, 1.0]]])], 3, "integer array"),
+    ([np.array([[0, 1]])], 3, "integer array of shape"),
+    ([], 3, "non-empty list"),
+    ([np.array([[[0, 1]]])], 1, "v must be >= 2"),
+    ([np.zeros((1, 5, 2), dtype=int)], 3, r"m must be <= v\*\*\(s-1\) = 3"),
+])
+def test_from_rules_rejects_bad_rules(rules, v, match):
+    with pytest.raises(ValueError, match=match):
+        RHM.from_rules(rules, v)
+
+
 def test_parse_marks_invalid():
     rhm = RHM(4, 2, 2, 2, seed=0)
     valid = {tuple(x) for x in rhm.enumerate()[0]}

@@ -12,6 +12,7 @@ from scipy import stats
 
 from diffphase.numerics import empirical as em
 from diffphase.numerics import gaussian_mixture as gm
+from diffphase.numerics import process
 from diffphase.numerics import sde
 
 
@@ -29,7 +30,7 @@ def test_exponential_integrator_is_exact_for_one_point():
     rng = np.random.default_rng(0)
     B = 20000
     x0 = math.exp(-t_max) * a + math.sqrt(1 - math.exp(-2 * t_max)) * rng.standard_normal((B, 1))
-    out = sde.sample(score, x0, sde.time_grid(t_max, t_end, 3), seed=1)
+    out = sde.sample(score, x0, process.time_grid(t_max, t_end, 3), seed=1)
     mean, sd = math.exp(-t_end) * a[0], math.sqrt(1 - math.exp(-2 * t_end))
     # KS test at level 1e-4: false-failure rate 1e-4 over seeds
     assert stats.kstest((out[:, 0] - mean) / sd, "norm").pvalue > 1e-4
@@ -46,7 +47,7 @@ def test_weak_order_one_on_gaussian_data(method):
     x0 = np.random.default_rng(0).standard_normal((B, 1))
     errs = []
     for n in (20, 40, 80):
-        out = sde.sample(_gauss_score(s2), x0, sde.time_grid(t_max, t_end, n, "uniform"),
+        out = sde.sample(_gauss_score(s2), x0, process.time_grid(t_max, t_end, n, "uniform"),
                          method=method, seed=n)
         errs.append(abs(out.var() - exact))
     r1, r2 = errs[0] / errs[1], errs[1] / errs[2]
@@ -56,24 +57,27 @@ def test_weak_order_one_on_gaussian_data(method):
 def test_sample_is_reproducible_and_saves_states():
     score = _gauss_score(2.0)
     x0 = np.random.default_rng(0).standard_normal((5, 3))
-    g = sde.time_grid(4.0, 0.01, 10)
-    a, saved = sde.sample(score, x0, g, seed=7, save_times=[g[3]])
+    g = process.time_grid(4.0, 0.01, 10)
+    path = sde.sample_path(score, x0, g, seed=7, save_times=[g[3]])
     b = sde.sample(score, x0, g, seed=7)
-    assert np.array_equal(a, b)
-    assert list(saved) == [float(g[3])] and saved[float(g[3])].shape == (5, 3)
+    assert np.array_equal(path.x, b)
+    assert path.times.tolist() == [float(g[3])] and path.states[0].shape == (5, 3)
+    full = sde.sample_path(score, x0, g, seed=7)              # default: every grid time
+    assert np.array_equal(full.times, g) and np.array_equal(full.states[3], path.states[0])
+    assert np.array_equal(full.states[0], x0) and np.array_equal(full.x, b)
 
 
 def test_sample_accepts_torch_tensors():
     torch = pytest.importorskip("torch")
     score = lambda x, t: -x / (math.exp(-2 * t) * 2.0 + 1 - math.exp(-2 * t))  # noqa: E731
     x0 = torch.randn(4, 2, dtype=torch.float64)
-    out1 = sde.sample(score, x0, sde.time_grid(3.0, 0.1, 5), seed=3)
-    out2 = sde.sample(score, x0, sde.time_grid(3.0, 0.1, 5), seed=3)
+    out1 = sde.sample(score, x0, process.time_grid(3.0, 0.1, 5), seed=3)
+    out2 = sde.sample(score, x0, process.time_grid(3.0, 0.1, 5), seed=3)
     assert isinstance(out1, torch.Tensor) and torch.equal(out1, out2)
 
 
 def _clone_vs_quadrature(d, n_pairs, n_steps, seed):
-    mix = gm.IsotropicMixture.two_class(d)
+    mix = gm.GaussianMixture.two_class(d)
     ts = gm.speciation_time(d)
     # phi <= 0.984 at these times for d <= 4096, so the binomial count of disagreeing pairs
     # (>= 30 of 2000) is well described by its normal approximation
@@ -108,7 +112,7 @@ def test_collapse_of_clones_with_empirical_score():
     # training point) rises from ~0 to 1 as the branching time goes below t_C; its 1/2
     # crossing must be within 15 % of t_C (finite d shifts it up by ~7 %).
     d, n = 64, 1000
-    mix = gm.IsotropicMixture.two_class(d)
+    mix = gm.GaussianMixture.two_class(d)
     X, _ = mix.sample(n, seed=0)
     eng = em.EmpiricalScore(X)
     tc = gm.collapse_time(n, d)
@@ -125,10 +129,6 @@ def test_collapse_of_clones_with_empirical_score():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: sde.time_grid(1.0, 2.0, 10), "t_end must be < t_max"),
-        (lambda: sde.time_grid(1.0, 0.0, 10), "t_end must be > 0 for kind='log'"),
-        (lambda: sde.time_grid(1.0, 0.1, 0), "n_steps must be >= 1"),
-        (lambda: sde.time_grid(1.0, 0.1, 5, kind="cubic"), "kind must be"),
         (lambda: sde.sample(lambda x, t: x, np.zeros((2, 2)), [1.0, 2.0]), "strictly decreasing"),
         (lambda: sde.sample(lambda x, t: x, np.zeros((2, 2)), [1.0, 0.5], method="rk4"), "method must be"),
         (lambda: sde.sample(lambda x, t: x, np.zeros(2), [1.0, 0.5]), r"x_init must have shape \(B, d\)"),
@@ -189,7 +189,7 @@ def test_sample_levels_fine_grid_equals_sample_and_coarse_grid_has_its_own_law(m
     errors of a sample variance: false failure < 1e-4 per level)."""
     s2, n = 0.3, 200000
     rng = np.random.default_rng(0)
-    g = sde.time_grid(3.0, 0.05, 32, "log")
+    g = process.time_grid(3.0, 0.05, 32, "log")
     x0 = rng.standard_normal((n, 2)) * np.sqrt(1 - np.exp(-2 * g[0]) + s2 * np.exp(-2 * g[0]))
     score = _gauss_score(s2)
     out = sde.sample_levels(score, x0, g, factors=(1, 4, 16), method=method, seed=5)
@@ -210,13 +210,13 @@ def _weak_order(method, grid, stat):
     """Weak convergence order from coupled levels h, 2h, ..., 16h of one run: the slope of
     log|E g(x_2h) - E g(x_h)| against log h (least squares over 4 differences)."""
     d = 4
-    mix = gm.IsotropicMixture.two_class(d, mu=1.0, sigma=0.5)
+    mix = gm.GaussianMixture.two_class(d, mu=1.0, sigma=0.5)
     mh = mix.means[0] / np.linalg.norm(mix.means[0])
     n = 40000
     x0, _ = mix.sample(n, seed=1)
     t_max, t_end = 3.0, 0.05
     xT = math.exp(-t_max) * x0 + math.sqrt(-math.expm1(-2 * t_max)) * np.random.default_rng(0).standard_normal(x0.shape)
-    g = sde.time_grid(t_max, t_end, 256, grid)
+    g = process.time_grid(t_max, t_end, 256, grid)
     out = sde.sample_levels(mix.score, xT, g, factors=(1, 2, 4, 8, 16), method=method, seed=3)
     fn = {"square": lambda x: np.sum(x**2, 1), "projection4": lambda x: (x @ mh) ** 4,
           "tanh2": lambda x: np.tanh(x @ mh) ** 2}[stat]
@@ -266,7 +266,7 @@ def test_clone_defaults_are_not_biased_by_more_than_their_error_bar_d256():
     standard errors stays below the binomial standard error (bias_within(1.0)); 200 log-spaced
     steps, the former default, do not pass."""
     d = 256
-    mix = gm.IsotropicMixture.two_class(d)
+    mix = gm.GaussianMixture.two_class(d)
     bt = gm.speciation_time(d) * np.array([1.0, 1.2])
     init = lambda n, rng: rng.standard_normal((n, d))  # noqa: E731
     res = sde.clone_agreement_simulation(mix.score, init, bt, 10000, mix.classify, seed=5, batch_pairs=2000)

@@ -9,6 +9,7 @@ from scipy.special import logsumexp
 
 from diffphase.numerics import conventions as cv
 from diffphase.numerics import gaussian_mixture as gmn
+from diffphase.numerics import process
 from diffphase.numerics import sde
 from diffphase.numerics import symmetry as sb
 from diffphase.numerics.empirical import EmpiricalScore
@@ -19,7 +20,7 @@ def test_critical_theta_closed_form():
     for lam in (0.1, 1.0, 7.0, 1e8):
         th = sb.critical_theta(lam)
         assert abs(th**4 + 2 * lam * th**2 - 1) < 1e-14
-        assert abs(cv.time_from_theta(th) - sb.instability_time(lam)) < 1e-12
+        assert abs(cv.time_from_theta(th) - sb.equal_norm_instability_time(lam)) < 1e-12
 
 
 def _drift_slope_at_centre(t, points, weights=None):
@@ -65,27 +66,27 @@ def test_instability_time_vs_curvature_sign_change_for_points_on_a_circle():
     w = np.array([0.35, 0.35, 0.15, 0.15])
     lam = 0.7 * a * a
     t_star = optimize.brentq(lambda t: _drift_slope_at_centre(t, pts, w), 0.05, 5.0, xtol=1e-12)
-    assert abs(t_star - sb.instability_time(lam)) < 1e-6
+    assert abs(t_star - sb.equal_norm_instability_time(lam)) < 1e-6
     assert abs(t_star - 0.5 * math.log(lam) - 0.5 * math.log(1 + math.sqrt(1 + lam**-2))) < 1e-6
 
 
 def test_instability_time_relates_to_the_gaussian_mixture_one():
     # σ → 0 limit of the two-class mixture ±m (|m|² = μ̃² d): the same t_U
     for d, mu in ((1, 1.0), (16, 0.5), (1024, 1.0)):
-        assert abs(gmn.instability_time(d, mu, 1e-9) - sb.instability_time(mu * mu * d)) < 1e-12
+        assert abs(gmn.two_class_instability_time(d, mu, 1e-9) - sb.equal_norm_instability_time(mu * mu * d)) < 1e-12
     # the curvature of the numerical potential at the centre changes sign at t_U
     for a, sig in ((1.0, 0.0), (3.0, 0.0), (2.0, 0.5)):
         curv = lambda t: (sb.potential(1e-3, t, a, sig) - 2 * sb.potential(0.0, t, a, sig)  # noqa: E731
                           + sb.potential(-1e-3, t, a, sig)) / 1e-6
         t_star = optimize.brentq(curv, 1e-3, 6.0, xtol=1e-12)
         if sig == 0:
-            assert abs(t_star - sb.instability_time(a * a)) < 1e-5
+            assert abs(t_star - sb.equal_norm_instability_time(a * a)) < 1e-5
         else:
-            assert abs(t_star - gmn.instability_time(1, a, sig)) < 1e-5
+            assert abs(t_star - gmn.two_class_instability_time(1, a, sig)) < 1e-5
 
 
 def test_fixed_points_solve_the_equation_and_bifurcate_at_t_U():
-    tU = sb.instability_time(1.0)
+    tU = sb.equal_norm_instability_time(1.0)
     for t in np.linspace(0.02, 2 * tU, 40):
         fp = sb.fixed_points(t)
         th = cv.theta(t)
@@ -102,7 +103,7 @@ def test_fixed_points_solve_the_equation_and_bifurcate_at_t_U():
 
 def test_mixture_fixed_points():
     a, sig = 2.0, 0.7
-    tU = gmn.instability_time(1, a, sig)
+    tU = gmn.two_class_instability_time(1, a, sig)
     for t in (0.05, 0.5, tU - 1e-3, tU + 1e-3, 3.0):
         fp = sb.fixed_points(t, a, sig)
         th = cv.theta(t)
@@ -114,7 +115,7 @@ def test_mixture_fixed_points():
 
 
 def test_bifurcation_diagram_stability():
-    tU = sb.instability_time(4.0)
+    tU = sb.equal_norm_instability_time(4.0)
     times = np.array([0.1, 0.5, tU - 0.01, tU + 0.01, 2.0])
     b = sb.bifurcation_diagram(times, a=2.0)
     before = times < tU
@@ -125,7 +126,7 @@ def test_bifurcation_diagram_stability():
 
 
 def test_late_gaussian_moments_of_noised_mixture():
-    mix = gmn.IsotropicMixture(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
+    mix = gmn.GaussianMixture.from_std(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
     t = 0.8
     mean = mix.weights @ mix.means
     m_t, C_t = sb.late_gaussian(t, mean, mix.covariance())
@@ -159,9 +160,9 @@ def test_sample_late_gaussian_moments_and_use_with_sampler():
     def score(xx, tt):
         m2, c2 = sb.late_gaussian(tt, mu, S)
         return -(xx - m2) @ np.linalg.inv(c2)
-    t0 = sb.instability_time(float(np.linalg.eigvalsh(cov)[-1]))
+    t0 = sb.equal_norm_instability_time(float(np.linalg.eigvalsh(cov)[-1]))
     x0 = sb.sample_late_gaussian(20_000, t0, mean, cov, seed=2)
-    out = sde.sample(score, x0, sde.time_grid(t0, 1e-3, 200), seed=3)
+    out = sde.sample(score, x0, process.time_grid(t0, 1e-3, 200), seed=3)
     assert np.all(np.abs(out.mean(0) - mean) < 4 * np.sqrt(np.diag(cov) / 20_000) + 0.02)
 
 
@@ -253,7 +254,7 @@ def test_mixture_posterior_sample_returns_the_data_law_from_the_noised_law():
     """x_t drawn from the noised mixture, then x_0 ~ p(x_0 | x_t): the draws follow P_0. Means,
     variances and class fractions within 4-5 s.e. of the population (false failure < 1e-3
     over all 10 checks)."""
-    mix = gmn.IsotropicMixture(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
+    mix = gmn.GaussianMixture.from_std(np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0]]), [0.5, 1.0], [0.3, 0.7])
     t, n = 0.7, 100_000
     x0, _ = mix.sample(n, seed=5)
     rng = np.random.default_rng(6)
@@ -271,7 +272,7 @@ def test_mixture_posterior_sample_matches_the_reverse_sde_from_one_state():
     steps, 20000 copies) and the posterior sampler both average to the closed-form posterior
     mean sum_k p(k|x) (Delta mu_k + theta s_k^2 x)/Gamma_k, and end in class 1 as often as
     p(1|x): within 4 Monte Carlo s.e. plus 0.02 of discretization for the SDE."""
-    mix = gmn.IsotropicMixture(np.array([[-2.0, 0.5], [2.0, 0.0]]), [0.6, 0.8], [0.4, 0.6])
+    mix = gmn.GaussianMixture.from_std(np.array([[-2.0, 0.5], [2.0, 0.0]]), [0.6, 0.8], [0.4, 0.6])
     t = 1.2
     x = np.array([[0.3, -0.2]])
     th, dl = cv.theta(t), cv.delta(t)
@@ -284,15 +285,15 @@ def test_mixture_posterior_sample_matches_the_reverse_sde_from_one_state():
     sd = y.std(0)
     assert np.all(np.abs(y.mean(0) - post_mean) < 4 * sd / math.sqrt(n))
     assert abs(k.mean() - p[1]) < 4 * math.sqrt(p[1] * p[0] / n)
-    out = sde.sample(mix.score, xs, sde.time_grid(t, 1e-4, 400), seed=2)
+    out = sde.sample(mix.score, xs, process.time_grid(t, 1e-4, 400), seed=2)
     assert np.all(np.abs(out.mean(0) - post_mean) < 4 * out.std(0) / math.sqrt(n) + 0.02)
     assert abs((mix.classify(out) == 1).mean() - p[1]) < 4 * math.sqrt(p[1] * p[0] / n) + 0.01
 
 
 @pytest.mark.parametrize("call, name", [
     (lambda: sb.critical_theta(0.0), "top_eigenvalue"),
-    (lambda: sb.instability_time(-1.0), "top_eigenvalue"),
-    (lambda: sb.instability_time(float("nan")), "top_eigenvalue"),
+    (lambda: sb.equal_norm_instability_time(-1.0), "top_eigenvalue"),
+    (lambda: sb.equal_norm_instability_time(float("nan")), "top_eigenvalue"),
     (lambda: sb.fixed_points(-0.1), "t"),
     (lambda: sb.fixed_points(0.0), "t"),
     (lambda: sb.potential(0.1, 1.0, a=0.0), "a"),
@@ -306,8 +307,8 @@ def test_mixture_posterior_sample_matches_the_reverse_sde_from_one_state():
     (lambda: sb.second_derivative_knee([0.0, 2.0, 1.0], [0.0, 1.0, 2.0]), "x"),
     (lambda: sb.second_derivative_knee([0.0, 1.0, 2.0], [0.0, np.nan, 2.0]), "y"),
     (lambda: sb.excess_z([0.0, 1.0], [0.1, 0.1], ref=2), "ref"),
-    (lambda: sb.mixture_posterior_sample(gmn.IsotropicMixture([[1.0], [-1.0]]), np.zeros((2, 2)), 1.0), "x"),
-    (lambda: sb.mixture_posterior_sample(gmn.IsotropicMixture([[1.0], [-1.0]]), np.zeros((2, 1)), -1.0), "t"),
+    (lambda: sb.mixture_posterior_sample(gmn.GaussianMixture.from_std([[1.0], [-1.0]]), np.zeros((2, 2)), 1.0), "x"),
+    (lambda: sb.mixture_posterior_sample(gmn.GaussianMixture.from_std([[1.0], [-1.0]]), np.zeros((2, 1)), -1.0), "t"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):

@@ -18,7 +18,7 @@ def _one_thread():
 
 
 class ExactEps(nn.Module):
-    """The exact noise predictor of a GaussianClasses mixture, as a conditional network:
+    """The exact noise predictor of a GaussianMixture, as a conditional network:
     eps(x, t | y) = sqrt(Delta_t) (x - theta mu_y) / Gamma_y; label K: the mixture's."""
 
     def __init__(self, gc):
@@ -38,5 +38,5 @@ class ExactEps(nn.Module):
 
 @pytest.fixture
 def exact_eps_net():
-    """Factory of exact class-conditional noise predictors of a GaussianClasses mixture."""
+    """Factory of exact class-conditional noise predictors of a GaussianMixture."""
     return ExactEps

@@ -8,13 +8,15 @@ import pytest
 import torch
 
 from diffphase.numerics import information as info
+from diffphase.numerics import process
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 from diffphase.validation.data import gaussian_mixture
 from diffphase.validation.models import ClassConditional, MLPDenoiser, score_function
 from diffphase.validation.train import TrainConfig, train
 
 
 def _gc():
-    return info.GaussianClasses([[2.0, 0.0, 0.5], [-1.0, 1.5, 0.0], [0.0, -2.0, -0.5]], [0.3, 0.1, 0.05],
+    return GaussianMixture([[2.0, 0.0, 0.5], [-1.0, 1.5, 0.0], [0.0, -2.0, -0.5]], [0.3, 0.1, 0.05],
                                 [0.5, 0.3, 0.2])
 
 
@@ -33,8 +35,8 @@ def test_wrapper_reproduces_exact_denoisers_and_score(exact_eps_net):
     # the online classifier on the wrapper equals the one on the exact mixture
     from diffphase.numerics import sde
 
-    grid = sde.time_grid(3.0, 0.05, 20)
-    _, saved = sde.sample(gc.score, x, grid, seed=1, save_times=grid)
+    grid = process.time_grid(3.0, 0.05, 20)
+    saved = sde.sample_path(gc.score, x, grid, seed=1).as_dict()
     a = info.online_posterior(saved, cc, initial=gc.weights).posterior
     b = info.online_posterior(saved, gc, initial=gc.weights).posterior
     np.testing.assert_allclose(a, b, atol=1e-4)

@@ -15,6 +15,7 @@ from scipy.stats import norm
 
 from diffphase.numerics import conventions as cv
 from diffphase.numerics import information as info
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 from diffphase.validation import guidance, information
 from diffphase.validation.guidance import protocol as guidance_protocol
 from diffphase.validation.guidance.metrics import sample_metrics
@@ -257,7 +258,7 @@ def test_paired_mmd_difference_standard_error_vs_repetition():
     """The paired s.e. of MMD²(Y, R) - MMD²(X, R) (Y a perturbation of X sample by sample)
     against the spread of the difference over 400 independent repetitions: within 15 % (the
     spread itself is known to ~4 %; the first-order formula neglects O(1/n) terms)."""
-    from diffphase.numerics import two_sample
+    from diffphase.numerics import stats
 
     rng = np.random.default_rng(0)
     n, d, h = 150, 2, 1.0
@@ -274,8 +275,8 @@ def test_paired_mmd_difference_standard_error_vs_repetition():
         diffs.append(pdiff["mmd2"][0][0, 0])
         ses.append(pdiff["mmd2"][1][0, 0])
         useful.append((pdiff["u"][0][0, 0], pdiff["u"][1][0, 0]))
-        # the run's own MMD² is numerics.two_sample's
-        assert abs(a[0]["mmd2"] - two_sample.mmd2(X, R, h).mmd2) < 1e-12
+        # the run's own MMD² is numerics.stats'
+        assert abs(a[0]["mmd2"] - stats.mmd2(X, R, h).mmd2) < 1e-12
     assert abs(np.std(diffs, ddof=1) / np.mean(ses) - 1) < 0.15
     u, use = np.array(useful).T
     assert abs(np.std(u, ddof=1) / np.mean(use) - 1) < 0.15
@@ -297,14 +298,14 @@ def test_sample_metrics_shapes_and_bad_input():
 
 def test_guidance_metrics_on_constructed_samples():
     gc = information.mixture_classes(MIX)
-    rest = info.GaussianClasses(gc.means[1:], gc.variances[1:], gc.weights[1:])
+    rest = GaussianMixture(gc.means[1:], gc.variances[1:], gc.weights[1:])
     ref, _ = rest.sample(1500, seed=1)
     x, _ = rest.sample(1500, seed=2)
-    from diffphase.numerics import two_sample
+    from diffphase.numerics import stats
 
-    h = two_sample.median_bandwidth(ref)
+    h = stats.median_bandwidth(ref)
     m = guidance.guidance_metrics(x, gc, 0, ref, h)
-    r = two_sample.mmd2(x, ref, h)
+    r = stats.mmd2(x, ref, h)
     assert abs(m["mmd2"] - r.mmd2) < 1e-12 and abs(m["mmd2_se"] - r.stderr) < 1e-12
     assert m["unwanted"] < 0.01          # the classes are 2 apart with s.d. <= 0.6
     assert abs(m["mmd2"]) < 4 * m["mmd2_se"] + 1e-4  # same distribution: |z| < 4 (false failure < 1e-4)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from diffphase.numerics import conventions as cv
+from diffphase.numerics import process
 from diffphase.validation import data as D
 from diffphase.validation.models import (MLPDenoiser, TimeEmbedding, UNetDenoiser, build_model, noise_feature,
                                          score_function)
@@ -162,7 +163,7 @@ def test_numerics_sampler_runs_trained_score_like_exact_score(gaussian_model):
 
     # 400 log-spaced steps: with 100 the exponential stepper's own discretization bias in the
     # variance is ~7 % (measured with the exact score), with 400 it is < 1 %
-    grid = sde.time_grid(5.0, 1e-3, 400)
+    grid = process.time_grid(5.0, 1e-3, 400)
     x0 = np.random.default_rng(2).standard_normal((4000, d))
     x_model = sde.sample(score, x0, grid, seed=3)
     x_exact = sde.sample(exact, x0, grid, seed=3)

@@ -16,7 +16,7 @@ import torch
 
 from diffphase.numerics import gaussian_mixture as gm
 from diffphase.numerics import symmetry as sb
-from diffphase.numerics import two_sample
+from diffphase.numerics import stats
 from diffphase.numerics.conventions import DiscreteSchedule
 from diffphase.validation import symmetry as S
 from diffphase.validation import validate as V
@@ -63,12 +63,12 @@ def test_quality_curves_with_the_exact_score():
     the class fraction within 4 binomial s.e. of 0.7 (false failure < 1e-4); two steps from pure
     noise are far off (the statistic resolves a bad sampler)."""
     m = np.array([2.0, 1.0])
-    mix = gm.IsotropicMixture(np.stack([-m, m]), 0.5, [0.3, 0.7])
+    mix = gm.GaussianMixture.from_std(np.stack([-m, m]), 0.5, [0.3, 0.7])
     X, _ = mix.sample(20000, seed=0)
     ref, _ = mix.sample(600, seed=1)
     mean, cov = X.mean(0), np.cov(X, rowvar=False)
-    t_u = sb.instability_time(np.linalg.eigvalsh(cov)[-1])
-    h = two_sample.median_bandwidth(ref)
+    t_u = sb.equal_norm_instability_time(np.linalg.eigvalsh(cov)[-1])
+    h = stats.median_bandwidth(ref)
     labels = lambda x: np.argmax(mix.posterior(x, 0.0), axis=1)  # noqa: E731
     c = S.quality_curves(mix.score, mean=mean, cov=cov, t0s=[0.5 * t_u, 1.5 * t_u], budgets=[2, 60], schedule=SCHED,
                          n_samples=600, reference=ref, bandwidth=h, features=lambda x: x, labels=labels, n_classes=2,
@@ -89,7 +89,7 @@ def test_late_start_class_balance_against_quadrature():
     density times the exact posterior; within 4 Monte Carlo s.e. (false failure 6e-5 each)."""
     from scipy import integrate
 
-    mix = gm.IsotropicMixture(np.array([[-2.0], [2.0]]), 0.6, [0.3, 0.7])
+    mix = gm.GaussianMixture.from_std(np.array([[-2.0], [2.0]]), 0.6, [0.3, 0.7])
     X, _ = mix.sample(50000, seed=0)
     mean, cov = X.mean(0), np.cov(X, rowvar=False).reshape(1, 1)
     t0s = [0.2, 0.8, 2.0]
@@ -113,9 +113,9 @@ def test_plain_start_curve_with_the_exact_score_matches_the_exact_dynamics():
     failure <= 4 x 6e-5), class fractions within 4 binomial s.e.; the earliest start is far
     from the data (a plain start at t = 0.05 is wrong) and the latest is at it."""
     m = np.array([2.0, 1.0])
-    mix = gm.IsotropicMixture(np.stack([-m, m]), 0.5, [0.3, 0.7])
+    mix = gm.GaussianMixture.from_std(np.stack([-m, m]), 0.5, [0.3, 0.7])
     ref, _ = mix.sample(500, seed=1)
-    h = two_sample.median_bandwidth(ref)
+    h = stats.median_bandwidth(ref)
     labels = lambda x: np.argmax(mix.posterior(x, 0.0), axis=1)  # noqa: E731
     kw = dict(starts=[100, 300, 600, 1000], schedule=SCHED, n_samples=500, reference=ref, bandwidth=h, labels=labels,
               n_classes=2)
@@ -189,7 +189,7 @@ def test_tiny_run_writes_verdicts_numbers_and_figure(tmp_path):
     assert all(not v.requires for v in res.verdicts if "exact" in v.name and v.kind == "claim")
     saved = json.loads((tmp_path / "late_start" / "result.json").read_text())
     p, q = saved["numbers"]["mixture"], saved["numbers"]["digits"]
-    assert p["t_U"] == pytest.approx(sb.instability_time(p["Lambda"]))
+    assert p["t_U"] == pytest.approx(sb.equal_norm_instability_time(p["Lambda"]))
     assert p["t_S"] == pytest.approx(0.5 * math.log(p["Lambda"]))
     assert abs(p["Lambda"] - 5.0) < 0.5  # training-set eigenvalue near the chosen one
     for c in (p["exact"], p["model"], q["model"]):

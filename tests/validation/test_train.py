@@ -198,6 +198,20 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.pt"]  # no temporary left behind
 
 
+def test_run_lock_removes_the_temporaries_of_a_killed_writer(tmp_path):
+    """A writer killed inside atomic_write leaves ``.<name>.<random>.tmp``; the next holder of
+    the run's lock removes it and nothing else."""
+    E.atomic_torch_save({"a": 1}, tmp_path / "checkpoint.pt")
+    (tmp_path / ".checkpoint.pt.abc123.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "notes.tmp").write_text("not ours")          # not an atomic_write temporary
+    from diffphase.validation.engine.io import RunLock
+
+    with RunLock(tmp_path):
+        names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".lock", "checkpoint.pt", "notes.tmp"]
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False) == {"a": 1}
+
+
 _SCRIPT = textwrap.dedent("""
     import sys, torch
     torch.set_num_threads(1)

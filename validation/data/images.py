@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffphase.numerics._checks import check_int
+from diffphase.numerics.checks import check_int
 
 from ..engine.io import atomic_savez, cache_root
 from .dataset import Dataset

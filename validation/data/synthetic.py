@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffphase.numerics._checks import check_int, check_real
-from diffphase.numerics.gaussian_mixture import IsotropicMixture
+from diffphase.numerics.checks import check_int, check_real
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 
 from .dataset import Dataset, unnormalized_dataset
 
@@ -40,7 +40,7 @@ def gaussian_mixture(n: int, means, sigma=1.0, weights=None, seed: int = 0) -> D
     """
     n = check_int("n", n, minimum=1)
     seed = check_int("seed", seed, minimum=0)
-    mix = IsotropicMixture(means, sigma, weights)  # validates means, sigma, weights
+    mix = GaussianMixture.from_std(means, sigma, weights)  # validates means, sigma, weights
     x, labels = mix.sample(n, seed=seed)
     m, s, w = mix.means, mix.sigmas, mix.weights
     return unnormalized_dataset(x, labels, "gaussian_mixture",

@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from diffphase.numerics._checks import check_int
+from diffphase.numerics.checks import check_int
 
 from .progress import Progress
 

@@ -131,12 +131,12 @@ class RunContext:
     cache_dir : Path
         Cache root of trained denoisers and classifiers.
     executor : object
-        Passed to :func:`~diffphase.validation.executor.run_sweep` (``"serial"`` by default).
+        Passed to :func:`~diffphase.validation.engine.executor.run_sweep` (``"serial"`` by default).
     max_workers : int or None
         Local pool size for sweeps.
     threads_per_worker : int or None
         Torch threads inside each sweep call (see
-        :func:`~diffphase.validation.executor.run_sweep`).
+        :func:`~diffphase.validation.engine.executor.run_sweep`).
     progress : bool
         Show progress bars and stage messages.
     """
@@ -189,7 +189,7 @@ class RunContext:
 
     def sweep(self, stage_names: Sequence[str], fn: Callable[..., dict], kwargs_list: Sequence[dict]) -> list[dict]:
         """Stages ``fn(**kwargs)`` for every item; the ones not stored yet go through
-        :func:`~diffphase.validation.executor.run_sweep` with this context's executor, and
+        :func:`~diffphase.validation.engine.executor.run_sweep` with this context's executor, and
         each result is stored as soon as the sweep returns. Returns the results in order."""
         from .executor import run_sweep
 

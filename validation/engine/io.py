@@ -209,7 +209,11 @@ class RunLock:
     """Exclusive advisory lock (``fcntl.flock``) on ``<run_dir>/.lock`` while a run trains, so
     that two processes asked for the same configuration train it once (the second then finds
     the finished model). Released by the OS if the process dies; a no-op without ``fcntl``
-    (Windows) or without a run folder (``run_dir=None``)."""
+    (Windows) or without a run folder (``run_dir=None``).
+
+    On acquiring the lock, the temporary files of :func:`atomic_write` (``.<name>.*.tmp``) left
+    in ``run_dir`` by a process killed while writing are removed: only the holder of the lock
+    writes there."""
 
     def __init__(self, run_dir: Path | None):
         self.run_dir, self.fh = run_dir, None
@@ -224,6 +228,8 @@ class RunLock:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.fh = open(self.run_dir / ".lock", "a+b")
         fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX)
+        for stale in self.run_dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
         return self
 
     def __exit__(self, *exc):

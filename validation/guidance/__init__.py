@@ -25,7 +25,7 @@ distribution to the target, FID to the data without the removed class):
   :math:`w_y` the prior weights renormalized over the remaining classes and :math:`f_y` the
   fraction of *all* samples labelled :math:`y` (floored at :math:`1/n`);
 * quality: the unbiased Gaussian-kernel :math:`\mathrm{MMD}^2` of
-  :mod:`diffphase.numerics.two_sample` to samples of the remaining classes (bandwidth by the
+  :mod:`diffphase.numerics.stats` to samples of the remaining classes (bandwidth by the
   median heuristic on that reference).
 
 The claim is judged as **dominance over the λ grid** (:func:`front_dominance`): every NP point

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from diffphase.numerics import information as info
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 
 __all__ = ["N_BOOT", "sample_metrics", "guidance_metrics", "paired_differences", "front_dominance"]
 
@@ -81,7 +81,7 @@ def sample_metrics(labels, feats, unwanted: int, weights, reference, bandwidth: 
         If the shapes disagree, ``n < 2``, ``n_R < 2``, ``bandwidth <= 0`` or ``unwanted`` is
         not a class.
     """
-    from diffphase.numerics import two_sample
+    from diffphase.numerics import stats
 
     labels = np.asarray(labels).astype(np.int64)
     feats = np.asarray(feats, dtype=np.float64)
@@ -104,10 +104,10 @@ def sample_metrics(labels, feats, unwanted: int, weights, reference, bandwidth: 
     w = np.asarray(weights, dtype=np.float64)[others]
     w = w / w.sum()
     shares = np.array([np.mean(kept == y) for y in others]) if kept.size else np.full(len(others), np.nan)
-    kxx = two_sample.gaussian_kernel(feats, feats, bandwidth)
-    kxr = two_sample.gaussian_kernel(feats, reference, bandwidth)
+    kxx = stats.gaussian_kernel(feats, feats, bandwidth)
+    kxr = stats.gaussian_kernel(feats, reference, bandwidth)
     if krr is None:
-        krr_m = two_sample.gaussian_kernel(reference, reference, bandwidth)
+        krr_m = stats.gaussian_kernel(reference, reference, bandwidth)
         krr = float((krr_m.sum() - np.trace(krr_m)) / (nr * (nr - 1)))
     a = (kxx.sum(1) - np.diag(kxx)) / (n - 1)
     b = kxr.mean(1)
@@ -122,17 +122,17 @@ def sample_metrics(labels, feats, unwanted: int, weights, reference, bandwidth: 
 
 
 def _mmd_se(metrics_vectors, reference, bandwidth):
-    """First-order s.e. of one run's MMD² (as numerics.two_sample.mmd2)."""
-    from diffphase.numerics import two_sample
+    """First-order s.e. of one run's MMD² (as numerics.stats.mmd2)."""
+    from diffphase.numerics import stats
 
     g, c = metrics_vectors["g"], metrics_vectors["c"]
-    krr = two_sample.gaussian_kernel(reference, reference, bandwidth)
+    krr = stats.gaussian_kernel(reference, reference, bandwidth)
     nr = krr.shape[0]
     gr = (krr.sum(1) - np.diag(krr)) / (nr - 1) - c
     return math.sqrt(max(4.0 * g.var(ddof=1) / g.size + 4.0 * gr.var(ddof=1) / nr, 0.0))
 
 
-def guidance_metrics(x, gc: info.GaussianClasses, unwanted: int, reference, bandwidth: float) -> dict:
+def guidance_metrics(x, gc: GaussianMixture, unwanted: int, reference, bandwidth: float) -> dict:
     r"""Metrics of guided samples ``x`` (B, d) of the mixture ``gc``.
 
     Returns ``unwanted`` (fraction labelled :math:`c` by the exact posterior at
@@ -140,7 +140,7 @@ def guidance_metrics(x, gc: info.GaussianClasses, unwanted: int, reference, band
     :mod:`diffphase.validation.guidance`), ``balance_tv`` (total variation between the other classes' shares and
     :math:`\pi_y/\sum_{y'\ne c}\pi_{y'}`), ``class_shares`` (all K classes), ``mmd2``/``mmd2_se``
     (unbiased :math:`\mathrm{MMD}^2` to ``reference``, samples of the remaining classes, with
-    the first-order s.e. of :func:`diffphase.numerics.two_sample.mmd2`) and ``median_distance``
+    the first-order s.e. of :func:`diffphase.numerics.stats.mmd2`) and ``median_distance``
     (median distance to the nearest class mean)."""
     x = np.asarray(x, dtype=np.float64)
     out, vec = sample_metrics(gc.posterior(x, 1e-3).argmax(1), x, unwanted, gc.weights, reference, bandwidth)
@@ -178,7 +178,7 @@ def paired_differences(front: list, base: list, unwanted: int, weights, *, n_boo
     dict
         ``"u"``, ``"mmd2"``, ``"kl"``: each ``(diff, se)``, arrays of shape (len(front), len(base)).
     """
-    from diffphase.numerics._checks import check_int
+    from diffphase.numerics.checks import check_int
 
     n_boot = check_int("n_boot", n_boot, minimum=2)
     nf, nb = len(front), len(base)

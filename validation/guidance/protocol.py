@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from diffphase.numerics import information as info
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 
 from ..information.networks import mixture_classes, train_class_conditional, train_digits_conditional
 from .metrics import front_dominance, paired_differences, sample_metrics
@@ -48,20 +49,20 @@ def guidance_point(*, mixture: dict, n_train: int, train: dict, unwanted: int, s
         of dynamic over constant guidance (paired s.e. of :func:`paired_differences`); the
         MMD² floor (a fresh sample of the remaining classes against the reference).
     """
-    from diffphase.numerics import sde, two_sample
+    from diffphase.numerics import process, stats
 
     gc = mixture_classes(mixture)
     c = int(unwanted)
     net, hist = train_class_conditional(gc, n_train, train, seed, device, cache_dir, progress,
                                         f"class-conditional K={gc.K}")
-    times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
+    times = process.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
     others = [y for y in range(gc.K) if y != c]
-    rest = info.GaussianClasses(gc.means[others], gc.variances[others], gc.weights[others])
+    rest = GaussianMixture(gc.means[others], gc.variances[others], gc.weights[others])
     reference, _ = rest.sample(n_samples, seed=seed + 10)
     fresh, _ = rest.sample(n_samples, seed=seed + 11)
-    bandwidth = two_sample.median_bandwidth(reference, seed=seed)
-    floor = two_sample.mmd2(fresh, reference, bandwidth)
-    krr_m = two_sample.gaussian_kernel(reference, reference, bandwidth)
+    bandwidth = stats.median_bandwidth(reference, seed=seed)
+    floor = stats.mmd2(fresh, reference, bandwidth)
+    krr_m = stats.gaussian_kernel(reference, reference, bandwidth)
     nr = reference.shape[0]
     krr = float((krr_m.sum() - np.trace(krr_m)) / (nr * (nr - 1)))
     krr_rows = (krr_m.sum(1) - np.diag(krr_m)) / (nr - 1)
@@ -103,7 +104,7 @@ def digits_guidance_point(*, train: dict, classifier: dict, unwanted: int, scale
     held-out real digits of the other classes; balance the KL of :mod:`diffphase.validation.guidance` against
     the training frequencies. The classifier's ceiling is its false-positive rate for the
     unwanted digit on those held-out digits (``classifier_fpr``). OU time; JSON-able."""
-    from diffphase.numerics import sde, two_sample
+    from diffphase.numerics import process, stats
 
     from ..classifier import ClassifierConfig, penultimate_features, predict, train_classifier
 
@@ -116,13 +117,13 @@ def digits_guidance_point(*, train: dict, classifier: dict, unwanted: int, scale
     real_others = test.data.numpy()[keep]
     fpr = float(np.mean(predict(clf, real_others) == c))
     ref = np.asarray(penultimate_features(clf, real_others), dtype=np.float64)
-    h = two_sample.median_bandwidth(ref, seed=seed)
+    h = stats.median_bandwidth(ref, seed=seed)
     nr = ref.shape[0]
-    krr_m = two_sample.gaussian_kernel(ref, ref, h)
+    krr_m = stats.gaussian_kernel(ref, ref, h)
     krr = float((krr_m.sum() - np.trace(krr_m)) / (nr * (nr - 1)))
     krr_rows = (krr_m.sum(1) - np.diag(krr_m)) / (nr - 1)
     freq = np.bincount(ds.labels.numpy(), minlength=net.K) / len(ds)
-    times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
+    times = process.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
     x0 = np.random.default_rng(seed + 1).standard_normal((n_samples, net.d))
     den = net.guidance_denoisers(c)
 

@@ -8,13 +8,13 @@ import math
 
 import numpy as np
 
-from diffphase.numerics import information as info
+from diffphase.numerics.gaussian_mixture import GaussianMixture
 
 __all__ = ["mixture_classes", "train_class_conditional", "train_digits_conditional"]
 
 
-def mixture_classes(mixture: dict) -> info.GaussianClasses:
-    r"""The :class:`~diffphase.numerics.information.GaussianClasses` of a configuration's
+def mixture_classes(mixture: dict) -> GaussianMixture:
+    r"""The :class:`~diffphase.numerics.gaussian_mixture.GaussianMixture` of a configuration's
     ``mixture`` block.
 
     Means: ``means`` (K rows of at most ``d`` coordinates, padded with zeros) when given,
@@ -42,10 +42,10 @@ def mixture_classes(mixture: dict) -> info.GaussianClasses:
         ang = 2 * math.pi * np.arange(K) / K
         means[:, 0], means[:, 1] = R * np.cos(ang), R * np.sin(ang)
     sig = np.asarray(mixture["sigmas"], dtype=np.float64)
-    return info.GaussianClasses(means, sig**2, mixture.get("weights"))
+    return GaussianMixture(means, sig**2, mixture.get("weights"))
 
 
-def train_class_conditional(gc: info.GaussianClasses, n_train: int, train: dict, seed: int, device, cache_dir,
+def train_class_conditional(gc: GaussianMixture, n_train: int, train: dict, seed: int, device, cache_dir,
                             progress: bool, desc: str):
     """Train (or load from the cache) the class-conditional denoiser of a mixture; returns
     ``(ClassConditional, history)``."""

@@ -92,16 +92,16 @@ def information_point(*, mixture: dict, n_train: int, train: dict, n_paths: int,
         class; theory :math:`H_y` and :math:`dH_y/dt`), their peak times and
         :func:`peak_separation`; ``decision_agreement``.
     """
-    from diffphase.numerics import sde
+    from diffphase.numerics import process, sde
 
     gc = mixture_classes(mixture)
     net, hist = train_class_conditional(gc, n_train, train, seed, device, cache_dir, progress,
                                         f"class-conditional K={gc.K}")
-    times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
+    times = process.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
     t_final = ddpm_final_stage_time()
     rng = np.random.default_rng(seed + 1)
     x0 = rng.standard_normal((n_paths, gc.d))
-    _, saved = sde.sample(net.score, x0, times, seed=seed + 2, save_times=times)
+    saved = sde.sample_path(net.score, x0, times, seed=seed + 2).as_dict()
     xs = np.stack([np.asarray(saved[float(t)], dtype=np.float64) for t in times])      # (T, B, d)
     online = info.online_posterior(saved, net, initial=gc.weights)
     exact_online = info.online_posterior(saved, gc, initial=gc.weights)
@@ -169,7 +169,7 @@ def digits_information_point(*, train: dict, classifier: dict, n_paths: int, gri
     (:func:`transfer_statistics` of the online entropy; per-class profiles grouped by the
     clean classifier's label, their peak times and :func:`peak_separation`). OU time; JSON-able.
     """
-    from diffphase.numerics import sde
+    from diffphase.numerics import process, sde
 
     from ..classifier import ClassifierConfig, predict, predict_proba, train_classifier
 
@@ -179,11 +179,11 @@ def digits_information_point(*, train: dict, classifier: dict, n_paths: int, gri
     clean, clean_info = train_classifier(ClassifierConfig(**classifier), ds, device=device, cache_dir=cache_dir,
                                          progress=progress)
     freq = np.bincount(ds.labels.numpy(), minlength=net.K) / len(ds)
-    times = sde.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
+    times = process.time_grid(float(grid["t_max"]), float(grid["t_end"]), int(grid["n_steps"]), grid.get("kind", "log"))
     t_final = ddpm_final_stage_time()
     rng = np.random.default_rng(seed + 1)
     x0 = rng.standard_normal((n_paths, net.d))
-    _, saved = sde.sample(net.score, x0, times, seed=seed + 2, save_times=times)
+    saved = sde.sample_path(net.score, x0, times, seed=seed + 2).as_dict()
     online = info.online_posterior(saved, net, initial=freq)
     p_clf = np.stack([predict_proba(noisy, np.asarray(saved[float(t)], dtype=np.float32), t=float(t))
                       for t in times]).astype(np.float64)

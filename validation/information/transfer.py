@@ -36,7 +36,7 @@ def ddpm_final_stage_time(fraction: float = 0.1, n_steps: int = 1000, beta_min: 
     >>> round(ddpm_final_stage_time(), 4)
     0.0543
     """
-    from diffphase.numerics._checks import check_int, check_real
+    from diffphase.numerics.checks import check_int, check_real
 
     n_steps = check_int("n_steps", n_steps, minimum=1)
     fraction = check_real("fraction", fraction, low=0.0, high=1.0, low_open=True)

@@ -14,7 +14,7 @@ import torch
 
 from diffphase.numerics import conventions as cv
 from diffphase.numerics import manifold as mf
-from diffphase.numerics._checks import check_real, check_times
+from diffphase.numerics.checks import check_real, check_times
 
 from .protocol import LEVEL
 
@@ -132,8 +132,7 @@ def surviving_subspace(jacobians, t: float, basis, *, level: float = LEVEL) -> t
 
 
 def _empirical_jacobians(X, x, t):
-    # the Jacobian is a*Cov - b*I (a > 0): eigenvalues from jacobian_spectrum, and the same
-    # eigenvectors as the posterior covariance
-    _, cov = mf.jacobian_spectrum(X, x, t, return_posterior=True)
+    # the Jacobian is a*Cov - b*I (a > 0): the same eigenvectors as the posterior covariance
+    cov = mf.score_jacobian(X, x, t).posterior_covariance
     a = cv.theta(t) ** 2 / cv.delta(t) ** 2
     return a * cov - np.eye(X.shape[1])[None] / cv.delta(t)

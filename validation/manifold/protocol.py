@@ -12,7 +12,7 @@ import numpy as np
 
 from diffphase.numerics import conventions as cv
 from diffphase.numerics import manifold as mf
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 
 __all__ = ["LEVEL", "SUBSPACES", "ORIGIN_DROP", "ORIGIN_FRAMES", "noise_grid", "gap_indices", "spectrum_data",
            "origin_reading", "full_stds", "manifold_point"]

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from diffphase.numerics._checks import check_real
+from diffphase.numerics.checks import check_real
 
 from .protocol import LEVEL
 

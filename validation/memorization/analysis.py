@@ -39,39 +39,23 @@ def fraction_curve(points: list, label: str, cls: str) -> tuple[np.ndarray, np.n
 
 def _crossing_logk(log_k, f, se, seed) -> tuple[float, float]:
     """½-crossing of a decreasing memorized fraction in :math:`\\log K`, with a bootstrap error."""
-    from diffphase.numerics.curves import crossing_time_stderr
+    from diffphase.numerics.stats import crossing
 
     try:
-        return crossing_time_stderr(log_k, f, se, 0.5, seed=seed, name="memorized fraction")
+        c = crossing(log_k, f, 0.5, stderr=se, seed=seed, name="memorized fraction")
+        return c.t, c.stderr
     except ValueError:  # no crossing inside the grid: reported, and the verdicts using it fail
         return math.nan, math.nan
 
 
-def _vertex(x, y, i) -> float:
-    """Abscissa of the parabola through points i-1, i, i+1 (the grid point at the ends)."""
-    if i == 0 or i == len(x) - 1:
-        return float(x[i])
-    x0, x1, x2 = x[i - 1: i + 2]
-    y0, y1, y2 = y[i - 1: i + 2]
-    den = (x0 - x1) * (x0 - x2) * (x1 - x2)
-    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den
-    b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / den
-    if a >= 0:
-        return float(x1)
-    return float(np.clip(-b / (2 * a), x0, x2))
-
-
 def _peak_logk(log_k, f, se, seed, n_boot: int = 400) -> tuple[float, float]:
     r"""Location of the maximum of a fraction in :math:`\log K` (parabolic refinement around the
-    largest grid value) and its parametric-bootstrap standard error."""
-    log_k, f, se = (np.asarray(v, dtype=np.float64) for v in (log_k, f, se))
-    peak = _vertex(log_k, f, int(np.argmax(f)))
-    rng = np.random.default_rng(seed)
-    reps = []
-    for _ in range(n_boot):
-        fb = np.clip(f + se * rng.standard_normal(f.shape), 0.0, 1.0)
-        reps.append(_vertex(log_k, fb, int(np.argmax(fb))))
-    return peak, float(np.std(reps, ddof=1))
+    largest grid value) and its parametric-bootstrap standard error, replicates clipped to [0, 1]
+    (:func:`diffphase.numerics.stats.extremum`)."""
+    from diffphase.numerics.stats import extremum
+
+    e = extremum(log_k, f, kind="max", stderr=se, n_boot=n_boot, seed=seed, bounds=(0.0, 1.0))
+    return e.location, e.stderr
 
 
 def _predicted_crossover(points: list, t_end: float) -> float:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffphase.numerics._checks import check_data, check_int, check_real
+from diffphase.numerics.checks import check_data, check_int, check_real
 
 __all__ = ["MEMORIZED", "SPURIOUS", "GENERALIZED", "Classification", "classify_samples", "training_scale",
            "cluster_size"]

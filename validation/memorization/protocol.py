@@ -34,9 +34,9 @@ def sampler_stop_time(config: dict) -> float:
 
 
 def _sampler_grid(sampler: dict, t_end: float) -> np.ndarray:
-    from diffphase.numerics import sde
+    from diffphase.numerics import process
 
-    return np.append(sde.time_grid(float(sampler["t_max"]), t_end, int(sampler["n_steps"]), "log"), 0.0)
+    return np.append(process.time_grid(float(sampler["t_max"]), t_end, int(sampler["n_steps"]), "log"), 0.0)
 
 
 def _classify_all(named: dict, X: np.ndarray, n_samples: int, scales: dict) -> dict:

@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from diffphase.numerics._checks import check_int
+from diffphase.numerics.checks import check_int
 
 from .mlp import MLPDenoiser
 from .tree import TreeDenoiser

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from diffphase.numerics._checks import check_int
+from diffphase.numerics.checks import check_int
 
 from .layers import TimeEmbedding
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 
 __all__ = ["noise_feature", "TimeEmbedding", "broadcast_times", "class_labels"]
 

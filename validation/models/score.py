@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from diffphase.numerics._checks import check_int, check_times
+from diffphase.numerics.checks import check_int, check_times
 
 __all__ = ["score_function", "ClassConditional"]
 
@@ -117,7 +117,7 @@ class ClassConditional:
     .. math:: \hat D(x,t\mid y) = \frac{x - \sqrt{\Delta_t}\,\hat\varepsilon(x,t\mid y)}{\theta},
               \qquad \hat s(x,t) = -\frac{\hat\varepsilon(x,t)}{\sqrt{\Delta_t}} .
 
-    It has the interface of :class:`diffphase.numerics.information.GaussianClasses` that the
+    It has the interface of :class:`diffphase.numerics.gaussian_mixture.GaussianMixture` that the
     online classifier (:func:`~diffphase.numerics.information.online_posterior`) and the
     negative-guidance sampler (:func:`~diffphase.numerics.information.negative_guidance_sample`)
     use: ``K``, ``d``, ``class_denoisers(x, t)`` (B, K, d), ``score(x, t)``, plus

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from diffphase.numerics._checks import check_int
+from diffphase.numerics.checks import check_int
 
 from .layers import TimeEmbedding, broadcast_times
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from diffphase.numerics import gaussian_mixture as gm
+from diffphase.numerics import process
 
 from .tolerances import PHI_LEVEL
 
@@ -46,10 +47,11 @@ def _grid_error(res) -> dict:
 
 
 def _crossing(times, agreement, stderr, level, seed) -> tuple[float, float]:
-    from diffphase.numerics.curves import crossing_time_stderr
+    from diffphase.numerics.stats import crossing
 
     try:
-        return crossing_time_stderr(times, agreement, stderr, level, seed=seed)
+        c = crossing(times, agreement, level, stderr=stderr, seed=seed)
+        return c.t, c.stderr
     except ValueError:  # no crossing inside the branching grid: reported, and the verdict fails
         return math.nan, math.nan
 
@@ -101,7 +103,7 @@ def speciation_gm_point(*, d: int, n_train: int, mu: float, sigma: float, train:
     settings = _clone_settings(clones)
     res_model = sde.clone_agreement_simulation(score, _gaussian_init(d), bt, n_pairs, classify,
                                                seed=seed + 1, **settings)
-    exact = gm.IsotropicMixture(np.stack([-m, m]), sigma)
+    exact = gm.GaussianMixture.from_std(np.stack([-m, m]), sigma)
     res_exact = sde.clone_agreement_simulation(exact.score, _gaussian_init(d), bt, exact_pairs, classify,
                                                seed=seed + 2, **settings)
     times = res_model.times
@@ -244,7 +246,7 @@ def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict
     dist = np.sqrt(np.maximum(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1), 0.0))
     np.fill_diagonal(dist, np.inf)
     delta = float(delta_fraction * np.median(dist.min(axis=1)))
-    grid = sde.time_grid(settings["t_max"], settings["t_end"], settings["n_steps"], settings["grid"])
+    grid = process.time_grid(settings["t_max"], settings["t_end"], settings["n_steps"], settings["grid"])
     rng = np.random.default_rng(seed + 3)
     x0 = rng.standard_normal((n_samples, d))
     fractions = {}

@@ -45,7 +45,7 @@ def theory_summary(d: int = 1024, n: int = 20000, mu: float = 1.0, sigma: float 
         "t_C": gm.collapse_time(n, d, sigma),
     }
     if mu > 0:
-        out["t_U"] = gm.instability_time(d, mu, sigma)
+        out["t_U"] = gm.two_class_instability_time(d, mu, sigma)
     if t_s >= 0:
         out["phi(t_S)"] = float(gm.clone_agreement(t_s, d, mu, sigma))
         out["alpha_c(t_S)"] = float(gm.critical_load(t_s, sigma)) if t_s > 0 else math.inf
@@ -57,7 +57,7 @@ def plot_theory_curves(d: int = 1024, n: int = 20000, mu: float = 1.0, sigma: fl
     r"""Write a PNG with :math:`\phi(t)` (left) and :math:`f(t)/\alpha` (right, uncondensed
     branch dashed, physical :math:`\max(f,0)` solid), :math:`t_S` and :math:`t_C` marked.
 
-    The file is written atomically (:func:`~diffphase.validation.report.save_figure`).
+    The file is written atomically (:func:`~diffphase.validation.engine.io.save_figure`).
     Returns the path.
     """
     import matplotlib

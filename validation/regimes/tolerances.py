@@ -7,7 +7,7 @@ from __future__ import annotations
 __all__ = ["TOLERANCES", "PHI_LEVEL"]
 
 #: Tolerances of the verdicts, fixed before measuring (the rule of each is in
-#: :class:`~diffphase.validation.report.Verdict`):
+#: :class:`~diffphase.validation.engine.verdicts.Verdict`):
 #:
 #: ``speciation_gm.t_S``  (rel) trained-model crossing of :math:`\phi=0.775` vs
 #:     :math:`\tfrac12\log\Lambda`. At :math:`d\ge 32` the exact finite-``d`` crossing is within

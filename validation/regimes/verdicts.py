@@ -56,7 +56,7 @@ def run_speciation_gm(config: dict, ctx) -> "ExperimentResult":
         verdicts.append(Verdict.check(
             f"t_S of exact-score clones vs 1/2 log Lambda, d={d}", p["t_exact"], p["t_S"],
             tol["speciation_gm.exact"], "rel", stderr=p["t_exact_se"], unit="OU time", kind="reference",
-            source="clones driven by the exact mixture score (numerics.gaussian_mixture.IsotropicMixture.score) "
+            source="clones driven by the exact mixture score (numerics.gaussian_mixture.GaussianMixture.score) "
                    "through the sampler and cloning protocol of numerics.sde, against the theory's t_S",
             note=f"{config['exact_pairs']} pairs with the exact mixture score (exact reference); "
                  f"{_grid_note(p['grid_exact'])}"))

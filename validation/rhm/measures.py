@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 from diffphase.numerics.rhm import RHM, belief_propagation, change_correlations, get_process
 
 from .samplers import regenerate

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 from diffphase.numerics.rhm import RHM, class_curves, critical_noise, forward_backward, get_process, mean_field_curve
 
 from .measures import (class_level, copy_fraction, fb_curves, learning_times, level_validity, random_tuple_fraction,
@@ -27,10 +27,11 @@ __all__ = ["snapshot_steps", "rhm_discrete_model", "rhm_discrete_exact", "rhm_di
 
 
 def _crossing(noises, p, se, level, seed):
-    from diffphase.numerics.curves import crossing_time_stderr
+    from diffphase.numerics.stats import crossing
 
     try:
-        return crossing_time_stderr(noises, p, se, level, seed=seed, name="P_root")
+        c = crossing(noises, p, level, stderr=se, seed=seed, name="P_root")
+        return c.t, c.stderr
     except ValueError:  # no crossing inside the grid: reported, and the verdict fails
         return math.nan, math.nan
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffphase.numerics import conventions as cv
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 from diffphase.numerics.rhm import RHM, NoiseProcess, belief_propagation, get_process
 
 __all__ = ["rhm_dataset", "model_posterior", "bp_posterior", "regenerate", "generate"]

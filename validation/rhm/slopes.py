@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from diffphase.numerics._checks import check_real
+from diffphase.numerics.checks import check_real
 
 from .tolerances import SLOPE_WINDOW
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 __all__ = ["TOLERANCES", "SLOPE_WINDOW", "LEVEL_Z"]
 
 #: Tolerances of the verdicts, fixed before measuring (rules of
-#: :class:`~diffphase.validation.report.Verdict`):
+#: :class:`~diffphase.validation.engine.verdicts.Verdict`):
 #:
 #: ``transition``  (rel) noise level where the trained model's root curve :math:`P_0(\varepsilon)`
 #:     crosses :func:`class_level` vs the same crossing of exact BP. At the quick sizes

@@ -34,8 +34,8 @@ Legs:
 * **mixture** (quick and full): a two-class Gaussian mixture :math:`\pm m` of spread
   :math:`\sigma` and weights :math:`(1-w, w)` with a chosen :math:`\Lambda`; one MLP DDPM
   (:mod:`diffphase.validation.train`) and the exact mixture score
-  (:class:`~diffphase.numerics.gaussian_mixture.IsotropicMixture`). Quality: unbiased MMD² to
-  held-out data (:mod:`diffphase.numerics.two_sample`, Gaussian kernel, median-heuristic
+  (:class:`~diffphase.numerics.gaussian_mixture.GaussianMixture`). Quality: unbiased MMD² to
+  held-out data (:mod:`diffphase.numerics.stats`, Gaussian kernel, median-heuristic
   bandwidth) and class balance (fraction of samples whose exact posterior class is
   :math:`+m`);
 * **digits** (full): scikit-learn digits, an MLP DDPM and a classifier
@@ -50,7 +50,7 @@ ancestral step). All times are OU times (:mod:`diffphase.numerics.conventions`).
 Not the paper's: the "best start time near :math:`t_U`" window and ":math:`t_0^*\ge t_S`" are
 this package's constructions (exploratory verdicts); :math:`t_U` itself generalizes the
 paper's :math:`\theta_c^2 = \sqrt2-1` of the points :math:`\pm1` to a top eigenvalue
-:math:`\Lambda` (:func:`diffphase.numerics.symmetry.instability_time`). Tolerances in
+:math:`\Lambda` (:func:`diffphase.numerics.symmetry.equal_norm_instability_time`). Tolerances in
 :data:`TOLERANCES`, fixed before measuring.
 """
 

@@ -44,7 +44,7 @@ def best_start_time(t0s, mmd2, stderr, n_boot: int = 400, seed=0) -> tuple[float
     >>> round(t, 6), round(se, 9)          # vertex of the parabola through the three lowest
     (2.3, 0.0)
     """
-    from diffphase.numerics._checks import check_int
+    from diffphase.numerics.checks import check_int
 
     t = np.asarray(t0s, dtype=np.float64)
     y = np.asarray(mmd2, dtype=np.float64)

@@ -1,7 +1,8 @@
-r"""The measurements of ``late_start``: the strided DDPM grid, few-step quality curves from pure
+r"""The measurements of ``late_start``: few-step quality curves from pure
 noise and late Gaussian starts, the plain-start curve against the DDPM start step, the exact
 reverse dynamics, the class balance of the late start under the exact dynamics, and the fresh
-comparisons at the smallest budget.
+comparisons at the smallest budget. The strided DDPM grid is
+:func:`diffphase.numerics.process.strided_grid` (re-exported here).
 
 All times are OU times (:mod:`diffphase.numerics.conventions`).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from diffphase.numerics.process import strided_grid
 
 from .analysis import best_start_time
 
@@ -22,44 +25,6 @@ def _schedule(schedule: dict):
     from diffphase.numerics.conventions import DiscreteSchedule
 
     return DiscreteSchedule.linear(int(schedule["T"]), float(schedule["beta_min"]), float(schedule["beta_max"]))
-
-
-def strided_grid(t_start: float, n_steps: int, schedule: dict) -> np.ndarray:
-    r"""The strided DDPM grid of a fast sampler, in OU time: ``n_steps`` equal strides of the
-    step index of a linear-:math:`\beta` schedule from the (fractional) index of ``t_start``
-    down to step 0 (:math:`t = 0`), mapped to OU time by interpolating :math:`\log\bar\alpha`
-    (:class:`~diffphase.numerics.conventions.DiscreteSchedule`). This is the grid of
-    DDPM/DDIM samplers with few steps that Raya & Ambrogioni start late.
-
-    Parameters
-    ----------
-    t_start : float
-        OU time ``> 0`` and ``<= t_T`` of the schedule.
-    n_steps : int
-        ``>= 1``.
-    schedule : dict
-        ``{"T", "beta_min", "beta_max"}`` of :meth:`DiscreteSchedule.linear`.
-
-    Returns
-    -------
-    ndarray, shape (n_steps + 1,)
-        Strictly decreasing OU times from ``t_start`` to 0.
-
-    Examples
-    --------
-    >>> g = strided_grid(1.0, 4, {"T": 1000, "beta_min": 1e-4, "beta_max": 2e-2})
-    >>> g.shape, float(g[0]), float(g[-1])
-    ((5,), 1.0, 0.0)
-    """
-    from diffphase.numerics._checks import check_int, check_real
-
-    sch = _schedule(schedule)
-    t_start = check_real("t_start", t_start, low=0.0, high=float(sch.times[-1]), low_open=True)
-    n_steps = check_int("n_steps", n_steps, minimum=1)
-    k = sch.fractional_step(t_start) * (1.0 - np.arange(n_steps + 1) / n_steps)
-    g = np.interp(k, np.arange(sch.T + 1, dtype=np.float64), sch.times)
-    g[0], g[-1] = t_start, 0.0
-    return g
 
 
 def _run_sampler(score, x_init, t_start, n_steps, schedule, seed):
@@ -80,9 +45,9 @@ def _start_states(kind, n, t_start, mean, cov, dtype, rng):
 
 
 def _evaluate(samples, features, reference, bandwidth, labels, n_classes):
-    from diffphase.numerics import two_sample
+    from diffphase.numerics import stats
 
-    r = two_sample.mmd2(features(samples), reference, bandwidth)
+    r = stats.mmd2(features(samples), reference, bandwidth)
     counts = np.bincount(labels(samples), minlength=n_classes)[:n_classes]
     return r.mmd2, r.stderr, counts / samples.shape[0]
 
@@ -206,7 +171,7 @@ def plain_start_curve(score, *, dim: int, starts, stride: int, schedule: dict, n
         ``starts``, ``t0s`` (OU times), ``n_steps``, ``stride``, ``n_samples``; ``mmd2``,
         ``se`` (K,); ``fractions`` (K, C).
     """
-    from diffphase.numerics._checks import check_int
+    from diffphase.numerics.checks import check_int
 
     ks, t0s = _start_grid(starts, schedule)
     stride = check_int("stride", stride, minimum=1)
@@ -269,7 +234,7 @@ def late_start_class_balance(posterior, t0s, mean, cov, n: int = 100000, seed: i
     ----------
     posterior : callable
         ``posterior(x, t)`` → (B, K) class probabilities at OU time ``t`` (e.g.
-        :meth:`~diffphase.numerics.gaussian_mixture.IsotropicMixture.posterior`).
+        :meth:`~diffphase.numerics.gaussian_mixture.GaussianMixture.posterior`).
     t0s : array_like
         Start times.
     mean, cov : ndarray

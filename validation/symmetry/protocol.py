@@ -1,6 +1,7 @@
 r"""The legs of ``late_start``: the two-class Gaussian mixture (:func:`mixture_point`) and
 scikit-learn digits (:func:`digits_point`), each a trained DDPM (and, for the mixture, the exact
-score) measured with the curves of :mod:`.curves` and read with :mod:`.analysis`.
+score) measured with the curves of :mod:`~diffphase.validation.symmetry.curves` and read with
+:mod:`~diffphase.validation.symmetry.analysis`.
 
 All times are OU times (:mod:`diffphase.numerics.conventions`).
 """
@@ -66,7 +67,7 @@ def mixture_point(*, d: int, lam: float, sigma: float, weight: float, n_train: i
     ``n_train`` points; unequal weights so that class balance is not fixed by symmetry); two
     independent held-out sets of ``n_ref`` points from the population. The late Gaussian's
     mean and covariance and :math:`\Lambda` are the training set's. Start times
-    ``t0_factors`` × :math:`t_U`, :math:`t_U` = :func:`~diffphase.numerics.symmetry.instability_time`
+    ``t0_factors`` × :math:`t_U`, :math:`t_U` = :func:`~diffphase.numerics.symmetry.equal_norm_instability_time`
     of the training set's :math:`\Lambda`. :func:`quality_curves` for the exact mixture score and
     for an MLP DDPM trained on the points; best start times and fresh comparisons at the
     smallest budget (at :math:`t_0^*` and at the knee). The plain-start curves
@@ -77,8 +78,8 @@ def mixture_point(*, d: int, lam: float, sigma: float, weight: float, n_train: i
     """
     from diffphase.numerics import gaussian_mixture as gm
     from diffphase.numerics import symmetry as sb
-    from diffphase.numerics import two_sample
-    from diffphase.numerics._checks import check_real
+    from diffphase.numerics import stats
+    from diffphase.numerics.checks import check_real
 
     from ..data import gaussian_mixture
 
@@ -88,14 +89,14 @@ def mixture_point(*, d: int, lam: float, sigma: float, weight: float, n_train: i
     m_norm = math.sqrt((lam - sigma * sigma) / (4.0 * weight * (1.0 - weight)))
     m = np.full(d, m_norm / math.sqrt(d))
     ds = gaussian_mixture(n_train, np.stack([-m, m]), sigma=sigma, weights=[1.0 - weight, weight], seed=seed)
-    mix = gm.IsotropicMixture(ds.meta["means"], sigma, ds.meta["weights"])
+    mix = gm.GaussianMixture.from_std(ds.meta["means"], sigma, ds.meta["weights"])
     ref1, _ = mix.sample(n_ref, seed=seed + 1)
     ref2, _ = mix.sample(n_ref, seed=seed + 2)
     X = ds.data.numpy().astype(np.float64)
     mean, cov, lam_hat = _moments(X)
-    t_u, t_s = sb.instability_time(lam_hat), 0.5 * math.log(lam_hat)
+    t_u, t_s = sb.equal_norm_instability_time(lam_hat), 0.5 * math.log(lam_hat)
     t0s = sorted(t_u * float(f) for f in t0_factors)
-    h = two_sample.median_bandwidth(ref1, seed=seed)
+    h = stats.median_bandwidth(ref1, seed=seed)
 
     def labels(x):
         return np.argmax(mix.posterior(np.asarray(x, dtype=np.float64), 0.0), axis=1)
@@ -148,7 +149,7 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
     :func:`analyse_plain_curve` in the same feature space.
     """
     from diffphase.numerics import symmetry as sb
-    from diffphase.numerics import two_sample
+    from diffphase.numerics import stats
 
     from ..classifier import ClassifierConfig, penultimate_features, predict, train_classifier
     from ..data import digits
@@ -159,10 +160,10 @@ def digits_point(*, train: dict, classifier: dict, test_fraction: float, n_sampl
     score, hist = _train_model(tr, train, seed, device, cache_dir, progress, "late_start digits")
     X = tr.data.numpy().astype(np.float64)
     mean, cov, lam = _moments(X)
-    t_u, t_s = sb.instability_time(lam), 0.5 * math.log(lam)
+    t_u, t_s = sb.equal_norm_instability_time(lam), 0.5 * math.log(lam)
     t0s = sorted(t_u * float(f) for f in t0_factors)
     ref = penultimate_features(clf, te.data.numpy())
-    h = two_sample.median_bandwidth(ref, seed=seed)
+    h = stats.median_bandwidth(ref, seed=seed)
     n_classes = 10
 
     def labels(x):

@@ -4,8 +4,8 @@ before measuring."""
 __all__ = ["TOLERANCES"]
 
 #: Tolerances of the ``late_start`` verdicts, fixed before measuring (rules of
-#: :class:`~diffphase.validation.report.Verdict`). Standard errors of MMD² are the first-order
-#: ones of :func:`diffphase.numerics.two_sample.mmd2`; near :math:`P = Q` they overstate the
+#: :class:`~diffphase.validation.engine.verdicts.Verdict`). Standard errors of MMD² are the first-order
+#: ones of :func:`diffphase.numerics.stats.mmd2`; near :math:`P = Q` they overstate the
 #: spread (measured on the quick mixture, :math:`d = 8`, 1000 vs 2000 points, 200 replicates:
 #: the difference of two MMD²'s of independent same-law samples against one held-out set has
 #: standard deviation 0.55e-3 against a combined standard error of 0.79e-3), so the

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffphase.numerics._checks import check_int, check_real
+from diffphase.numerics.checks import check_int, check_real
 from diffphase.numerics.conventions import DiscreteSchedule
 
 from ..engine.config import hash_if_changed_field, hashed_dict, nohash_field

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from diffphase.numerics.conventions import DiscreteSchedule
+from diffphase.numerics.process import discrete_noise
 
 from ..data import Dataset
 from .config import TrainConfig, sample_times
@@ -53,14 +54,9 @@ def _discrete_loss(model: nn.Module, x0: torch.Tensor, t: torch.Tensor, gen: tor
                    vocab: int, device: torch.device) -> torch.Tensor:
     """Cross-entropy of the clean tokens ``x0`` (B, d) after noising at OU times ``t`` (see the
     module docstring; the draws come from the CPU generator ``gen``)."""
-    eps = -torch.expm1(-2.0 * t)[:, None]  # noise level 1 - e^{-2t} (conventions.noise_level)
-    hit = torch.rand(x0.shape, generator=gen, dtype=torch.float64) < eps
-    x0c = x0.cpu()
-    if objective == "masking":
-        xt, weight = torch.where(hit, torch.full_like(x0c, vocab), x0c), hit.float()
-    else:
-        fresh = torch.randint(0, vocab, x0.shape, generator=gen)
-        xt, weight = torch.where(hit, fresh, x0c), torch.ones(x0.shape)
+    eps = -torch.expm1(-2.0 * t)  # noise level 1 - e^{-2t} (conventions.noise_level)
+    xt = discrete_noise(x0.cpu(), eps, kind=objective, vocab=vocab, generator=gen)
+    weight = (xt == vocab).float() if objective == "masking" else torch.ones(x0.shape)
     logits = model(xt.to(device), t.float().to(device))
     ce = nn.functional.cross_entropy(logits.float().reshape(-1, vocab), x0.reshape(-1), reduction="none")
     weight = weight.to(device).reshape(-1)

@@ -1,4 +1,5 @@
-"""Argument checks shared by every public function of :mod:`diffphase.numerics`.
+"""Argument checks shared by every public function of :mod:`diffphase.numerics`, for use by
+the layers above it too.
 
 Each check raises :class:`ValueError` naming the parameter and its valid range, so that bad
 input never turns into a NaN, a hang or a silently wrong answer. Checks return the validated
@@ -13,11 +14,13 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "check_array",
     "check_int",
     "check_real",
     "check_times",
     "check_data",
     "check_probability",
+    "check_rng",
 ]
 
 
@@ -62,10 +65,27 @@ def check_real(
     return x
 
 
+def _float_array(name: str, value, what: str) -> np.ndarray:
+    """``value`` as a float64 array, or a ValueError naming the parameter."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {what}, got {value!r:.80}") from None
+
+
+def check_array(name: str, value, *, finite: bool = False) -> np.ndarray:
+    """Return ``value`` as a float64 array, with a ``ValueError`` naming the parameter when it
+    is not numeric (or, with ``finite``, when it holds NaN or inf)."""
+    arr = _float_array(name, value, "an array of real numbers")
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    return arr
+
+
 def check_times(t, name: str = "t", *, positive: bool = False) -> np.ndarray:
     """Return OU times as a float64 array; they must be finite and ``>= 0`` (``> 0`` if
     ``positive``)."""
-    arr = np.asarray(t, dtype=np.float64)
+    arr = _float_array(name, t, "OU times (real numbers >= 0)")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if not np.all(np.isfinite(arr)):
@@ -79,7 +99,7 @@ def check_times(t, name: str = "t", *, positive: bool = False) -> np.ndarray:
 
 def check_probability(name: str, value, *, open_low: bool = False, open_high: bool = False):
     """Return a float array of probabilities in [0, 1] (ends optionally open)."""
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _float_array(name, value, "probabilities in [0, 1]")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite and in [0, 1]")
     lo_bad = arr <= 0 if open_low else arr < 0
@@ -100,7 +120,10 @@ def check_data(X, name: str = "X", *, min_rows: int = 2, dtype=None) -> np.ndarr
     arr = np.asarray(X)
     if dtype is None:
         dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
-    arr = np.asarray(arr, dtype=dtype)
+    try:
+        arr = np.asarray(arr, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real array of shape (n, d), got {X!r:.80}") from None
     if arr.ndim != 2:
         raise ValueError(f"{name} must have shape (n, d), got shape {arr.shape}")
     if arr.shape[0] < min_rows:
@@ -110,3 +133,33 @@ def check_data(X, name: str = "X", *, min_rows: int = 2, dtype=None) -> np.ndarr
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; it contains NaN or inf")
     return arr
+
+
+def check_rng(seed=None) -> np.random.Generator:
+    """A numpy random generator from ``seed``.
+
+    Parameters
+    ----------
+    seed : int, numpy.random.Generator or None
+        An integer ``>= 0`` (a fresh :func:`numpy.random.default_rng` of it), a generator
+        (returned as is, so that draws continue from its state), or ``None`` (fresh entropy).
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not one of those (naming ``seed`` and the valid range).
+
+    Examples
+    --------
+    >>> float(check_rng(0).random()) == float(np.random.default_rng(0).random())
+    True
+    """
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int("seed", seed, minimum=0))

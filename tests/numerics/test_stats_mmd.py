@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate
 from scipy.spatial.distance import pdist
 
-from diffphase.numerics import two_sample as ts
+from diffphase.numerics import stats as ts
 
 
 def _rng(seed):
