@@ -26,6 +26,7 @@ data (per class when labels are given). All times are OU times.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -303,6 +304,34 @@ def speciation_time(X, **kwargs) -> float:
     r"""Speciation time :math:`t_S = \tfrac12\log\Lambda` of a data set (OU time), with
     :math:`\Lambda` the top eigenvalue of its centred covariance (:func:`top_eigenvalue`).
 
+    :math:`t_S` is where the signal variance along the top direction, :math:`e^{-2t}\Lambda`,
+    falls to the unit variance of the noise. When :math:`\Lambda < 1` that happens before the
+    process starts (:math:`t_S < 0`): the value of the formula is returned with a
+    :class:`RuntimeWarning` that names :math:`\Lambda`. Data in [0, 1] (e.g. scikit-learn
+    digits divided by 16: :math:`t_S \approx -0.18`) usually want rescaling to [-1, 1] first.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Data, ``n >= 2``.
+    **kwargs
+        Passed to :func:`top_eigenvalue`.
+
+    Returns
+    -------
+    float
+        :math:`\tfrac12\log\Lambda`.
+
+    Warns
+    -----
+    RuntimeWarning
+        If :math:`\Lambda < 1` (then :math:`t_S < 0`).
+
+    Raises
+    ------
+    ValueError
+        If the data have zero variance.
+
     Examples
     --------
     >>> import numpy as np
@@ -313,7 +342,12 @@ def speciation_time(X, **kwargs) -> float:
     lam = top_eigenvalue(X, **kwargs)
     if lam <= 0:
         raise ValueError("X has zero variance: the speciation time is undefined")
-    return 0.5 * math.log(lam)
+    t_s = 0.5 * math.log(lam)
+    if lam < 1.0:
+        warnings.warn(f"the top covariance eigenvalue Lambda = {lam:.6g} is below 1, the variance of the noise: "
+                      f"t_S = 1/2 log Lambda = {t_s:.6g} < 0 lies before the process starts (rescale the data, "
+                      "e.g. to [-1, 1], to read a speciation time)", RuntimeWarning, stacklevel=2)
+    return t_s
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,20 @@ def test_speciation_time_of_mixture_samples_matches_population():
     assert abs(em.speciation_time(X) - gm.speciation_time(d)) < 0.5 * 4 * math.sqrt(2 / n)
 
 
+def test_speciation_time_below_the_noise_variance_warns_with_lambda():
+    """Lambda < 1 gives t_S = 1/2 log Lambda < 0 with a warning naming Lambda; Lambda >= 1 is silent."""
+    import warnings
+
+    X = np.random.default_rng(2).standard_normal((5000, 4)) * np.array([0.5, 0.2, 0.2, 0.2])
+    lam = np.linalg.eigvalsh(np.cov(X.T, bias=True))[-1]                 # about 0.25
+    with pytest.warns(RuntimeWarning, match=r"Lambda = 0\.2\d+ is below 1"):
+        t = em.speciation_time(X, method="dense")
+    assert t == pytest.approx(0.5 * math.log(lam), rel=1e-12) and t < 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert em.speciation_time(X * 4.0, method="dense") > 0            # Lambda about 4
+
+
 def test_excess_entropy_matches_closed_form_above_collapse():
     # d = 200, n = 20000: alpha = 0.0495, t_C = 1.18. Tolerance: 3 standard errors plus
     # log(2)/d, the most by which the finite-d mixture entropy differs from the large-d
