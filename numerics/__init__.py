@@ -29,7 +29,7 @@ True
 
 from __future__ import annotations
 
-import importlib
+from diffphase.theory.lazy import exports
 
 #: The modules of the package.
 MODULES = ("conventions", "process", "checks", "stats", "gaussian_mixture", "empirical", "sde", "rhm",
@@ -55,14 +55,4 @@ TYPES = {
 
 __all__ = list(MODULES) + list(TYPES)
 
-
-def __getattr__(name: str):
-    if name in MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in TYPES:
-        return getattr(importlib.import_module(f"{__name__}.{TYPES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = exports(__name__, MODULES, TYPES)

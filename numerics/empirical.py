@@ -263,6 +263,22 @@ def empirical_score(X, x, t, *, dtype=np.float64, chunk_size=None) -> np.ndarray
     return EmpiricalScore(X, dtype=dtype, chunk_size=chunk_size)(x, t)
 
 
+def _lanczos_top(X, mean, k: int, tol: float) -> np.ndarray:
+    r"""The ``k`` largest eigenvalues of the centred covariance by Lanczos (``eigsh``, fixed
+    start vector) on the operator :math:`v\mapsto X_c^T(X_cv)/n`, applied without forming the
+    covariance or centring ``X`` (two passes over the data per iteration)."""
+    n, d = X.shape
+
+    def matvec(v):
+        v = np.asarray(v, dtype=np.float64).ravel()
+        xv = X @ v.astype(X.dtype) - mean @ v
+        return (X.T @ xv.astype(X.dtype) - mean * xv.sum()) / n
+
+    op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(d)
+    return np.asarray(eigsh(op, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False), dtype=np.float64)
+
+
 def top_eigenvalue(X, *, method: str = "auto", tol: float = 1e-10) -> float:
     r"""Top eigenvalue :math:`\Lambda` of the centred data covariance
     :math:`C = \frac1n\sum_\mu(a^\mu-\bar a)(a^\mu-\bar a)^T`.
@@ -288,16 +304,7 @@ def top_eigenvalue(X, *, method: str = "auto", tol: float = 1e-10) -> float:
             C += B.T @ B
         C /= n
         return float(np.linalg.eigvalsh(C)[-1])
-
-    def matvec(v):
-        v = np.asarray(v, dtype=np.float64).ravel()
-        xv = X @ v.astype(X.dtype) - mean @ v
-        return (X.T @ xv.astype(X.dtype) - mean * xv.sum()) / n
-
-    op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
-    v0 = np.random.default_rng(0).standard_normal(d)
-    val = eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
-    return float(val[0])
+    return float(_lanczos_top(X, mean, 1, tol)[0])
 
 
 def speciation_time(X, **kwargs) -> float:
@@ -612,17 +619,7 @@ def top_eigenvalues(X, k: int = 1, *, method: str = "auto", tol: float = 1e-10) 
         G = (Xc @ Xc.T).astype(np.float64) / n
         vals = symmetric_top_eigenvalues(G, min(k, n), tol=tol)
         return np.concatenate([vals, np.zeros(k - vals.size)])
-    mean = X.mean(axis=0, dtype=np.float64)
-
-    def matvec(v):
-        v = np.asarray(v, dtype=np.float64).ravel()
-        xv = X @ v.astype(X.dtype) - mean @ v
-        return (X.T @ xv.astype(X.dtype) - mean * xv.sum()) / n
-
-    op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
-    v0 = np.random.default_rng(0).standard_normal(d)
-    vals = eigsh(op, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
-    return np.sort(np.asarray(vals, dtype=np.float64))[::-1].copy()
+    return np.sort(_lanczos_top(X, X.mean(axis=0, dtype=np.float64), k, tol))[::-1].copy()
 
 
 # ---------------------------------------------------------------------------------------

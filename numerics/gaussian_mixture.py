@@ -224,10 +224,8 @@ def label_information(t, d, mu=1.0, sigma=1.0):
 
     Parameters
     ----------
-    t : float or array_like
-        OU times, finite and ``>= 0``.
-    d, mu, sigma
-        As in :func:`speciation_time`.
+    t, d, mu, sigma
+        As in :func:`clone_agreement`.
 
     Returns
     -------

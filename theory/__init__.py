@@ -19,24 +19,14 @@ sqrt(-1 + sqrt(2))
 
 from __future__ import annotations
 
-import importlib
+from .lazy import exports
 
 #: The modules of the package.
-MODULES = ("conventions", "derivation", "gaussian_mixture", "rhm", "symmetry", "information", "hopfield", "manifold")
+MODULES = ("conventions", "derivation", "lazy", "gaussian_mixture", "rhm", "symmetry", "information", "hopfield", "manifold")
 
 #: Types: name -> module.
 TYPES = {"Step": "derivation", "Derivation": "derivation"}
 
 __all__ = list(MODULES) + list(TYPES)
 
-
-def __getattr__(name: str):
-    if name in MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in TYPES:
-        return getattr(importlib.import_module(f"{__name__}.{TYPES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = exports(__name__, MODULES, TYPES)

@@ -12,28 +12,17 @@ from diffphase.numerics import empirical
 from diffphase.numerics import gaussian_mixture as gm
 
 
-def _info_mpmath(t, d, mu, sigma, dps=30):
+def _info_mpmath(quad, t, d, mu, sigma):
     """I(Y;X_t) = ½ Σ± ∫ G± log(2G±/(G₊+G₋)) dy at 30 digits (the + term twice, by symmetry)."""
-    with mp.workdps(dps):
-        t = mp.mpf(t)
-        a = mu * mp.sqrt(d) * mp.e ** (-t)
-        G = 1 - mp.e ** (-2 * t) + mp.mpf(sigma) ** 2 * mp.e ** (-2 * t)
-
-        def g(y, s):
-            return mp.e ** (-((y - s * a) ** 2) / (2 * G)) / mp.sqrt(2 * mp.pi * G)
-
-        f = lambda y: g(y, 1) * mp.log(2 * g(y, 1) / (g(y, 1) + g(y, -1)))  # noqa: E731
-        sg = mp.sqrt(G)
-        pts = sorted({-a - 12 * sg, -a, mp.mpf(0), a, a + 12 * sg})
-        return float(mp.quad(f, [-mp.inf] + pts + [mp.inf]))
+    return quad(lambda g: g(1) * mp.log(2 * g(1) / (g(1) + g(-1))), t, d, mu, sigma)
 
 
 @pytest.mark.parametrize("d, mu, sigma", [(256, 1.0, 1.0), (64, 1.0, 1.0), (16, 0.3, 0.5), (1, 2.0, 0.1),
                                           (1024, 1.0, 3.0)])
-def test_label_information_matches_mpmath_to_1e10(d, mu, sigma):
+def test_label_information_matches_mpmath_to_1e10(d, mu, sigma, two_class_quad):
     ts = np.array([0.0, 1e-3, 0.4, 1.5, 2.5, 3.0, 4.2, 6.0, 11.0])
     got = gm.label_information(ts, d, mu, sigma)
-    ref = np.array([_info_mpmath(t, d, mu, sigma) for t in ts])
+    ref = np.array([_info_mpmath(two_class_quad, t, d, mu, sigma) for t in ts])
     assert np.max(np.abs(got - ref)) <= 1e-10
     assert np.all(np.diff(got) <= 1e-15) and got[0] <= math.log(2) + 1e-15  # from log 2 down to 0
 
@@ -68,20 +57,20 @@ def test_k_class_monte_carlo_against_full_space_posterior():
         assert abs(v - ref) <= 4 * math.hypot(s, ref_se), (t, v, ref, s, ref_se)
 
 
-def _f_mpmath(t, n, d, mu, sigma):
+def _f_mpmath(quad, t, n, d, mu, sigma):
     """Finite-d excess entropy α + ½log(Δ/Γ) − I/d with I from the mpmath integral."""
     with mp.workdps(30):
         t = mp.mpf(t)
         D = -mp.expm1(-2 * t)
         G = D + mp.mpf(sigma) ** 2 * mp.e ** (-2 * t)
-        return float(mp.log(n) / d + mp.log(D / G) / 2 - mp.mpf(_info_mpmath(float(t), d, mu, sigma)) / d)
+        return float(mp.log(n) / d + mp.log(D / G) / 2 - mp.mpf(_info_mpmath(quad, float(t), d, mu, sigma)) / d)
 
 
 @pytest.mark.parametrize("n, d, sigma", [(20000, 256, 1.0), (5000, 64, 1.0), (100, 8, 0.5)])
-def test_finite_size_collapse_time_is_the_root_and_later(n, d, sigma):
+def test_finite_size_collapse_time_is_the_root_and_later(n, d, sigma, two_class_quad):
     t_fin = gm.collapse_time(n, d, sigma, finite_size=True, mu=1.0)
     t_inf = gm.collapse_time(n, d, sigma)
-    assert abs(_f_mpmath(t_fin, n, d, 1.0, sigma)) <= 1e-9
+    assert abs(_f_mpmath(two_class_quad, t_fin, n, d, 1.0, sigma)) <= 1e-9
     assert t_fin > t_inf
     f = gm.excess_entropy(np.array([t_inf, t_fin]), n, d, sigma, finite_size=True, mu=1.0)
     assert f[0] < 0 and abs(f[1]) < 1e-9

@@ -227,19 +227,13 @@ def fashion_mnist(path=None, split: str = "train", normalize: str = "pm1", limit
         environment variable ``DIFFPHASE_FASHION_MNIST``, then :data:`FASHION_MNIST_DIRS`.
     split : {"train", "test", "all"}
         The official training split (60000), test split (10000), or both (train first).
-    normalize : {"pm1", "standard", "none"}
-        ``"pm1"`` maps ``[0, 255]`` to ``[-1, 1]``; see :data:`NORMALIZATIONS`. ``"standard"``
-        uses the statistics of the returned images.
-    limit : int, optional
-        Keep a random subset of ``limit`` images (seeded by ``seed``).
-    seed : int
-        Seed of the subset.
+    normalize, limit, seed
+        As in :func:`mnist_subset` (``"standard"`` uses the statistics of the returned images).
 
     Returns
     -------
     Dataset
-        ``data`` of shape (n, 784), ``image_shape = (1, 28, 28)``; ``meta["classes"]`` holds the
-        class names.
+        As :func:`mnist_subset`; ``meta["classes"]`` holds the class names.
 
     Raises
     ------

@@ -113,6 +113,11 @@ def _claim_outcome(outcomes) -> str:
     return "PASS"
 
 
+def _result_status(r) -> str:
+    """The line under an experiment's heading in the report."""
+    return f"{'all judged verdicts pass' if r.passed else 'some judged verdicts do not pass'}; {r.seconds:.0f} s."
+
+
 def render_markdown(results, *, mode: str, seconds: float | None = None, header: dict | None = None,
                     strict: bool = False) -> str:
     """The text of ``report.md``: the summary line; a table of experiments (verdict counts and
@@ -174,12 +179,8 @@ def render_markdown(results, *, mode: str, seconds: float | None = None, header:
         if r.status == "skipped":
             lines.append(f"*Skipped*: {r.message}")
             continue
-        lines.append(f"{'all judged verdicts pass' if r.passed else 'some judged verdicts do not pass'}; "
-                     f"{r.seconds:.0f} s.")
-        if r.message:
-            lines += ["", r.message]
-        for fig in r.figures:
-            lines += ["", f"![{r.name}]({fig})"]
+        lines += [_result_status(r), *(["", r.message] if r.message else [])]
+        lines += [x for fig in r.figures for x in ("", f"![{r.name}]({fig})")]
         for v in r.verdicts:
             extra = f" Requires: {', '.join(v.requires)}." if v.requires else ""
             lines.append(f"- *{v.name}* [{v.kind}, {v.outcome}]: {v.note}{' ' if v.note else ''}"
@@ -251,10 +252,7 @@ def render_html(results, *, mode: str, seconds: float | None = None, header: dic
         if r.status == "skipped":
             out.append(f"<p><i>Skipped</i>: {esc(r.message)}</p>")
             continue
-        out.append(f"<p>{'all judged verdicts pass' if r.passed else 'some judged verdicts do not pass'}; "
-                   f"{r.seconds:.0f} s.</p>")
-        if r.message:
-            out.append(f"<p>{esc(r.message)}</p>")
+        out += [f"<p>{esc(x)}</p>" for x in (_result_status(r), r.message) if x]
         for fig in r.figures:
             out.append(f"<p><img src='{esc(fig)}' alt='{esc(r.name)}'></p>")
         out.append("<ul>" + "".join(

@@ -103,19 +103,9 @@ def plot_class_information(p: dict, path):
 
 def plot_class_information_digits(p: dict, path):
     r"""The figure of ``class_information_digits``: the online classifier's and the noisy
-    classifier's :math:`H(Y\mid X_t)` and rates, per-digit entropies and rates.
-
-    Parameters
-    ----------
-    p : dict
-        The measurement of :func:`~diffphase.validation.information.digits_information_point`.
-    path : str or Path
-        Where the PNG goes.
-
-    Returns
-    -------
-    Path
-        The saved figure (:func:`~diffphase.validation.engine.io.save_figure`).
+    classifier's :math:`H(Y\mid X_t)` and rates, per-digit entropies and rates; ``p`` is the
+    measurement of :func:`~diffphase.validation.information.digits_information_point`, the
+    PNG goes to ``path`` and its path is returned, as in :func:`plot_class_information`.
     """
     import matplotlib
 

@@ -85,11 +85,7 @@ def half_time(times, H) -> float:
     >>> round(half_time(np.array([4.0, 2.0, 1.0]), np.array([1.0, 0.8, 0.2])), 4)
     1.4142
     """
-    times, H = np.asarray(times), np.asarray(H)
-    if times.ndim != 1 or times.size < 2:
-        raise ValueError(f"times must be a 1-d array of at least 2 OU times, got shape {times.shape}")
-    if H.shape != times.shape:
-        raise ValueError(f"H must have the shape of times {times.shape}, got {H.shape}")
+    times, H = _check_curve("times", times, "H", H, 2)
     level = 0.5 * H[0]
     below = np.nonzero(H <= level)[0]
     if below.size == 0 or below[0] == 0:
@@ -131,21 +127,26 @@ def peak_time(mid, rate) -> float:
     >>> round(peak_time(t, -(np.log(t) - np.log(0.37)) ** 2), 6)
     0.37
     """
-    mid, rate = np.asarray(mid), np.asarray(rate)
-    if mid.ndim != 1 or mid.size < 1:
-        raise ValueError(f"mid must be a non-empty 1-d array of OU times, got shape {mid.shape}")
-    if rate.shape != mid.shape:
-        raise ValueError(f"rate must have the shape of mid {mid.shape}, got {rate.shape}")
+    from diffphase.numerics.stats import parabola_vertex
+
+    mid, rate = _check_curve("mid", mid, "rate", rate, 1)
     k = int(np.argmax(rate))
     if 0 < k < rate.size - 1:
         x = np.log(mid[k - 1:k + 2])
-        y = rate[k - 1:k + 2]
-        den = (x[0] - x[1]) * (x[0] - x[2]) * (x[1] - x[2])
-        a = (x[2] * (y[1] - y[0]) + x[1] * (y[0] - y[2]) + x[0] * (y[2] - y[1])) / den
-        b = (x[2] ** 2 * (y[0] - y[1]) + x[1] ** 2 * (y[2] - y[0]) + x[0] ** 2 * (y[1] - y[2])) / den
-        if a < 0:
-            return float(math.exp(-b / (2 * a)))
+        vertex = parabola_vertex(x, rate[k - 1:k + 2], 1, "max")
+        if vertex != x[1]:      # a maximum of the parabola (inside [x_{k-1}, x_{k+1}])
+            return float(math.exp(vertex))
     return float(mid[k])
+
+
+def _check_curve(xname: str, x, yname: str, y, min_size: int):
+    """``(x, y)`` as arrays: ``x`` 1-d with at least ``min_size`` OU times, ``y`` of its shape."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 1 or x.size < min_size:
+        raise ValueError(f"{xname} must be a 1-d array of at least {min_size} OU times, got shape {x.shape}")
+    if y.shape != x.shape:
+        raise ValueError(f"{yname} must have the shape of {xname} {x.shape}, got {y.shape}")
+    return x, y
 
 
 def _z(diff: float, se: float) -> float:
