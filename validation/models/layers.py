@@ -1,4 +1,5 @@
-"""Pieces the denoisers share: the OU-time feature and embedding, time and label broadcasting."""
+"""Pieces the denoisers share: the OU-time feature and embedding, time and label broadcasting,
+class conditioning and the standard-normal skip term."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from torch import nn
 
 from diffphase.numerics.checks import check_int, check_real
 
-__all__ = ["noise_feature", "TimeEmbedding", "broadcast_times", "class_labels"]
+__all__ = ["noise_feature", "TimeEmbedding", "broadcast_times", "class_labels", "label_embedding", "add_label", "gaussian_skip"]
 
 
 def noise_feature(t: torch.Tensor) -> torch.Tensor:
@@ -107,3 +108,47 @@ def class_labels(y, batch: int, num_classes: int, device) -> torch.Tensor:
     if torch.any(yy < 0) or torch.any(yy > num_classes):
         raise ValueError(f"y must be in [0, {num_classes}] ({num_classes} = unconditional)")
     return yy
+
+
+def label_embedding(num_classes: int, width: int):
+    r"""The learned label embedding of a class-conditional denoiser: an
+    :class:`torch.nn.Embedding` of ``num_classes + 1`` rows (the last one the null label,
+    unconditional), or None when ``num_classes = 0``.
+
+    Parameters
+    ----------
+    num_classes : int
+        ``K >= 0``.
+    width : int
+        Size of the embedding (that of the time embedding), ``>= 1``.
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=0)
+    return nn.Embedding(num_classes + 1, check_int("width", width, minimum=1)) if num_classes else None
+
+
+def add_label(e: torch.Tensor, label, y, num_classes: int) -> torch.Tensor:
+    r"""Class conditioning: :math:`e = e(t) + E_y` with ``label`` from :func:`label_embedding`
+    (``y=None``: the null label ``K``). An unconditional network (``label`` None) returns ``e``
+    and refuses labels with a ``ValueError``."""
+    if label is not None:
+        return e + label(class_labels(y, e.shape[0], num_classes, e.device))
+    if y is not None:
+        raise ValueError("y given to an unconditional network (num_classes = 0)")
+    return e
+
+
+def gaussian_skip(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    r"""The noise prediction of standard-normal data, :math:`\mathbb E[z\mid x_t] =
+    \sqrt{\Delta_t}\,x_t` with :math:`\Delta_t = 1-e^{-2t}` (OU time), for ``x`` of shape
+    ``(B, ...)`` and ``t`` of shape ``(B,)``: the term a denoiser with ``skip=True`` learns a
+    correction to.
+
+    Examples
+    --------
+    >>> x = torch.ones(2, 3)
+    >>> gaussian_skip(x, torch.tensor([0.5, 2.0]))[:, 0].tolist() == torch.sqrt(-torch.expm1(
+    ...     -2 * torch.tensor([0.5, 2.0]))).tolist()
+    True
+    """
+    scale = torch.sqrt(-torch.expm1(-2.0 * t.to(x.dtype)))
+    return scale.reshape(-1, *([1] * (x.ndim - 1))) * x

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from diffphase.numerics.checks import check_int
 
-from .layers import TimeEmbedding, broadcast_times, class_labels
+from .layers import TimeEmbedding, add_label, broadcast_times, gaussian_skip, label_embedding
 
 __all__ = ["MLPDenoiser"]
 
@@ -79,7 +79,7 @@ class MLPDenoiser(nn.Module):
         self.num_classes = check_int("num_classes", num_classes, minimum=0)
         if self.num_classes:
             self.spec["num_classes"] = self.num_classes
-            self.label = nn.Embedding(self.num_classes + 1, hidden)
+        self.label = label_embedding(self.num_classes, hidden)
         self.dim = dim
         self.skip = skip
         self.embed = TimeEmbedding(time_dim, hidden)
@@ -109,15 +109,9 @@ class MLPDenoiser(nn.Module):
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")
         tt = broadcast_times(t, x.shape[0], x.device)
-        e = self.embed(tt)
-        if self.num_classes:
-            e = e + self.label(class_labels(y, x.shape[0], self.num_classes, x.device))
-        elif y is not None:
-            raise ValueError("y given to an unconditional network (num_classes = 0)")
+        e = add_label(self.embed(tt), self.label, y, self.num_classes)
         h = self.inp(x)
         for blk in self.blocks:
             h = blk(h, e)
         out = self.out(F.silu(self.out_norm(h)))
-        if self.skip:
-            out = out + torch.sqrt(-torch.expm1(-2.0 * tt.to(x.dtype)))[:, None] * x
-        return out
+        return out + gaussian_skip(x, tt) if self.skip else out

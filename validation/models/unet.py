@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from diffphase.numerics.checks import check_int
 
-from .layers import TimeEmbedding, broadcast_times
+from .layers import TimeEmbedding, add_label, broadcast_times, gaussian_skip, label_embedding
 
 __all__ = ["UNetDenoiser"]
 
@@ -58,6 +58,15 @@ class UNetDenoiser(nn.Module):
         Residual blocks per level (>= 1, default 1).
     time_dim : int
         Size of the sinusoidal time features (even, default 64).
+    skip : bool
+        Add the noise prediction of standard-normal data, :math:`\sqrt{\Delta_t}\,x_t`
+        (:func:`~diffphase.validation.models.layers.gaussian_skip`), so that the network learns
+        a correction to it, as :class:`~diffphase.validation.models.MLPDenoiser` does. Default
+        False (the networks saved before the option existed).
+    num_classes : int
+        ``K >= 0``; with ``K > 0`` class-conditional as
+        :class:`~diffphase.validation.models.MLPDenoiser`: the label embedding (null label
+        ``K``) is added to the time embedding of every block. Default 0.
 
     Notes
     -----
@@ -65,7 +74,8 @@ class UNetDenoiser(nn.Module):
     a drop-in vector denoiser for :func:`score_function`) or ``(B, C, H, W)``.
     """
 
-    def __init__(self, image_shape, channels: int = 32, channel_mult=(1, 2), blocks: int = 1, time_dim: int = 64):
+    def __init__(self, image_shape, channels: int = 32, channel_mult=(1, 2), blocks: int = 1, time_dim: int = 64,
+                 skip: bool = False, num_classes: int = 0):
         super().__init__()
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3 or min(image_shape) < 1:
@@ -83,10 +93,19 @@ class UNetDenoiser(nn.Module):
         self.spec = {"name": "unet", "image_shape": list(image_shape), "channels": channels,
                      "channel_mult": list(channel_mult), "blocks": blocks,
                      "time_dim": check_int("time_dim", time_dim, minimum=2)}
+        if not isinstance(skip, bool):
+            raise ValueError(f"skip must be True or False, got {skip!r}")
+        if skip:
+            self.spec["skip"] = True
+        self.num_classes = check_int("num_classes", num_classes, minimum=0)
+        if self.num_classes:
+            self.spec["num_classes"] = self.num_classes
+        self.skip = skip
         self.image_shape = image_shape
         self.dim = C * H * W
         emb = 4 * channels
         self.embed = TimeEmbedding(time_dim, emb)
+        self.label = label_embedding(self.num_classes, emb)
         self.inp = nn.Conv2d(C, channels, 3, padding=1)
         widths = [channels * m for m in channel_mult]
         self.down = nn.ModuleList()
@@ -116,8 +135,8 @@ class UNetDenoiser(nn.Module):
         self.out_norm = nn.GroupNorm(_groups(cin), cin)
         self.out = nn.Conv2d(cin, C, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        """Predicted noise :math:`\\hat\\varepsilon(x, t)`.
+    def forward(self, x: torch.Tensor, t, y=None) -> torch.Tensor:
+        """Predicted noise :math:`\\hat\\varepsilon(x, t)` (or :math:`\\hat\\varepsilon(x, t\\mid y)`).
 
         Parameters
         ----------
@@ -125,6 +144,9 @@ class UNetDenoiser(nn.Module):
             Noised images :math:`x_t`.
         t : float or torch.Tensor of shape (B,)
             OU time(s) > 0.
+        y : int or torch.Tensor of shape (B,), optional
+            Labels in ``[0, num_classes]`` of a class-conditional network (``num_classes``:
+            unconditional; default). Not accepted by an unconditional network.
 
         Returns
         -------
@@ -140,7 +162,8 @@ class UNetDenoiser(nn.Module):
         elif x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
             raise ValueError(f"x must have shape (B, {self.dim}) or (B, {', '.join(map(str, self.image_shape))}),"
                              f" got {tuple(x.shape)}")
-        e = self.embed(broadcast_times(t, x.shape[0], x.device))
+        tt = broadcast_times(t, x.shape[0], x.device)
+        e = add_label(self.embed(tt), self.label, y, self.num_classes)
         h = self.inp(x)
         hs = [h]
         for lvl, level in enumerate(self.down):
@@ -157,4 +180,6 @@ class UNetDenoiser(nn.Module):
             if i < len(self.upsample):
                 h = self.upsample[i](F.interpolate(h, scale_factor=2, mode="nearest"))
         out = self.out(F.silu(self.out_norm(h)))
+        if self.skip:
+            out = out + gaussian_skip(x, tt)
         return out.reshape(out.shape[0], -1) if flat else out
