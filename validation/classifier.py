@@ -325,7 +325,7 @@ def train_classifier(config: ClassifierConfig, data: Dataset, test_data: Dataset
     device : str, optional
         Default CUDA when available, else CPU.
     cache_dir : str or Path, optional
-        Cache root (see :func:`diffphase.validation.train.cache_root`).
+        Cache root (see :func:`diffphase.validation.engine.io.cache_root`).
     use_cache : bool
         Load/store the finished classifier in the cache (default True).
     progress : bool
