@@ -222,7 +222,9 @@ def test_mnist_subset(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_fashion_mnist_within_a_minute(tmp_path, capsys):
+def test_fashion_mnist_end_to_end(tmp_path, capsys):
+    """The full 70 000 x 784 data set through the command (the 60 s target is measured by
+    benchmarks/portrait.py, not here)."""
     try:
         D.fashion_mnist(split="test", limit=10)
     except FileNotFoundError:
