@@ -19,20 +19,11 @@ and after the cases. Rates are given per wall-clock second and per CPU-second of
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 
-
-def best_time(fn, repeats: int) -> tuple[float, float]:
-    """Best wall time and best CPU time (all threads of the process) of ``repeats`` calls."""
-    wall = cpu = float("inf")
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    return wall, cpu
+from timing import best_time
 
 
 def matmul_rate(m: int, k: int, n: int, repeats: int) -> tuple[float, float]:
