@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from diffphase.numerics.checks import check_int, check_real
+from diffphase.numerics.process import noise
 
 from .data import Dataset
 from .engine.config import config_key
@@ -408,9 +409,7 @@ def _classification_loss(x_all: torch.Tensor, y_all: torch.Tensor, config: Class
             u = torch.rand(config.batch_size, generator=gen, dtype=torch.float64)
             tb = config.t_min * (config.t_max / config.t_min) ** u
             z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen).to(device)
-            a = torch.exp(-tb).float().to(device)[:, None]
-            sd = torch.sqrt(-torch.expm1(-2.0 * tb)).float().to(device)[:, None]
-            logits = model(a * x_all[rows] + sd * z, tb.float().to(device))
+            logits = model(noise(x_all[rows], tb, z), tb.float().to(device))
         else:
             logits = model(x_all[rows])
         return F.cross_entropy(logits, y_all[rows], label_smoothing=config.label_smoothing)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import torch
 from torch import nn
 
 from diffphase.numerics.checks import check_int, check_times
+from diffphase.numerics.process import denoiser_from_eps, score_from_eps
 
 __all__ = ["score_function", "ClassConditional"]
 
@@ -167,9 +167,7 @@ class ClassConditional:
         r""":math:`\hat D(x,t\mid y)` (unconditional for ``y=None``), shape (B, d)."""
         t = self._time(t)
         yy = self.K if y is None else check_int("y", y, minimum=0, maximum=self.K - 1)
-        eps = self._eps(x, t, yy)
-        delta = -math.expm1(-2.0 * t)
-        return (np.asarray(x, dtype=np.float64) - math.sqrt(delta) * eps) * math.exp(t)
+        return denoiser_from_eps(np.asarray(x, dtype=np.float64), self._eps(x, t, yy), t)
 
     def class_denoisers(self, x, t) -> np.ndarray:
         r""":math:`\hat D(x,t\mid y)` for every class, shape (B, K, d)."""
@@ -178,7 +176,7 @@ class ClassConditional:
     def score(self, x, t) -> np.ndarray:
         r"""Unconditional score :math:`-\hat\varepsilon(x,t)/\sqrt{\Delta_t}`, shape (B, d)."""
         t = self._time(t)
-        return -self._eps(x, t, self.K) / math.sqrt(-math.expm1(-2.0 * t))
+        return score_from_eps(self._eps(x, t, self.K), t)
 
     def guidance_denoisers(self, unwanted: int) -> Callable:
         """``f(x, t) -> (D(x, t), D(x, t | unwanted))`` for

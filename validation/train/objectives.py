@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from diffphase.numerics.conventions import DiscreteSchedule
-from diffphase.numerics.process import discrete_noise
+from diffphase.numerics.process import discrete_noise, noise
 
 from ..data import Dataset
 from .config import TrainConfig, sample_times
@@ -73,12 +73,9 @@ def gaussian_loss(x_all: torch.Tensor, config: TrainConfig, device: torch.device
 
     def loss(model, idx, gen):
         t = sample_times(config.batch_size, config, gen, schedule)
-        z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen)
-        a = torch.exp(-t).float()[:, None].to(device)
-        s = torch.sqrt(-torch.expm1(-2.0 * t)).float()[:, None].to(device)
-        z = z.to(device)
+        z = torch.randn((config.batch_size,) + tuple(x_all.shape[1:]), generator=gen).to(device)
         rows = idx.to(device)
-        xt = a * x_all[rows] + s * z
+        xt = noise(x_all[rows], t, z)
         if n_classes:  # labels, a fraction label_dropout replaced by the null label
             drop = torch.rand(config.batch_size, generator=gen) < config.label_dropout
             y = torch.where(drop.to(device), torch.full_like(y_all[:1], n_classes), y_all[rows])
