@@ -92,20 +92,10 @@ def write_report(p: pt.Portrait, out, meta: dict) -> dict:
             save_figure(fig, tmp / name)
         for name, text in texts.items():
             atomic_write_text(text, tmp / name)
-        write_json(payload, tmp / "portrait.json")
-        mode = _file_mode()
-        for name in FILES:  # temporary files are private (0600): give them the usual permissions
-            os.chmod(tmp / name, mode)
+        write_json(payload, tmp / "portrait.json")   # each file with engine.io.FILE_MODE
         out.mkdir(exist_ok=True)
         for name in FILES:
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {name: out / name for name in FILES}
-
-
-def _file_mode() -> int:
-    """0666 minus the process umask: the mode a plain ``open(..., "w")`` would give."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask

@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "cache_root",
+    "FILE_MODE",
     "atomic_write",
     "atomic_write_text",
     "atomic_torch_save",
@@ -75,11 +76,23 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+#: Mode of the files written by :func:`atomic_write`: ``0o666`` minus the process umask (read
+#: once, at import), the mode a plain ``open(path, "w")`` would give; the temporary files of
+#: :func:`tempfile.mkstemp` are private (``0o600``) until then.
+FILE_MODE = _umask_mode()
+
+
 def atomic_write(path, write) -> Path:
     """Call ``write(fh)`` on a temporary binary file beside ``path``, then rename it over
     ``path`` (flushed and fsync'ed first; the folder fsync'ed after): a crash at any point
     leaves the previous file or the new one. On error the temporary file is removed and the
-    exception re-raised. Parent folders are created.
+    exception re-raised. Parent folders are created; the file gets :data:`FILE_MODE`.
 
     Parameters
     ----------
@@ -99,7 +112,7 @@ def atomic_write(path, write) -> Path:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         try:
