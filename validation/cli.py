@@ -230,8 +230,8 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
         "validate",
         help="train DDPMs, measure the predicted transitions, write the report with verdicts",
         description=(
-            "Runs the validation experiments (quick: <= 10 minutes on 2 CPU cores; full: the "
-            "configuration meant for one GPU), writes report.md, report.html, results.json and "
+            "Runs the validation experiments (quick: <= 10 minutes on 2 CPU cores; standard: <= 90 "
+            "minutes on 2 idle CPU cores; full: the configuration meant for one GPU), writes report.md, report.html, results.json and "
             "one PNG per experiment into --out. Every verdict has a kind: a paper's claim (with its "
             "arXiv id and place), an exact reference, a precondition on the trained model, or an "
             "exploratory prediction of diffphase. The exit status is 0 only if every claim, reference "
@@ -245,6 +245,9 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
                       help="the quick configuration (default)")
+    mode.add_argument("--standard", dest="mode", action="store_const", const="standard",
+                      help="the standard configuration: evidence at scale, sized for at most 90 minutes on an "
+                           "idle 2-core CPU (resumable; see --plan)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="the full configuration (meant for one GPU)")
     p.set_defaults(mode="quick")
@@ -268,28 +271,46 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                         "papers) disagrees with the measurement; by default only claim, reference and "
                         "precondition verdicts decide the exit status")
     p.add_argument("--plan", action="store_true",
-                   help="print the estimated FLOPs and one-GPU time of each experiment and exit")
+                   help="print the estimated FLOPs and time of each experiment and exit: CPU time from a rate "
+                        "measured on this machine for --quick and --standard, one-GPU time for --full")
     p.set_defaults(func=_run_validate)
 
 
 def _print_plan(mode: str, only) -> int:
     from diffphase.validation.validate import GPU_ASSUMPTIONS, plan
 
-    rows = plan(mode, only=only)
+    rate = None
+    if mode != "full":
+        from diffphase.validation.calibrate import measure_cpu_rate
+
+        print("measuring this machine's training rate (about 15 s) ...", file=sys.stderr, flush=True)
+        rate = measure_cpu_rate(threads=1)
+    rows = plan(mode, only=only, rate=rate)
     w = max([20] + [len(r["name"]) + 1 for r in rows])
-    print(f"{'experiment':<{w}} {'train FLOPs':>12} {'sample FLOPs':>13} {'train steps':>12} {'GPU estimate':>13}")
+    last = "CPU estimate" if rate is not None else "GPU estimate"
+    print(f"{'experiment':<{w}} {'train FLOPs':>12} {'sample FLOPs':>13} {'train steps':>12} {last:>13}")
     for r in rows:
         if r["total_flops"] is None:
             print(f"{r['name']:<{w}} {'(no cost model)':>40}")
             continue
+        sec = r["cpu_seconds"] if rate is not None else r["gpu_seconds"]
         print(f"{r['name']:<{w}} {r['train_flops']:>12.3g} {r['sample_flops']:>13.3g} {r['train_steps']:>12d} "
-              f"{r['gpu_seconds'] / 60:>10.1f} min")
+              f"{sec / 60:>10.1f} min")
     known = [r for r in rows if r["total_flops"] is not None]
-    print(f"{'total':<{w}} {sum(r['total_flops'] for r in known):>26.3g} FLOPs, "
-          f"{sum(r['gpu_seconds'] for r in known) / 3600:.2f} GPU-hours (estimate: "
-          f"{GPU_ASSUMPTIONS['flops_per_second']:.0e} FLOP/s sustained, "
-          f"{GPU_ASSUMPTIONS['seconds_per_train_step'] * 1e3:g} ms per training step, "
-          f"{GPU_ASSUMPTIONS['seconds_per_sampler_call'] * 1e3:g} ms per sampler call)")
+    flops = sum(r["total_flops"] for r in known)
+    if rate is not None:
+        cpu = sum(r["cpu_seconds"] for r in known)
+        print(f"{'total':<{w}} {flops:>26.3g} FLOPs, {cpu / 3600:.2f} CPU-hours of one torch thread (measured "
+              f"here: {rate['flops_per_second'] / 1e9:.1f} GFLOP/s, {rate['seconds_per_train_step'] * 1e3:.2g} ms "
+              f"per training step, {rate['seconds_per_sampler_call'] * 1e3:.2g} ms per sampler call); wall time "
+              f"on W cores about CPU/W when the sweeps keep every core busy; exact references (BP, quadrature, "
+              f"Monte Carlo) are not counted")
+    else:
+        print(f"{'total':<{w}} {flops:>26.3g} FLOPs, "
+              f"{sum(r['gpu_seconds'] for r in known) / 3600:.2f} GPU-hours (estimate: "
+              f"{GPU_ASSUMPTIONS['flops_per_second']:.0e} FLOP/s sustained, "
+              f"{GPU_ASSUMPTIONS['seconds_per_train_step'] * 1e3:g} ms per training step, "
+              f"{GPU_ASSUMPTIONS['seconds_per_sampler_call'] * 1e3:g} ms per sampler call)")
     return 0
 
 

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine.experiment import Experiment, RunContext
+from .engine.experiment import MODES, Experiment, RunContext
 from .engine.io import read_json, write_json
 from .engine.loop import default_device
 from .engine.report import write_report
@@ -122,8 +122,8 @@ class ValidationRun:
 
 
 def _resolve_names(mode: str, only) -> list[str]:
-    if mode not in ("quick", "full"):
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if only is None:
         return default_names(mode)
     names = [only] if isinstance(only, str) else list(only)
@@ -141,7 +141,7 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
 
     Parameters
     ----------
-    mode : {"quick", "full"}
+    mode : {"quick", "standard", "full"}
         Which configuration of each experiment to use.
     only : str or list of str, optional
         Run only these experiments (in any mode).
@@ -240,7 +240,7 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
                          executor=executor, max_workers=max_workers,
                          threads_per_worker=threads_per_worker, progress=progress, log=log)
         reason = exp.requires() if exp.requires is not None else None
-        t1 = time.time()
+        t1, c1 = time.time(), _cpu_seconds()
         if reason:
             result = ExperimentResult(name=name, title=exp.title, mode=mode, status="skipped", config=cfg, key=key,
                                       message=reason)
@@ -253,6 +253,8 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
             result = exp.run(cfg, ctx)
             result.name, result.title, result.mode, result.config, result.key = name, exp.title, mode, cfg, key
             result.seconds = time.time() - t1
+            result.cpu_seconds = _cpu_seconds() - c1
+            result.commit = header["commit"]
         write_json(result, result_path)
         results.append(result)
         files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header, strict=strict)
@@ -263,8 +265,9 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
     return ValidationRun(results=results, files=files, seconds=time.time() - t0, reused=reused, strict=strict)
 
 
-def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[dict]:
-    r"""Estimated cost of each experiment of ``mode``: FLOPs and time on one GPU.
+def plan(mode: str = "full", *, only=None, configs: dict | None = None, rate: dict | None = None) -> list[dict]:
+    r"""Estimated cost of each experiment of ``mode``: FLOPs, time on one GPU and, with ``rate``,
+    CPU time on this machine.
 
     FLOPs are counted by torch for one forward and backward pass of each network
     (:func:`~diffphase.validation.models.denoiser_flops`; matrix products and convolutions)
@@ -273,15 +276,30 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[
     (score evaluations of the cloning protocol,
     :func:`~diffphase.numerics.sde.clone_score_evaluations`) :math:`\times F_{forward}`.
     The GPU time is :math:`\mathrm{FLOPs}/R + n_{steps}\,c_{step} + n_{calls}\,c_{call}` with the
-    constants of :data:`GPU_ASSUMPTIONS` — an estimate, not a measurement.
+    constants of :data:`GPU_ASSUMPTIONS` — an estimate, not a measurement. The CPU time is the
+    same formula with :math:`R`, :math:`c_{step}`, :math:`c_{call}` measured on this machine
+    (``rate``, from :func:`~diffphase.validation.calibrate.measure_cpu_rate`; see
+    :mod:`~diffphase.validation.calibrate`). Work the cost models do not count (exact belief
+    propagation, quadrature, Monte Carlo references) is missing from both.
+
+    Parameters
+    ----------
+    mode : {"quick", "standard", "full"}
+    only : str or list of str, optional
+    configs : dict, optional
+        Overrides, as in :func:`run_validation`.
+    rate : dict, optional
+        The measured CPU rate; adds ``cpu_seconds`` to every row.
 
     Returns
     -------
     list of dict
         Per experiment: ``name``, ``train_flops``, ``sample_flops``, ``total_flops``,
-        ``train_steps``, ``sampler_calls``, ``gpu_seconds`` (``None`` entries for experiments
-        without a cost model).
+        ``train_steps``, ``sampler_calls``, ``gpu_seconds``, and ``cpu_seconds`` with ``rate``
+        (``None`` entries for experiments without a cost model).
     """
+    from .calibrate import cpu_seconds
+
     names = _resolve_names(mode, only)
     configs = configs or {}
     rows = []
@@ -290,14 +308,15 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None) -> list[
         exp = EXPERIMENTS[name]
         cfg = {**exp.config(mode), **configs.get(name, {})}
         if exp.cost is None:
-            rows.append({"name": name, "total_flops": None, "gpu_seconds": None})
+            rows.append({"name": name, "total_flops": None, "gpu_seconds": None, "cpu_seconds": None})
             continue
         c = exp.cost(cfg)
-        gpu = (c.total_flops / a["flops_per_second"] + c.train_steps * a["seconds_per_train_step"]
-               + c.sampler_calls * a["seconds_per_sampler_call"])
-        c = {"train_flops": c.train_flops, "sample_flops": c.sample_flops, "train_steps": c.train_steps,
-             "sampler_calls": c.sampler_calls, "total_flops": c.total_flops, "gpu_seconds": gpu}
-        rows.append({"name": name, **c})
+        row = {"name": name, "train_flops": c.train_flops, "sample_flops": c.sample_flops,
+               "train_steps": c.train_steps, "sampler_calls": c.sampler_calls, "total_flops": c.total_flops,
+               "gpu_seconds": cpu_seconds(c, a)}
+        if rate is not None:
+            row["cpu_seconds"] = cpu_seconds(c, rate)
+        rows.append(row)
     return rows
 
 
@@ -315,6 +334,13 @@ def source_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return sha + ("+changes" if dirty else "")
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its waited-for children (the sweep pools,
+    which are shut down, and so waited for, at the end of every sweep)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _torch_version() -> str:

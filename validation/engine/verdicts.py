@@ -239,7 +239,7 @@ class ExperimentResult:
     ----------
     name, title : str
     mode : str
-        ``"quick"`` or ``"full"``.
+        ``"quick"``, ``"standard"`` or ``"full"``.
     status : {"done", "skipped"}
         ``"skipped"`` when a requirement is missing (e.g. Fashion-MNIST not installed); a
         skipped experiment has no verdicts and does not fail the run.
@@ -255,6 +255,11 @@ class ExperimentResult:
         Hash of ``config`` (and the engine version): a rerun reuses the result when it matches.
     seconds : float
         Wall time of the run that produced it.
+    cpu_seconds : float
+        CPU time (user + system) of that run: this process and the sweep workers it waited for.
+    commit : str
+        The source commit that produced it (:func:`~diffphase.validation.validate.source_commit`),
+        so a report assembled from several sittings names the code of each experiment.
     message : str
         Why it was skipped, or remarks for the report.
     """
@@ -269,6 +274,8 @@ class ExperimentResult:
     config: dict = field(default_factory=dict)
     key: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    commit: str = ""
     message: str = ""
 
     def __post_init__(self):

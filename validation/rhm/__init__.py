@@ -82,7 +82,7 @@ Tolerances are :data:`TOLERANCES` (:mod:`~diffphase.validation.rhm.tolerances`),
 from __future__ import annotations
 
 from ..engine.experiment import Experiment
-from .configs import FULL_RHM_DISCRETE, QUICK_RHM_DISCRETE
+from .configs import FULL_RHM_DISCRETE, QUICK_RHM_DISCRETE, STANDARD_RHM_DISCRETE
 from .cost import cost_rhm_discrete
 from .measures import (class_level, copy_fraction, fb_curves, latent_unchanged, learning_times, level_validity,
                        random_tuple_fraction, rule_validity, susceptibility)
@@ -128,6 +128,8 @@ EXPERIMENTS = [
         run=run_rhm_discrete,
         cost=cost_rhm_discrete,
         quick=QUICK_RHM_DISCRETE,
+        standard=STANDARD_RHM_DISCRETE,
         full=FULL_RHM_DISCRETE,
+        modes=("quick", "standard", "full"),
     ),
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RhmDiscreteConfig", "QUICK_RHM_DISCRETE", "FULL_RHM_DISCRETE", "merged_train"]
+__all__ = ["RhmDiscreteConfig", "QUICK_RHM_DISCRETE", "STANDARD_RHM_DISCRETE", "FULL_RHM_DISCRETE", "merged_train"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,23 @@ QUICK_RHM_DISCRETE = RhmDiscreteConfig(
            "train": {"steps": 3000}},
           {"process": "masking", "v": 8, "m": 2, "s": 2, "L": 5, "n_train": 2**16, "rules_seed": 0}),
     train=_TRAIN_QUICK, noises=tuple(round(0.1 + 0.05 * k, 2) for k in range(17)),
+    n_fb=1500, n_exact=2000, n_gen=2000, n_snap=500, snapshots=_SNAPSHOTS, seed=0)
+
+def _depths(process: str) -> tuple:
+    """``L = 4, 5, 6`` of ``v = 8, m = 2, s = 2`` for one process (the quick sizes and steps at
+    ``L = 4, 5``; ``L = 6`` with twice the data and 10 000 steps)."""
+    base = {"process": process, "v": 8, "m": 2, "s": 2, "rules_seed": 0}
+    return (dict(base, L=4, n_train=4096, train={"steps": 3000}),
+            dict(base, L=5, n_train=2**16),
+            dict(base, L=6, n_train=2**17, train={"steps": 10000}))
+
+
+#: ``diffphase validate --standard``: masking and uniform diffusion of ``v = 8, m = 2, s = 2``
+#: at ``L = 4, 5, 6``, the tree denoiser of the quick run; sized from the throughput benchmark
+#: (the ``L = 6`` tree trains at ~9 steps/s on one core).
+STANDARD_RHM_DISCRETE = RhmDiscreteConfig(
+    runs=_depths("masking") + _depths("uniform"),
+    train=_TRAIN_QUICK, noises=tuple(round(0.05 + 0.05 * k, 2) for k in range(18)),
     n_fb=1500, n_exact=2000, n_gen=2000, n_snap=500, snapshots=_SNAPSHOTS, seed=0)
 
 #: ``diffphase validate --full``: three grammars, masking and uniform diffusion, up to ``L = 6``.
