@@ -42,7 +42,8 @@ from __future__ import annotations
 
 from ..engine.experiment import Experiment
 from .configs import (FULL_NEGATIVE_GUIDANCE, FULL_NEGATIVE_GUIDANCE_DIGITS, QUICK_NEGATIVE_GUIDANCE,
-                      QUICK_NEGATIVE_GUIDANCE_DIGITS, NegativeGuidanceConfig, NegativeGuidanceDigitsConfig)
+                      QUICK_NEGATIVE_GUIDANCE_DIGITS, STANDARD_NEGATIVE_GUIDANCE, STANDARD_NEGATIVE_GUIDANCE_DIGITS,
+                      NegativeGuidanceConfig, NegativeGuidanceDigitsConfig)
 from .cost import cost_negative_guidance, cost_negative_guidance_digits
 from .metrics import front_dominance, guidance_metrics, paired_differences
 from .protocol import digits_guidance_point, guidance_point
@@ -63,7 +64,9 @@ EXPERIMENTS = [
         run=run_negative_guidance,
         cost=cost_negative_guidance,
         quick=QUICK_NEGATIVE_GUIDANCE,
+        standard=STANDARD_NEGATIVE_GUIDANCE,
         full=FULL_NEGATIVE_GUIDANCE,
+        modes=("quick", "standard", "full"),
     ),
     Experiment(
         name="negative_guidance_digits",
@@ -72,7 +75,8 @@ EXPERIMENTS = [
         run=run_negative_guidance_digits,
         cost=cost_negative_guidance_digits,
         quick=QUICK_NEGATIVE_GUIDANCE_DIGITS,
+        standard=STANDARD_NEGATIVE_GUIDANCE_DIGITS,
         full=FULL_NEGATIVE_GUIDANCE_DIGITS,
-        modes=("full",),
+        modes=("standard", "full"),
     ),
 ]

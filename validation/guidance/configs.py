@@ -17,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..information.configs import (CLASSIFIER_DIGITS, MIXTURE_FULL, MIXTURE_QUICK, TRAIN_DIGITS, TRAIN_FULL,
-                                   TRAIN_QUICK)
+                                   TRAIN_QUICK, TRAIN_STANDARD)
 
 __all__ = [
     "NegativeGuidanceConfig",
     "NegativeGuidanceDigitsConfig",
     "QUICK_NEGATIVE_GUIDANCE",
+    "STANDARD_NEGATIVE_GUIDANCE",
+    "STANDARD_NEGATIVE_GUIDANCE_DIGITS",
     "FULL_NEGATIVE_GUIDANCE",
     "QUICK_NEGATIVE_GUIDANCE_DIGITS",
     "FULL_NEGATIVE_GUIDANCE_DIGITS",
@@ -123,3 +125,15 @@ QUICK_NEGATIVE_GUIDANCE_DIGITS = NegativeGuidanceDigitsConfig(
 FULL_NEGATIVE_GUIDANCE_DIGITS = NegativeGuidanceDigitsConfig(
     train=TRAIN_DIGITS, classifier=CLASSIFIER_DIGITS, unwanted=8, scales=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
     check_scale=2.0, n_samples=5000, grid={"t_max": 6.0, "t_end": 1e-3, "n_steps": 200, "kind": "log"}, seed=0)
+
+#: ``diffphase validate --standard``: the four-class mixture in d = 32 (the network of
+#: ``class_information``'s standard run), class 0 unwanted.
+STANDARD_NEGATIVE_GUIDANCE = NegativeGuidanceConfig(
+    mixture=MIXTURE_FULL, n_train=50000, train=TRAIN_STANDARD, unwanted=0, scales=(0.5, 1.0, 2.0, 4.0, 8.0),
+    check_scale=4.0, n_samples=4000, grid={"t_max": 6.0, "t_end": 1e-3, "n_steps": 200, "kind": "log"}, seed=0)
+
+#: ``diffphase validate --standard``: digit 8 removed (the network of ``class_information_digits``).
+STANDARD_NEGATIVE_GUIDANCE_DIGITS = NegativeGuidanceDigitsConfig(
+    train=dict(TRAIN_DIGITS, steps=6000), classifier=CLASSIFIER_DIGITS, unwanted=8,
+    scales=(0.5, 1.0, 2.0, 4.0, 8.0), check_scale=2.0, n_samples=1000,
+    grid={"t_max": 6.0, "t_end": 1e-3, "n_steps": 100, "kind": "log"}, seed=0)

@@ -55,7 +55,8 @@ from __future__ import annotations
 from ..engine.experiment import Experiment
 from .configs import (CLASSIFIER_DIGITS, FULL_CLASS_INFORMATION, FULL_CLASS_INFORMATION_DIGITS, MIXTURE_FULL,
                       MIXTURE_QUICK, QUICK_CLASS_INFORMATION, QUICK_CLASS_INFORMATION_DIGITS, TRAIN_DIGITS, TRAIN_FULL,
-                      TRAIN_QUICK, ClassInformationConfig, ClassInformationDigitsConfig)
+                      TRAIN_QUICK, STANDARD_CLASS_INFORMATION, STANDARD_CLASS_INFORMATION_DIGITS, TRAIN_STANDARD,
+                      ClassInformationConfig, ClassInformationDigitsConfig)
 from .cost import cost_class_information, cost_class_information_digits
 from .networks import mixture_classes, train_digits_conditional
 from .protocol import digits_information_point, information_point
@@ -99,7 +100,9 @@ EXPERIMENTS = [
         run=run_class_information,
         cost=cost_class_information,
         quick=QUICK_CLASS_INFORMATION,
+        standard=STANDARD_CLASS_INFORMATION,
         full=FULL_CLASS_INFORMATION,
+        modes=("quick", "standard", "full"),
     ),
     Experiment(
         name="class_information_digits",
@@ -108,7 +111,8 @@ EXPERIMENTS = [
         run=run_class_information_digits,
         cost=cost_class_information_digits,
         quick=QUICK_CLASS_INFORMATION_DIGITS,
+        standard=STANDARD_CLASS_INFORMATION_DIGITS,
         full=FULL_CLASS_INFORMATION_DIGITS,
-        modes=("full",),
+        modes=("standard", "full"),
     ),
 ]

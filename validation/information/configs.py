@@ -20,6 +20,9 @@ __all__ = [
     "ClassInformationConfig",
     "ClassInformationDigitsConfig",
     "QUICK_CLASS_INFORMATION",
+    "STANDARD_CLASS_INFORMATION",
+    "STANDARD_CLASS_INFORMATION_DIGITS",
+    "TRAIN_STANDARD",
     "FULL_CLASS_INFORMATION",
     "QUICK_CLASS_INFORMATION_DIGITS",
     "FULL_CLASS_INFORMATION_DIGITS",
@@ -146,3 +149,17 @@ QUICK_CLASS_INFORMATION_DIGITS = ClassInformationDigitsConfig(
 FULL_CLASS_INFORMATION_DIGITS = ClassInformationDigitsConfig(
     train=TRAIN_DIGITS, classifier=CLASSIFIER_DIGITS, n_paths=2000,
     grid={"t_max": 6.0, "t_end": 0.005, "n_steps": 200, "kind": "log"}, n_boot=300, rate_nodes=30, seed=0)
+
+#: Training of the class-conditional MLP of ``--standard`` (shared with the guidance experiment).
+TRAIN_STANDARD = dict(TRAIN_QUICK, model_kwargs={"hidden": 256, "depth": 3}, steps=6000)
+
+#: ``diffphase validate --standard``: the four-class mixture of ``--full`` in d = 32, 2000 paths.
+STANDARD_CLASS_INFORMATION = ClassInformationConfig(
+    mixture=MIXTURE_FULL, n_train=50000, train=TRAIN_STANDARD, n_paths=2000,
+    grid={"t_max": 6.0, "t_end": 0.01, "n_steps": 200, "kind": "log"}, theory_samples=50000, n_boot=200,
+    rate_nodes=30, seed=0)
+
+#: ``diffphase validate --standard``: the ten digit classes, the quick network, 1000 paths.
+STANDARD_CLASS_INFORMATION_DIGITS = ClassInformationDigitsConfig(
+    train=dict(TRAIN_DIGITS, steps=6000), classifier=CLASSIFIER_DIGITS, n_paths=1000,
+    grid={"t_max": 6.0, "t_end": 0.01, "n_steps": 100, "kind": "log"}, n_boot=200, rate_nodes=20, seed=0)

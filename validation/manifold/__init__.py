@@ -56,7 +56,7 @@ the variance-exploding :math:`\sigma^2 = e^{2t}-1` of the paper.
 from __future__ import annotations
 
 from ..engine.experiment import Experiment
-from .configs import FULL_MANIFOLD, QUICK_MANIFOLD
+from .configs import FULL_MANIFOLD, QUICK_MANIFOLD, STANDARD_MANIFOLD
 from .cost import cost_manifold
 from .jacobian import score_jacobian, surviving_subspace
 from .protocol import LEVEL, manifold_point, noise_grid, origin_reading, spectrum_data
@@ -87,6 +87,8 @@ EXPERIMENTS = [
         run=run_manifold,
         cost=cost_manifold,
         quick=QUICK_MANIFOLD,  # the choice of sizes is explained at QUICK_MANIFOLD
+        standard=STANDARD_MANIFOLD,
         full=FULL_MANIFOLD,
+        modes=("quick", "standard", "full"),
     ),
 ]

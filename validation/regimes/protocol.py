@@ -129,9 +129,11 @@ def _image_dataset(name: str, seed: int):
 
     if name == "digits":
         return data.digits(seed=seed)
+    if name == "mnist":
+        return data.mnist_subset(seed=seed)
     if name == "fashion_mnist":
         return data.fashion_mnist(split="train", seed=seed)
-    raise ValueError(f"dataset must be 'digits' or 'fashion_mnist', got {name!r}")
+    raise ValueError(f"dataset must be 'digits', 'mnist' or 'fashion_mnist', got {name!r}")
 
 
 def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train: dict, classifier: dict,

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from ..engine.experiment import Experiment
 from .analysis import analyse_plain_curve, best_start_time
-from .configs import FULL_LATE_START, QUICK_LATE_START, LateStartConfig
+from .configs import FULL_LATE_START, QUICK_LATE_START, STANDARD_LATE_START, LateStartConfig
 from .cost import cost_late_start
 # strided_grid stays importable from here (it was public in the old module, not in its __all__)
 from .curves import strided_grid  # noqa: F401
@@ -93,6 +93,8 @@ EXPERIMENTS = [
         run=run_late_start,
         cost=cost_late_start,
         quick=QUICK_LATE_START,
+        standard=STANDARD_LATE_START,
         full=FULL_LATE_START,
+        modes=("quick", "standard", "full"),
     ),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LateStartConfig", "QUICK_LATE_START", "FULL_LATE_START"]
+__all__ = ["LateStartConfig", "QUICK_LATE_START", "STANDARD_LATE_START", "FULL_LATE_START"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,15 @@ FULL_LATE_START = LateStartConfig(
             "test_fraction": 0.3, "n_samples": 2000,
             "plain": {"starts": _PLAIN_STARTS, "stride": 1, "n_samples": 2000}},
     budgets=(5, 10, 20, 50, 100), t0_factors=_T0_FACTORS, schedule=_SCHEDULE, seed=0)
+
+_MLP_STANDARD = dict(_MLP_QUICK, model_kwargs={"hidden": 256, "depth": 3}, steps=4000)
+
+#: ``diffphase validate --standard``: the mixture leg at :math:`d = 16` and the digits leg (MLP,
+#: 6000 steps), budgets 5, 10, 20, 50.
+STANDARD_LATE_START = LateStartConfig(
+    mixture={"d": 16, "lam": 16.0, "sigma": 1.0, "weight": 0.7, "n_train": 20000, "n_ref": 2000, "n_samples": 2000,
+             "train": _MLP_STANDARD, "plain": {"starts": _PLAIN_STARTS, "stride": 5, "n_samples": 2000}},
+    digits={"train": dict(_MLP_STANDARD, steps=6000), "classifier": {"steps": 600},
+            "test_fraction": 0.3, "n_samples": 1000,
+            "plain": {"starts": _PLAIN_STARTS, "stride": 5, "n_samples": 1000}},
+    budgets=(5, 10, 20, 50), t0_factors=_T0_FACTORS, schedule=_SCHEDULE, seed=0)
