@@ -272,44 +272,54 @@ class ValidatePlanDirective(SphinxDirective):
 QUICK_VERDICTS = Path(__file__).resolve().parent.parent / "_static" / "validation" / "quick-verdicts.json"
 
 
-def claims_rows(digest: dict) -> list[tuple]:
+def _measured_cell(claim, digest: dict | None, mode: str) -> str:
+    """Outcome of ``claim`` in the measured run ``digest`` of ``mode``, per experiment."""
+    from diffphase.validation.validate import EXPERIMENTS
+
+    if digest is None:
+        return "not yet run"
+    verdicts = {e["name"]: e.get("verdicts", []) for e in digest.get("experiments", [])}
+    status = {e["name"]: e.get("status", "done") for e in digest.get("experiments", [])}
+    cells = []
+    for name in claim.tested_by:
+        exp = EXPERIMENTS.get(name)
+        if exp is None or not exp.has_mode(mode) or (mode == "quick" and "quick" not in exp.modes):
+            cells.append(f"{name}: not in {mode}")
+            continue
+        vs = [v for v in verdicts.get(name, []) if v.get("claim") == claim.id]
+        if not vs:
+            cells.append(f"{name}: skipped" if status.get(name) == "skipped" else f"{name}: not in the measured run")
+            continue
+        outs = [v["outcome"] for v in vs]
+        word = "FAIL" if "FAIL" in outs else ("INCONCLUSIVE" if "INCONCLUSIVE" in outs else "PASS")
+        cells.append(f"{name}: {word} ({outs.count('PASS')}/{len(outs)})")
+    if claim.not_judged:
+        return f"reported, not judged: {claim.not_judged}"
+    return "; ".join(cells)
+
+
+def claims_rows(digest: dict, standard: dict | None = None) -> list[tuple]:
     """Rows of the claims table: every claim of :data:`diffphase.validation.claims.CLAIMS` with
-    the experiments that judge it, its outcome in the measured quick run ``digest`` and its
-    status in ``--full``.
+    the experiments that judge it, its outcome in the measured quick run ``digest``, in the
+    measured standard run ``standard`` (a digest too; ``None``: not run) and its status in
+    ``--full``.
 
     Returns
     -------
     list of tuple
-        ``(claim id, "paper, place", statement, experiments, quick, full)``; ``quick`` is e.g.
-        ``"PASS (speciation_gm 4/4)"``; an experiment that does not run in quick mode reads
-        "full only".
+        ``(claim id, "paper, place", statement, experiments, quick, standard, full)``; ``quick``
+        is e.g. ``"speciation_gm: PASS (4/4)"``; an experiment without a configuration of that
+        mode reads "not in quick".
     """
     from diffphase.validation.claims import CLAIMS
     from diffphase.validation.validate import EXPERIMENTS
 
-    verdicts = {e["name"]: e.get("verdicts", []) for e in digest.get("experiments", [])}
     rows = []
     for c in CLAIMS.values():
-        quick, full = [], []
-        for name in c.tested_by:
-            exp = EXPERIMENTS.get(name)
-            modes = exp.modes if exp is not None else ()
-            if exp is not None:  # every registered experiment has a full configuration
-                full.append(name)
-            if "quick" not in modes:
-                quick.append(f"{name}: full only")
-                continue
-            vs = [v for v in verdicts.get(name, []) if v.get("claim") == c.id]
-            if not vs:
-                quick.append(f"{name}: not in the measured run")
-                continue
-            outs = [v["outcome"] for v in vs]
-            word = "FAIL" if "FAIL" in outs else ("INCONCLUSIVE" if "INCONCLUSIVE" in outs else "PASS")
-            quick.append(f"{name}: {word} ({outs.count('PASS')}/{len(outs)})")
-        if c.not_judged:
-            quick = [f"reported, not judged: {c.not_judged}"]
+        full = [name for name in c.tested_by if name in EXPERIMENTS]
         text = f"“{c.statement}”" if c.quoted else f"{c.statement} (paraphrase)"
-        rows.append((c.id, f"{c.paper.short()}, {c.place}", text, ", ".join(c.tested_by), "; ".join(quick),
+        rows.append((c.id, f"{c.paper.short()}, {c.place}", text, ", ".join(c.tested_by),
+                     _measured_cell(c, digest, "quick"), _measured_cell(c, standard, "standard"),
                      ("in the --full plan (" + ", ".join(full) + "); not yet run: no GPU") if full else "—"))
     return rows
 
@@ -325,20 +335,99 @@ class ClaimsTableDirective(SphinxDirective):
 
         try:
             digest = json.loads(QUICK_VERDICTS.read_text(encoding="utf-8"))
-            rows = claims_rows(digest)
+            standard = None
+            if STANDARD_RESULTS.is_file():
+                from diffphase.validation.engine.report import digest as make_digest
+
+                standard = make_digest(json.loads(STANDARD_RESULTS.read_text(encoding="utf-8")))
+            rows = claims_rows(digest, standard)
         except Exception as exc:
             raise self.error(f"claims-table: {type(exc).__name__}: {exc}") from exc
         self.env.note_dependency(str(QUICK_VERDICTS))
+        self.env.note_dependency(str(STANDARD_RESULTS))
         _note_sources(self.env, ("diffphase.validation.claims",))
         head = digest.get("header", {})
         caption = (f"Quick run of {head.get('started', '?')}, commit {head.get('commit', '?')[:12]}, "
                    f"{head.get('cpus', '?')} CPU cores, torch {head.get('torch', '?')}: "
                    f"{'PASS' if digest.get('passed') else 'FAIL'}, {digest.get('seconds', 0):.0f} s wall.")
-        header = ("claim", "paper, place", "statement", "tested by", "quick (measured)", "full")
-        table, tbody = _table("claims-table", header, (12, 16, 30, 12, 18, 12))
+        header = ("claim", "paper, place", "statement", "tested by", "quick (measured)", "standard (measured)", "full")
+        table, tbody = _table("claims-table", header, (12, 14, 26, 12, 14, 14, 8))
         for row in rows:
             tbody += ConventionsTableDirective._row([nodes.paragraph(c, c) for c in row])
         return [nodes.paragraph(caption, caption), table]
+
+
+#: The report of the measured ``diffphase validate --standard`` run, shipped with the docs.
+STANDARD_RESULTS = Path(__file__).resolve().parent.parent / "_static" / "validation" / "standard" / "results.json"
+
+
+def _fmt_number(x) -> str:
+    if x is None:
+        return "—"
+    x = float(x)
+    return "NaN" if x != x else f"{x:.4g}"
+
+
+def standard_rows(results: dict) -> tuple[list[tuple], list[tuple]]:
+    """Rows of the "Measured results" page from a ``results.json`` of ``diffphase validate``.
+
+    Returns
+    -------
+    (experiments, verdicts) : two lists of tuples
+        ``experiments``: ``(name, status, judged pass / judged, wall minutes, CPU minutes,
+        commit)`` per experiment; ``verdicts``: ``(experiment, verdict, kind, measured ± s.e.,
+        predicted, rule, outcome)`` per verdict, in the report's order.
+    """
+    from diffphase.validation.engine.verdicts import Verdict
+
+    exps, rows = [], []
+    for e in results.get("experiments", []):
+        vs = [Verdict.from_dict(v) for v in e.get("verdicts", [])]
+        judged = [v for v in vs if v.judged]
+        npass = sum(v.outcome == "PASS" for v in judged)
+        exps.append((e["name"], e.get("status", "done"), f"{npass}/{len(judged)}",
+                     f"{e.get('seconds', 0.0) / 60:.1f}", f"{e.get('cpu_seconds', 0.0) / 60:.1f}",
+                     (e.get("commit") or "?")[:12]))
+        for v in vs:
+            se = "" if v.stderr is None else f" ± {_fmt_number(v.stderr)}"
+            rows.append((e["name"], v.name, v.kind, _fmt_number(v.measured) + se, _fmt_number(v.predicted),
+                         v.tolerance_text(), v.outcome))
+    return exps, rows
+
+
+class StandardResultsDirective(SphinxDirective):
+    """The measured ``--standard`` run shipped as ``_static/validation/standard/results.json``:
+    its machine and commit, the wall and CPU time of each experiment, every verdict
+    (:func:`standard_rows`)."""
+
+    has_content = False
+
+    def run(self):
+        import json
+
+        try:
+            results = json.loads(STANDARD_RESULTS.read_text(encoding="utf-8"))
+            exps, rows = standard_rows(results)
+        except Exception as exc:
+            raise self.error(f"standard-results: {type(exc).__name__}: {exc}") from exc
+        self.env.note_dependency(str(STANDARD_RESULTS))
+        head = results.get("header", {})
+        wall = sum(e.get("seconds", 0.0) for e in results.get("experiments", []))
+        cpu = sum(e.get("cpu_seconds", 0.0) for e in results.get("experiments", []))
+        caption = (f"diffphase validate --standard, started {head.get('started', '?')}, report assembled at commit "
+                   f"{head.get('commit', '?')[:12]}; machine: {head.get('cpus', '?')} CPU cores, "
+                   f"{head.get('platform', '?')}, Python {head.get('python', '?')}, torch {head.get('torch', '?')} "
+                   f"on {head.get('device', '?')}, one torch thread per process. Sum over experiments: "
+                   f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU.")
+        t1, b1 = _table("standard-experiments", ("experiment", "status", "judged pass", "wall (min)", "CPU (min)",
+                                                 "commit"), (22, 10, 12, 10, 10, 14))
+        for row in exps:
+            b1 += ConventionsTableDirective._row([nodes.paragraph(c, c) for c in row])
+        t2, b2 = _table("standard-verdicts", ("experiment", "verdict", "kind", "measured", "predicted", "rule",
+                                              "outcome"), (12, 36, 10, 12, 8, 12, 10))
+        for row in rows:
+            b2 += ConventionsTableDirective._row([nodes.paragraph(c, c) for c in row])
+        return [nodes.paragraph(caption, caption), t1, t2]
 
 
 # --------------------------------------------------------------------------------------
@@ -425,6 +514,7 @@ def setup(app):
     app.add_directive("conventions-table", ConventionsTableDirective)
     app.add_directive("validate-plan", ValidatePlanDirective)
     app.add_directive("claims-table", ClaimsTableDirective)
+    app.add_directive("standard-results", StandardResultsDirective)
     app.connect("autodoc-process-docstring", _process_module_docstring, priority=400)
     app.connect("config-inited", _config_inited)
     app.connect("build-finished", _build_finished)

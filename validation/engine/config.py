@@ -121,27 +121,43 @@ class Cost:
     ----------
     train_flops, sample_flops : float
     train_steps, sampler_calls : int
+    by_network : tuple of (str, float)
+        The FLOPs (training and sampling) per network family (``"mlp"``, ``"unet"``,
+        ``"tree"``), summed by :meth:`flops_by_network`: the families run at different rates
+        on a CPU (:mod:`~diffphase.validation.calibrate`).
     """
 
     train_flops: float = 0.0
     sample_flops: float = 0.0
     train_steps: int = 0
     sampler_calls: int = 0
+    by_network: tuple = ()
 
     def __add__(self, other: "Cost") -> "Cost":
         if not isinstance(other, Cost):
             return NotImplemented
         return Cost(self.train_flops + other.train_flops, self.sample_flops + other.sample_flops,
-                    self.train_steps + other.train_steps, self.sampler_calls + other.sampler_calls)
+                    self.train_steps + other.train_steps, self.sampler_calls + other.sampler_calls,
+                    self.by_network + other.by_network)
 
     def __radd__(self, other) -> "Cost":
         return self if isinstance(other, int) and other == 0 else self.__add__(other)  # sum() starts at 0
 
     def __mul__(self, k: int) -> "Cost":
         return Cost(self.train_flops * k, self.sample_flops * k, self.train_steps * int(k),
-                    self.sampler_calls * int(k))
+                    self.sampler_calls * int(k), tuple((n, f * k) for n, f in self.by_network))
 
     @property
     def total_flops(self) -> float:
         """Training plus sampling FLOPs."""
         return self.train_flops + self.sample_flops
+
+    def flops_by_network(self) -> dict:
+        """``{family: FLOPs}``; FLOPs not attributed to a family are under ``""``."""
+        out: dict = {}
+        for name, f in self.by_network:
+            out[name] = out.get(name, 0.0) + float(f)
+        rest = self.total_flops - sum(out.values())
+        if abs(rest) > 1e-9 * max(self.total_flops, 1.0):
+            out[""] = out.get("", 0.0) + rest
+        return out

@@ -220,16 +220,20 @@ class DenoiserCost:
     training : Cost
         The training run: ``steps × batch ×`` (forward + backward) FLOPs, ``steps`` optimizer steps.
     steps, batch : int
+    network : str
+        The network family (``TrainConfig.model``).
     """
 
     forward: float
     training: Cost
     steps: int
     batch: int
+    network: str = ""
 
     def sampling(self, rows: float, calls: int) -> Cost:
         """Cost of ``rows`` single-row forward passes made in ``calls`` batched calls."""
-        return Cost(sample_flops=float(rows) * self.forward, sampler_calls=int(calls))
+        flops = float(rows) * self.forward
+        return Cost(sample_flops=flops, sampler_calls=int(calls), by_network=((self.network, flops),))
 
 
 def denoiser_cost(train: dict, dim: int, image_shape=None, num_classes: int = 0) -> DenoiserCost:
@@ -259,5 +263,6 @@ def denoiser_cost(train: dict, dim: int, image_shape=None, num_classes: int = 0)
         kw["model_kwargs"] = dict(kw.get("model_kwargs", {}), num_classes=int(num_classes))
     cfg = TrainConfig(**kw)
     f = denoiser_flops(model_spec(cfg, SimpleNamespace(dim=int(dim), image_shape=image_shape)))
-    training = Cost(train_flops=f["train"] * cfg.steps * cfg.batch_size, train_steps=cfg.steps)
-    return DenoiserCost(float(f["forward"]), training, cfg.steps, cfg.batch_size)
+    flops = f["train"] * cfg.steps * cfg.batch_size
+    training = Cost(train_flops=flops, train_steps=cfg.steps, by_network=((cfg.model, flops),))
+    return DenoiserCost(float(f["forward"]), training, cfg.steps, cfg.batch_size, cfg.model)
