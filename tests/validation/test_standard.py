@@ -29,7 +29,8 @@ def test_every_standard_experiment_has_a_frozen_configuration():
         assert dataclasses.is_dataclass(exp.standard) and exp.standard.__dataclass_params__.frozen, name
         assert exp.key("standard", exp.config("standard")) != exp.key("quick", exp.config("quick")), name
     # the issue's list: real-image speciation on both data sets, the digits legs
-    for name in ("speciation_mnist", "speciation_fashion", "class_information_digits", "negative_guidance_digits",
+    for name in ("speciation_mnist", "speciation_fashion", "collapse_images", "class_information_digits",
+                 "negative_guidance_digits",
                  "late_start", "rhm_discrete", "memorization", "manifold", "collapse"):
         assert name in names, name
 
@@ -149,3 +150,43 @@ def test_measured_results_page_shows_every_verdict_row():
     assert "```{standard-results}" in page
     for e in res["experiments"]:
         assert e["name"] in page, e["name"]
+
+
+# --------------------------------------------------------------------------------------
+# collapse on real images
+# --------------------------------------------------------------------------------------
+def test_pooled_images_is_the_block_mean():
+    import numpy as np
+
+    from diffphase.validation.data import mnist_subset
+    from diffphase.validation.regimes import pooled_images
+
+    ds = mnist_subset(limit=20)
+    out = pooled_images(ds, 2)
+    assert out.image_shape == (1, 14, 14) and out.dim == 196 and len(out) == 20
+    x = ds.data.numpy().reshape(20, 14, 2, 14, 2)
+    np.testing.assert_allclose(out.data.numpy().reshape(20, 14, 14), x.mean(axis=(2, 4)), rtol=0, atol=1e-6)
+    assert pooled_images(ds, 1) is ds
+    with pytest.raises(ValueError, match="factor must divide"):
+        pooled_images(ds, 3)
+    with pytest.raises(ValueError, match="factor"):
+        pooled_images(ds, 0)
+
+
+def test_collapse_images_runs_end_to_end(tmp_path):
+    """A tiny configuration through the driver: three verdicts per size with their kinds, one
+    figure per size, t_C from the excess entropy inside the branching grid."""
+    over = {"sizes": [8], "n_pairs": 20, "n_samples": 20, "entropy_samples": 200,
+            "train": {"model": "unet", "model_kwargs": {"channels": 8, "skip": True}, "steps": 30, "batch_size": 16,
+                      "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0},
+            "clones": {"t_max": 6.0, "t_end": 1e-3, "n_steps": 10, "grid": "log", "batch_pairs": 20}}
+    run = V.run_validation("standard", only="collapse_images", out=tmp_path, configs={"collapse_images": over},
+                           executor="serial", progress=False)
+    (res,) = run.results
+    assert [v.kind for v in res.verdicts] == ["claim", "claim", "precondition"]
+    assert all(v.name.endswith("mnist n=8") for v in res.verdicts)
+    assert res.figures == ["collapse_images_n8.png"] and (tmp_path / res.figures[0]).is_file()
+    p = res.numbers["points"][0]
+    assert p["d"] == 196 and p["n_train"] == 8 and math.isnan(p["t_C_theory"])
+    assert min(p["branch_times"]) < p["t_C"] < max(p["branch_times"])
+    assert res.cpu_seconds > 0 and res.seconds > 0

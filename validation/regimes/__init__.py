@@ -13,8 +13,8 @@ The experiments of Biroli, Bonnaire, de Bortoli & Mézard (arXiv 2402.18491; Nat
     classifier trained on the normalized pair; the crossing vs :math:`\tfrac12\log\Lambda`
     with :math:`\Lambda` the top eigenvalue of the pair's covariance. Two classes because the
     paper's level 0.775 is the two-class value (:math:`\phi` from 1/2 to 1).
-``collapse``
-    A small training set (memorizing regime): the collapse agreement :math:`\phi_C(t)` (both
+``collapse`` / ``collapse_images``
+    A small training set (two-class mixture; small sets of MNIST-subset images) (memorizing regime): the collapse agreement :math:`\phi_C(t)` (both
     clones end nearest the same training point) and the memorized fraction of a trained
     model, beside the exact empirical-score dynamics and :math:`t_C` from the empirical excess
     entropy.
@@ -34,15 +34,16 @@ theory of ``diffphase theory gm`` (:mod:`~diffphase.validation.regimes.theory`).
 from __future__ import annotations
 
 from ..engine.experiment import Experiment
-from .configs import (FULL_COLLAPSE, FULL_SPECIATION_DIGITS, FULL_SPECIATION_FASHION, FULL_SPECIATION_GM,
+from .configs import (FULL_COLLAPSE, FULL_COLLAPSE_IMAGES, QUICK_COLLAPSE_IMAGES, STANDARD_COLLAPSE_IMAGES, FULL_SPECIATION_DIGITS, FULL_SPECIATION_FASHION, FULL_SPECIATION_GM,
                       FULL_SPECIATION_MNIST, QUICK_COLLAPSE, QUICK_SPECIATION_DIGITS, QUICK_SPECIATION_FASHION,
                       QUICK_SPECIATION_GM, QUICK_SPECIATION_MNIST, STANDARD_COLLAPSE, STANDARD_SPECIATION_DIGITS,
                       STANDARD_SPECIATION_FASHION, STANDARD_SPECIATION_GM, STANDARD_SPECIATION_MNIST)
-from .cost import cost_collapse, cost_speciation_gm, cost_speciation_images
-from .protocol import collapse_point, fashion_missing, speciation_gm_point, speciation_images_point
+from .cost import cost_collapse, cost_collapse_images, cost_speciation_gm, cost_speciation_images
+from .protocol import (collapse_images_point, collapse_point, fashion_missing, pooled_images, speciation_gm_point,
+                       speciation_images_point)
 from .theory import plot_theory_curves, theory_summary
 from .tolerances import PHI_LEVEL, TOLERANCES
-from .verdicts import run_collapse, run_speciation_gm, run_speciation_images
+from .verdicts import run_collapse, run_collapse_images, run_speciation_gm, run_speciation_images
 
 __all__ = [
     "theory_summary",
@@ -53,6 +54,10 @@ __all__ = [
     "speciation_gm_point",
     "speciation_images_point",
     "collapse_point",
+    "collapse_images_point",
+    "pooled_images",
+    "run_collapse_images",
+    "cost_collapse_images",
     "run_speciation_gm",
     "run_speciation_images",
     "run_collapse",
@@ -113,5 +118,15 @@ EXPERIMENTS = [
         standard=STANDARD_COLLAPSE,
         full=FULL_COLLAPSE,
         modes=("quick", "standard", "full"),
+    ),
+    Experiment(
+        name="collapse_images",
+        title="Collapse on small sets of real images (MNIST subset): trained U-Net vs exact empirical score vs t_C",
+        run=run_collapse_images,
+        cost=cost_collapse_images,
+        quick=QUICK_COLLAPSE_IMAGES,
+        standard=STANDARD_COLLAPSE_IMAGES,
+        full=FULL_COLLAPSE_IMAGES,
+        modes=("standard", "full"),
     ),
 ]

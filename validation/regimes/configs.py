@@ -23,7 +23,8 @@ __all__ = ["SpeciationGMConfig", "SpeciationImagesConfig", "CollapseConfig",
            "QUICK_SPECIATION_DIGITS", "STANDARD_SPECIATION_DIGITS", "FULL_SPECIATION_DIGITS",
            "QUICK_SPECIATION_FASHION", "STANDARD_SPECIATION_FASHION", "FULL_SPECIATION_FASHION",
            "QUICK_SPECIATION_MNIST", "STANDARD_SPECIATION_MNIST", "FULL_SPECIATION_MNIST",
-           "QUICK_COLLAPSE", "STANDARD_COLLAPSE", "FULL_COLLAPSE"]
+           "QUICK_COLLAPSE", "STANDARD_COLLAPSE", "FULL_COLLAPSE", "CollapseImagesConfig",
+           "QUICK_COLLAPSE_IMAGES", "STANDARD_COLLAPSE_IMAGES", "FULL_COLLAPSE_IMAGES"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,37 @@ class CollapseConfig:
     n_train: int
     mu: float
     sigma: float
+    train: dict
+    n_pairs: int
+    branch: tuple
+    clones: dict
+    n_samples: int
+    delta_fraction: float
+    entropy_samples: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class CollapseImagesConfig:
+    r"""Configuration of ``collapse_images``
+    (:func:`~diffphase.validation.regimes.run_collapse_images`).
+
+    Attributes
+    ----------
+    dataset : {"digits", "mnist", "fashion_mnist"}
+    sizes : tuple of int
+        Training-set sizes, one sweep item each (the first ``n`` images of a seeded permutation).
+    pool : int
+        Images averaged over ``pool`` × ``pool`` blocks (1: full resolution).
+    train : dict
+        The U-Net's training.
+    n_pairs, branch, clones, n_samples, delta_fraction, entropy_samples, seed
+        As in :class:`CollapseConfig`.
+    """
+
+    dataset: str
+    sizes: tuple
+    pool: int
     train: dict
     n_pairs: int
     branch: tuple
@@ -272,3 +304,28 @@ STANDARD_COLLAPSE = CollapseConfig(
     n_pairs=1000, branch=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0),
     clones=dict(_CLONES_QUICK, grid="log", n_steps=200, batch_pairs=1000),
     n_samples=1000, delta_fraction=0.25, entropy_samples=4000, seed=0)
+
+_UNET_COLLAPSE = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 3000, "batch_size": 64,
+                  "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0, "checkpoint_every": 500}
+_BRANCH_COLLAPSE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+#: One small set of MNIST-subset images at 14x14 (runs only with ``--only``).
+QUICK_COLLAPSE_IMAGES = CollapseImagesConfig(
+    dataset="mnist", sizes=(16,), pool=2, train=dict(_UNET_COLLAPSE, steps=500), n_pairs=200,
+    branch=_BRANCH_COLLAPSE, clones=dict(_CLONES_QUICK, grid="log", n_steps=100, batch_pairs=200), n_samples=200,
+    delta_fraction=0.25, entropy_samples=1000, seed=0)
+
+#: ``diffphase validate --standard``: 16, 64 and 256 images of the MNIST subset, averaged to
+#: 14x14 (d = 196) so that a U-Net memorizes them within the CPU budget.
+STANDARD_COLLAPSE_IMAGES = CollapseImagesConfig(
+    dataset="mnist", sizes=(16, 64, 256), pool=2, train=_UNET_COLLAPSE, n_pairs=200, branch=_BRANCH_COLLAPSE,
+    clones=dict(_CLONES_QUICK, grid="log", n_steps=100, batch_pairs=200), n_samples=300, delta_fraction=0.25,
+    entropy_samples=2000, seed=0)
+
+#: ``diffphase validate --full``: full-resolution MNIST subset, 16 to 1024 images, a 64-channel U-Net.
+FULL_COLLAPSE_IMAGES = CollapseImagesConfig(
+    dataset="mnist", sizes=(16, 64, 256, 1024), pool=1,
+    train={"model": "unet", "model_kwargs": {"channels": 64, "skip": True}, "steps": 50000, "batch_size": 128,
+           "lr": 5e-4, "t_min": 1e-4, "t_max": 8.0, "checkpoint_every": 2000},
+    n_pairs=2000, branch=_BRANCH_COLLAPSE, clones=dict(_CLONES_FULL, grid="log", n_steps=400), n_samples=2000,
+    delta_fraction=0.25, entropy_samples=5000, seed=0)

@@ -62,3 +62,17 @@ def cost_collapse(config: dict) -> Cost:
     n_steps = config["clones"]["n_steps"]
     samples = c.sampling(config["n_samples"] * n_steps, n_steps)  # the memorized fraction's samples
     return c.training + clones + samples
+
+
+def cost_collapse_images(config: dict) -> Cost:
+    """FLOPs of :func:`run_collapse_images` (branching times taken at :math:`t_C = 1`; no closed
+    form for images)."""
+    c_, h, w = _IMAGE_SHAPES[config["dataset"]]
+    shape = (c_, h // int(config["pool"]), w // int(config["pool"]))
+    dim = int(np.prod(shape))
+    c = denoiser_cost(config["train"], dim, shape)
+    n_steps = config["clones"]["n_steps"]
+    one = (c.training + _clone_cost(c, np.asarray(config["branch"], dtype=np.float64), config["n_pairs"],
+                                    config["clones"])
+           + c.sampling(config["n_samples"] * n_steps, n_steps))
+    return one * len(config["sizes"])

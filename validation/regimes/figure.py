@@ -94,10 +94,13 @@ def plot_collapse(p: dict, path):
                 label="trained-model clones")
     a1.axhline(0.5, color="gray", ls=":", lw=1)
     a1.axvline(t_c, color="C3", ls="--", lw=1, label=rf"$t_C$ (excess entropy) $={t_c:.3f}$")
-    a1.axvline(p["t_C_theory"], color="C1", ls=":", lw=1, label=rf"$t_C$ large-$d$ formula $={p['t_C_theory']:.3f}$")
+    if np.isfinite(p["t_C_theory"]):
+        a1.axvline(p["t_C_theory"], color="C1", ls=":", lw=1,
+                   label=rf"$t_C$ large-$d$ formula $={p['t_C_theory']:.3f}$")
     a1.set_xlabel("OU time $t$")
     a1.set_ylabel(r"$\phi_C(t)$")
-    a1.set_title(rf"collapse, $d={p['d']}$, $n={p['n_train']}$ (error bars 3 s.e.)", fontsize=9)
+    what = f"{p['dataset']} {'x'.join(map(str, p['image_shape'][1:]))}, " if "dataset" in p else ""
+    a1.set_title(rf"collapse, {what}$d={p['d']}$, $n={p['n_train']}$ (error bars 3 s.e.)", fontsize=9)
     a1.legend(fontsize=7)
     a2.errorbar(p["entropy_t"], np.asarray(p["entropy_f"]) / p["alpha"],
                 yerr=3 * np.asarray(p["entropy_se"]) / p["alpha"], fmt=".-", color="C1",

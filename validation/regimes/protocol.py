@@ -17,7 +17,7 @@ from diffphase.numerics import process
 
 from .tolerances import PHI_LEVEL
 
-__all__ = ["speciation_gm_point", "speciation_images_point", "collapse_point"]
+__all__ = ["speciation_gm_point", "speciation_images_point", "collapse_point", "collapse_images_point", "pooled_images"]
 
 
 def _train_denoiser(ds, train_cfg: dict, seed: int, device, cache_dir, progress: bool, desc: str):
@@ -206,32 +206,22 @@ def fashion_missing() -> str | None:
     return None
 
 
-def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict, n_pairs: int, branch: list,
-                   clones: dict, n_samples: int, delta_fraction: float, entropy_samples: int, seed: int,
-                   device: str, cache_dir: str, progress: bool = False) -> dict:
-    r"""The ``collapse`` experiment on ``n_train`` points of the two-class mixture (a sweep item).
-
-    * :math:`t_C` of the data set: root of the leave-one-out empirical excess entropy
-      (:func:`~diffphase.numerics.empirical.collapse_time`), beside the large-``d`` closed form
-      (:func:`~diffphase.numerics.gaussian_mixture.collapse_time`);
-    * :math:`\phi_C(t)`: probability that two clones branched at ``t`` end nearest the same
-      training point, for the trained model and for the exact empirical score
-      (:class:`~diffphase.numerics.empirical.EmpiricalScore`), branching at ``branch`` ×
-      :math:`t_C`; its ½-crossing is the measured collapse onset;
-    * the memorized fraction: samples (``n_samples``, from noise) within
-      :math:`\delta` = ``delta_fraction`` × the median nearest-neighbour distance of the training
-      set of a training point, for both scores.
-    """
+def _collapse_measure(ds, *, train: dict, n_pairs: int, branch: list, clones: dict, n_samples: int,
+                      delta_fraction: float, entropy_samples: int, seed: int, device: str, cache_dir: str,
+                      progress: bool, desc: str) -> dict:
+    r"""The collapse measurements on the training set ``ds`` (shared by :func:`collapse_point` and
+    :func:`collapse_images_point`): :math:`t_C` of the leave-one-out excess entropy, the
+    :math:`\phi_C` curves of the trained model and the exact empirical score, the memorized
+    fractions."""
     from diffphase.numerics import empirical, sde
 
-    from ..data import two_class_mixture
     from ..models import score_function
 
-    ds = two_class_mixture(n_train, d, mu=mu, sigma=sigma, seed=seed)
     X = ds.data.numpy().astype(np.float64)
+    d = X.shape[1]
     ct = empirical.collapse_time(X, n_samples=entropy_samples, seed=seed)
     t_c = ct.t_C
-    model, hist = _train_denoiser(ds, train, seed, device, cache_dir, progress, f"collapse n={n_train}")
+    model, hist = _train_denoiser(ds, train, seed, device, cache_dir, progress, desc)
     score = score_function(model, device=device)
     emp = empirical.EmpiricalScore(X)
 
@@ -259,8 +249,7 @@ def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict
         fractions[label] = {"fraction": frac, "stderr": math.sqrt(frac * (1 - frac) / n_samples),
                             "median_distance": float(np.median(dmin))}
     return {
-        "d": d, "n_train": n_train, "alpha": math.log(n_train) / d, "t_C": t_c, "t_C_se": ct.stderr,
-        "t_C_theory": gm.collapse_time(n_train, d, sigma),
+        "d": d, "n_train": len(ds), "alpha": math.log(len(ds)) / d, "t_C": t_c, "t_C_se": ct.stderr,
         "entropy_t": ct.curve.t, "entropy_f": ct.curve.f, "entropy_se": ct.curve.stderr,
         "branch_times": res_m.times, "phi_model": res_m.agreement["label"], "se_model": res_m.stderr["label"],
         "phi_exact": res_e.agreement["label"], "se_exact": res_e.stderr["label"],
@@ -269,3 +258,86 @@ def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict
         "delta": delta, "memorized": fractions,
         "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds,
     }
+
+
+def collapse_point(*, d: int, n_train: int, mu: float, sigma: float, train: dict, n_pairs: int, branch: list,
+                   clones: dict, n_samples: int, delta_fraction: float, entropy_samples: int, seed: int,
+                   device: str, cache_dir: str, progress: bool = False) -> dict:
+    r"""The ``collapse`` experiment on ``n_train`` points of the two-class mixture (a sweep item).
+
+    * :math:`t_C` of the data set: root of the leave-one-out empirical excess entropy
+      (:func:`~diffphase.numerics.empirical.collapse_time`), beside the large-``d`` closed form
+      (:func:`~diffphase.numerics.gaussian_mixture.collapse_time`);
+    * :math:`\phi_C(t)`: probability that two clones branched at ``t`` end nearest the same
+      training point, for the trained model and for the exact empirical score
+      (:class:`~diffphase.numerics.empirical.EmpiricalScore`), branching at ``branch`` ×
+      :math:`t_C`; its ½-crossing is the measured collapse onset;
+    * the memorized fraction: samples (``n_samples``, from noise) within
+      :math:`\delta` = ``delta_fraction`` × the median nearest-neighbour distance of the training
+      set of a training point, for both scores.
+    """
+    from ..data import two_class_mixture
+
+    ds = two_class_mixture(n_train, d, mu=mu, sigma=sigma, seed=seed)
+    out = _collapse_measure(ds, train=train, n_pairs=n_pairs, branch=branch, clones=clones, n_samples=n_samples,
+                            delta_fraction=delta_fraction, entropy_samples=entropy_samples, seed=seed, device=device,
+                            cache_dir=cache_dir, progress=progress, desc=f"collapse n={n_train}")
+    out["t_C_theory"] = gm.collapse_time(n_train, d, sigma)
+    return out
+
+
+def pooled_images(ds, factor: int):
+    r"""``ds`` with every image averaged over ``factor`` × ``factor`` blocks (a 28×28 image with
+    ``factor = 2`` becomes 14×14); the pooled pixels keep the normalized scale of ``ds``.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Images (``image_shape = (C, H, W)``, ``H`` and ``W`` divisible by ``factor``).
+    factor : int
+        ``>= 1``; 1 returns ``ds`` unchanged.
+
+    Returns
+    -------
+    Dataset
+    """
+    import torch
+
+    from diffphase.numerics.checks import check_int
+
+    from ..data import Dataset
+
+    factor = check_int("factor", factor, minimum=1)
+    if ds.image_shape is None:
+        raise ValueError(f"pooled_images needs images; dataset {ds.name!r} has no image_shape")
+    if factor == 1:
+        return ds
+    c, h, w = ds.image_shape
+    if h % factor or w % factor:
+        raise ValueError(f"factor must divide the image size {h}x{w}, got {factor}")
+    x = ds.data.reshape(-1, c, h, w)
+    x = torch.nn.functional.avg_pool2d(x, factor).reshape(len(ds), -1)
+    d = x.shape[1]
+    return Dataset(x.contiguous(), ds.labels, torch.zeros(d), torch.ones(d), (c, h // factor, w // factor),
+                   f"{ds.name}_pool{factor}", dict(ds.meta, pooled=factor))
+
+
+def collapse_images_point(*, dataset: str, n_train: int, pool: int, train: dict, n_pairs: int, branch: list,
+                          clones: dict, n_samples: int, delta_fraction: float, entropy_samples: int, seed: int,
+                          device: str, cache_dir: str, progress: bool = False) -> dict:
+    r"""The collapse measurements of :func:`collapse_point` on ``n_train`` real images (a sweep
+    item): the first ``n_train`` images of a seeded permutation of ``dataset`` (normalized to
+    :math:`[-1, 1]`, averaged over ``pool`` × ``pool`` blocks), a U-Net trained on them, :math:`t_C`
+    of their leave-one-out excess entropy against the :math:`\phi_C = 1/2` crossings of the
+    trained model and of the exact empirical score. No closed form of :math:`t_C` exists for
+    images (``t_C_theory`` is NaN)."""
+    import torch
+
+    ds = _image_dataset(dataset, 0)
+    perm = torch.from_numpy(np.random.default_rng(seed).permutation(len(ds))[: int(n_train)])
+    sub = pooled_images(ds.subset(perm), pool)
+    out = _collapse_measure(sub, train=train, n_pairs=n_pairs, branch=branch, clones=clones, n_samples=n_samples,
+                            delta_fraction=delta_fraction, entropy_samples=entropy_samples, seed=seed, device=device,
+                            cache_dir=cache_dir, progress=progress, desc=f"collapse {dataset} n={n_train}")
+    out.update(dataset=dataset, pool=int(pool), image_shape=list(sub.image_shape), t_C_theory=math.nan)
+    return out

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .figure import plot_collapse, plot_phi_panels
-from .protocol import collapse_point, speciation_gm_point, speciation_images_point
+from .protocol import collapse_images_point, collapse_point, speciation_gm_point, speciation_images_point
 from .tolerances import PHI_LEVEL, TOLERANCES
 
 if TYPE_CHECKING:
     from ..engine.verdicts import ExperimentResult
 
-__all__ = ["run_speciation_gm", "run_speciation_images", "run_collapse"]
+__all__ = ["run_speciation_gm", "run_speciation_images", "run_collapse", "run_collapse_images"]
 
 
 def _grid_note(g: dict) -> str:
@@ -106,29 +106,27 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
                             numbers={"points": points}, figures=[fig.name])
 
 
-def run_collapse(config: dict, ctx) -> "ExperimentResult":
-    r"""``collapse``: trained-model collapse on a small training set (:func:`collapse_point`)
-    with verdicts from :data:`TOLERANCES`."""
-    from ..engine.verdicts import ExperimentResult, Verdict
+def _collapse_verdicts(p: dict, config: dict, label: str = "") -> list:
+    """The three verdicts of one collapse measurement (:func:`collapse_point` or
+    :func:`collapse_images_point`); ``label`` (e.g. ``", mnist n=64"``) ends every name and key."""
+    from ..engine.verdicts import Verdict
 
-    kw = {k: config[k] for k in ("d", "n_train", "mu", "sigma", "train", "n_pairs", "branch", "clones", "n_samples",
-                                 "delta_fraction", "entropy_samples")}
-    p = ctx.stage("point", collapse_point, **kw, seed=int(config["seed"]), device=ctx.device,
-                  cache_dir=str(ctx.cache_dir), progress=ctx.progress)
     tol = TOLERANCES
-    verdicts = [
-        Verdict.check("phi_C = 1/2 crossing, exact empirical-score clones vs t_C (excess entropy)", p["t_exact"],
-                      p["t_C"], tol["collapse.exact"], "rel", stderr=p["t_exact_se"], unit="OU time",
+    formula = "" if not np.isfinite(p["t_C_theory"]) else f"; large-d formula {p['t_C_theory']:.4f}"
+    key = f"memorizing{label}"
+    return [
+        Verdict.check(f"phi_C = 1/2 crossing, exact empirical-score clones vs t_C (excess entropy){label}",
+                      p["t_exact"], p["t_C"], tol["collapse.exact"], "rel", stderr=p["t_exact_se"], unit="OU time",
                       kind="claim", source="biroli.collapse",
-                      note=f"t_C = {p['t_C']:.4f} ± {p['t_C_se']:.2g} from the leave-one-out excess entropy; "
-                           f"large-d formula {p['t_C_theory']:.4f}; {_grid_note(p['grid_exact'])}"),
-        Verdict.check("phi_C = 1/2 crossing, trained model vs exact empirical-score dynamics", p["t_model"],
+                      note=f"t_C = {p['t_C']:.4f} ± {p['t_C_se']:.2g} from the leave-one-out excess entropy"
+                           f"{formula}; {_grid_note(p['grid_exact'])}"),
+        Verdict.check(f"phi_C = 1/2 crossing, trained model vs exact empirical-score dynamics{label}", p["t_model"],
                       p["t_exact"], tol["collapse.model"], "rel", stderr=p["t_model_se"], unit="OU time",
-                      kind="claim", source="biroli.collapse", requires=["memorizing"],
+                      kind="claim", source="biroli.collapse", requires=[key],
                       note=_grid_note(p["grid_model"])),
-        Verdict.check("fraction of trained-model samples within delta of a training point",
+        Verdict.check(f"fraction of trained-model samples within delta of a training point{label}",
                       p["memorized"]["model"]["fraction"], None, tol["collapse.memorized"], "min",
-                      stderr=p["memorized"]["model"]["stderr"], kind="precondition", key="memorizing",
+                      stderr=p["memorized"]["model"]["stderr"], kind="precondition", key=key,
                       source="the collapse claim concerns a model that memorizes its training set: at this n "
                              "(t_C well above the smallest training time) most samples must end on a "
                              "training point",
@@ -136,6 +134,40 @@ def run_collapse(config: dict, ctx) -> "ExperimentResult":
                            f"= {p['delta']:.3g}; exact empirical score: "
                            f"{p['memorized']['empirical']['fraction']:.3f}"),
     ]
+
+
+def run_collapse(config: dict, ctx) -> "ExperimentResult":
+    r"""``collapse``: trained-model collapse on a small training set (:func:`collapse_point`)
+    with verdicts from :data:`TOLERANCES`."""
+    from ..engine.verdicts import ExperimentResult
+
+    kw = {k: config[k] for k in ("d", "n_train", "mu", "sigma", "train", "n_pairs", "branch", "clones", "n_samples",
+                                 "delta_fraction", "entropy_samples")}
+    p = ctx.stage("point", collapse_point, **kw, seed=int(config["seed"]), device=ctx.device,
+                  cache_dir=str(ctx.cache_dir), progress=ctx.progress)
+    verdicts = _collapse_verdicts(p, config)
     fig = plot_collapse(p, ctx.figure_path())
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"point": p},
                             figures=[fig.name])
+
+
+def run_collapse_images(config: dict, ctx) -> "ExperimentResult":
+    r"""``collapse_images``: collapse on small sets of real images, one sweep item per training-set
+    size (:func:`collapse_images_point`), the verdicts of ``collapse`` at each size and one figure
+    per size."""
+    from ..engine.executor import spawn_seeds
+    from ..engine.verdicts import ExperimentResult
+
+    sizes = [int(n) for n in config["sizes"]]
+    seeds = spawn_seeds(int(config["seed"]), len(sizes))
+    common = {k: config[k] for k in ("dataset", "pool", "train", "n_pairs", "branch", "clones", "n_samples",
+                                     "delta_fraction", "entropy_samples")}
+    items = [dict(common, n_train=n, seed=sd % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
+                  progress=ctx.progress and ctx.executor == "serial") for n, sd in zip(sizes, seeds)]
+    points = ctx.sweep([f"n{n}" for n in sizes], collapse_images_point, items)
+    verdicts, figures = [], []
+    for p in points:
+        verdicts += _collapse_verdicts(p, config, f", {config['dataset']} n={p['n_train']}")
+        figures.append(plot_collapse(p, ctx.figure_path(f"_n{p['n_train']}")).name)
+    return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts, numbers={"points": points},
+                            figures=figures)
