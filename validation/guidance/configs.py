@@ -130,7 +130,7 @@ FULL_NEGATIVE_GUIDANCE_DIGITS = NegativeGuidanceDigitsConfig(
 #: ``class_information``'s standard run), class 0 unwanted.
 STANDARD_NEGATIVE_GUIDANCE = NegativeGuidanceConfig(
     mixture=MIXTURE_FULL, n_train=50000, train=TRAIN_STANDARD, unwanted=0, scales=(0.5, 1.0, 2.0, 4.0, 8.0),
-    check_scale=4.0, n_samples=4000, grid={"t_max": 6.0, "t_end": 1e-3, "n_steps": 200, "kind": "log"}, seed=0)
+    check_scale=4.0, n_samples=2000, grid={"t_max": 6.0, "t_end": 1e-3, "n_steps": 200, "kind": "log"}, seed=0)
 
 #: ``diffphase validate --standard``: digit 8 removed (the network of ``class_information_digits``).
 STANDARD_NEGATIVE_GUIDANCE_DIGITS = NegativeGuidanceDigitsConfig(

@@ -159,7 +159,7 @@ STANDARD_CLASS_INFORMATION = ClassInformationConfig(
     grid={"t_max": 6.0, "t_end": 0.01, "n_steps": 200, "kind": "log"}, theory_samples=50000, n_boot=200,
     rate_nodes=30, seed=0)
 
-#: ``diffphase validate --standard``: the ten digit classes, the quick network, 1000 paths.
+#: ``diffphase validate --standard``: the ten digit classes, the quick network, 600 paths.
 STANDARD_CLASS_INFORMATION_DIGITS = ClassInformationDigitsConfig(
-    train=dict(TRAIN_DIGITS, steps=6000), classifier=CLASSIFIER_DIGITS, n_paths=1000,
+    train=dict(TRAIN_DIGITS, steps=6000), classifier=CLASSIFIER_DIGITS, n_paths=600,
     grid={"t_max": 6.0, "t_end": 0.01, "n_steps": 100, "kind": "log"}, n_boot=200, rate_nodes=20, seed=0)

