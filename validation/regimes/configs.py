@@ -181,6 +181,13 @@ _MLP_QUICK = {"model": "mlp", "model_kwargs": {"hidden": 256, "depth": 3}, "step
               "lr": 2e-3, "t_max": 6.0, "checkpoint_every": 500}
 _MLP_FULL = {"model": "mlp", "model_kwargs": {"hidden": 512, "depth": 4}, "steps": 40000, "batch_size": 512,
              "lr": 1e-3, "t_max": 8.0, "checkpoint_every": 2000}
+#: Branching times (multiples of the predicted time) of the full image-speciation runs.
+_BRANCH_FULL_IMAGES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5)
+#: The full U-Net on 28x28 images (Fashion-MNIST, MNIST): 64 channels, three levels.
+_UNET_FULL_28 = {"model": "unet", "model_kwargs": {"channels": 64, "channel_mult": [1, 2, 2]}, "steps": 30000,
+                 "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000}
+#: Branching times of the collapse runs, as multiples of t_C.
+_BRANCH_COLLAPSE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 
 #: ``diffphase validate --quick``: :math:`d = 32, 128`.
 QUICK_SPECIATION_GM = SpeciationGMConfig(
@@ -208,7 +215,7 @@ FULL_SPECIATION_DIGITS = SpeciationImagesConfig(
     train={"model": "unet", "model_kwargs": {"channels": 64}, "steps": 40000, "batch_size": 256,
            "lr": 1e-3, "t_max": 8.0, "checkpoint_every": 2000},
     classifier={"steps": 1500}, n_pairs=10000,
-    branch=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5),
+    branch=_BRANCH_FULL_IMAGES,
     clones=_CLONES_FULL, seed=0)
 
 #: Fashion-MNIST 1 vs 9 on a small U-Net (runs only with ``--only``: too slow for the quick
@@ -223,17 +230,16 @@ QUICK_SPECIATION_FASHION = SpeciationImagesConfig(
 #: ``diffphase validate --full``: Fashion-MNIST 1 vs 9 and 0 vs 7.
 FULL_SPECIATION_FASHION = SpeciationImagesConfig(
     dataset="fashion_mnist", pairs=((1, 9), (0, 7)), limit_per_class=None,
-    train={"model": "unet", "model_kwargs": {"channels": 64, "channel_mult": [1, 2, 2]},
-           "steps": 30000, "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000},
+    train=_UNET_FULL_28,
     classifier={"steps": 3000}, n_pairs=5000,
-    branch=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5),
+    branch=_BRANCH_FULL_IMAGES,
     clones=_CLONES_FULL, seed=0)
 
 #: ``diffphase validate --quick``: 16 points in :math:`d = 32`.
 QUICK_COLLAPSE = CollapseConfig(
     d=32, n_train=16, mu=1.0, sigma=1.0,
     train=dict(_MLP_QUICK, steps=4000, batch_size=128, t_min=1e-3),
-    n_pairs=500, branch=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0),
+    n_pairs=500, branch=_BRANCH_COLLAPSE,
     clones=dict(_CLONES_QUICK, grid="log", n_steps=150, batch_pairs=500),
     n_samples=500, delta_fraction=0.25, entropy_samples=2000, seed=0)
 
@@ -291,23 +297,21 @@ STANDARD_SPECIATION_MNIST = SpeciationImagesConfig(
 #: ``diffphase validate --full``: MNIST subset, four pairs, a 64-channel U-Net.
 FULL_SPECIATION_MNIST = SpeciationImagesConfig(
     dataset="mnist", pairs=((0, 1), (3, 8), (4, 9), (1, 7)), limit_per_class=None,
-    train={"model": "unet", "model_kwargs": {"channels": 64, "channel_mult": [1, 2, 2], "skip": True},
-           "steps": 30000, "batch_size": 128, "lr": 5e-4, "t_max": 8.0, "checkpoint_every": 2000},
+    train=dict(_UNET_FULL_28, model_kwargs=dict(_UNET_FULL_28["model_kwargs"], skip=True)),
     classifier={"steps": 3000}, n_pairs=5000,
-    branch=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.5),
+    branch=_BRANCH_FULL_IMAGES,
     clones=_CLONES_FULL, seed=0)
 
 #: ``diffphase validate --standard``: 64 points in :math:`d = 64`.
 STANDARD_COLLAPSE = CollapseConfig(
     d=64, n_train=64, mu=1.0, sigma=1.0,
     train=dict(_MLP_QUICK, steps=12000, batch_size=128, t_min=1e-3),
-    n_pairs=1000, branch=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0),
+    n_pairs=1000, branch=_BRANCH_COLLAPSE,
     clones=dict(_CLONES_QUICK, grid="log", n_steps=200, batch_pairs=1000),
     n_samples=1000, delta_fraction=0.25, entropy_samples=4000, seed=0)
 
 _UNET_COLLAPSE = {"model": "unet", "model_kwargs": {"channels": 16, "skip": True}, "steps": 2000, "batch_size": 64,
                   "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0, "checkpoint_every": 500}
-_BRANCH_COLLAPSE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 
 #: One small set of MNIST-subset images at 14x14 (runs only with ``--only``).
 QUICK_COLLAPSE_IMAGES = CollapseImagesConfig(
