@@ -25,10 +25,10 @@ one torch thread; a sweep on a pool of ``W`` processes divides the wall time by 
 
 Examples
 --------
->>> from diffphase.validation.calibrate import cpu_seconds
+>>> from diffphase.validation.calibrate import seconds_at_rate
 >>> from diffphase.validation.engine.config import Cost
 >>> cost = Cost(train_flops=3e12, train_steps=1000, by_network=(("mlp", 2e12), ("tree", 1e12)))
->>> cpu_seconds(cost, {"flops_per_second": 1e11, "seconds_per_train_step": 1e-3,
+>>> seconds_at_rate(cost, {"flops_per_second": 1e11, "seconds_per_train_step": 1e-3,
 ...                    "seconds_per_sampler_call": 1e-4, "by_network": {"tree": 2.5e10}})
 61.0
 """
@@ -39,11 +39,13 @@ import time
 
 import numpy as np
 
-__all__ = ["measure_cpu_rate", "cpu_seconds"]
+__all__ = ["measure_cpu_rate", "seconds_at_rate"]
 
 
-def cpu_seconds(cost, rate: dict) -> float:
-    r"""Estimated CPU seconds of ``cost`` at ``rate``:
+def seconds_at_rate(cost, rate: dict) -> float:
+    r"""Estimated seconds of ``cost`` at ``rate`` (CPU seconds at a rate measured by
+    :func:`measure_cpu_rate`; one-GPU seconds at
+    :data:`~diffphase.validation.validate.GPU_ASSUMPTIONS`):
     :math:`\sum_{\rm net} F_{\rm net}/R_{\rm net} + n_{\rm steps}c_{\rm step} + n_{\rm calls}c_{\rm call}`.
 
     Parameters

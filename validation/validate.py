@@ -298,7 +298,7 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None, rate: di
         ``train_steps``, ``sampler_calls``, ``gpu_seconds``, and ``cpu_seconds`` with ``rate``
         (``None`` entries for experiments without a cost model).
     """
-    from .calibrate import cpu_seconds
+    from .calibrate import seconds_at_rate
 
     names = _resolve_names(mode, only)
     configs = configs or {}
@@ -313,9 +313,9 @@ def plan(mode: str = "full", *, only=None, configs: dict | None = None, rate: di
         c = exp.cost(cfg)
         row = {"name": name, "train_flops": c.train_flops, "sample_flops": c.sample_flops,
                "train_steps": c.train_steps, "sampler_calls": c.sampler_calls, "total_flops": c.total_flops,
-               "gpu_seconds": cpu_seconds(c, a)}
+               "gpu_seconds": seconds_at_rate(c, a)}
         if rate is not None:
-            row["cpu_seconds"] = cpu_seconds(c, rate)
+            row["cpu_seconds"] = seconds_at_rate(c, rate)
         rows.append(row)
     return rows
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from diffphase.validation import validate as V
-from diffphase.validation.calibrate import cpu_seconds, measure_cpu_rate
+from diffphase.validation.calibrate import measure_cpu_rate, seconds_at_rate
 from diffphase.validation.engine.config import Cost
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,19 +58,19 @@ def test_unknown_mode_names_the_valid_ones():
         V.run_validation("medium", out="/nonexistent/never-written")
 
 
-def test_cpu_seconds_sums_families_at_their_rates():
+def test_seconds_at_rate_sums_families_at_their_rates():
     rate = {"flops_per_second": 1e11, "by_network": {"unet": 5e10, "tree": 2e10},
             "seconds_per_train_step": 2e-3, "seconds_per_sampler_call": 1e-3}
     c = (Cost(train_flops=4e12, train_steps=500, by_network=(("unet", 4e12),))
          + Cost(sample_flops=2e12, sampler_calls=300, by_network=(("tree", 2e12),))
          + Cost(train_flops=1e12, train_steps=100))  # unattributed: the default rate
     expected = 4e12 / 5e10 + 2e12 / 2e10 + 1e12 / 1e11 + 600 * 2e-3 + 300 * 1e-3
-    assert math.isclose(cpu_seconds(c, rate), expected, rel_tol=1e-12)
-    assert math.isclose(cpu_seconds(c * 2, rate), 2 * expected, rel_tol=1e-12)
+    assert math.isclose(seconds_at_rate(c, rate), expected, rel_tol=1e-12)
+    assert math.isclose(seconds_at_rate(c * 2, rate), 2 * expected, rel_tol=1e-12)
     with pytest.raises(ValueError, match="seconds_per_sampler_call"):
-        cpu_seconds(c, {"flops_per_second": 1e11, "seconds_per_train_step": 1e-3})
+        seconds_at_rate(c, {"flops_per_second": 1e11, "seconds_per_train_step": 1e-3})
     with pytest.raises(ValueError, match="unet"):
-        cpu_seconds(c, dict(rate, by_network={"unet": 0.0}))
+        seconds_at_rate(c, dict(rate, by_network={"unet": 0.0}))
 
 
 def test_plan_cpu_estimate_is_the_rate_applied_to_each_cost():
