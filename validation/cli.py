@@ -29,6 +29,7 @@ subcommands in :func:`build_parser`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable
 
@@ -201,6 +202,10 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
                    help="Monte Carlo queries per training-set size (default 1000; standard errors ~ 1/sqrt)")
     p.add_argument("--levels", type=int, default=6, help="nested training-set sizes n/2^k (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed of subsamples and Monte Carlo queries (default 0)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="experiments run at once, each in its own process (default: the number of CPU cores "
+                        "with --standard, else 1); with more than one, training progress bars are off and "
+                        "each experiment reports when it ends")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.set_defaults(func=_run_analyze)
 
@@ -265,6 +270,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads per process (default 1: small networks gain nothing from more, and "
                         "threads contending for busy cores slow training down many times)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="experiments run at once, each in its own process (default: the number of CPU cores "
+                        "with --standard, else 1); with more than one, training progress bars are off and "
+                        "each experiment reports when it ends")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.add_argument("--strict", action="store_true",
                    help="also fail when an exploratory prediction of diffphase (a formula not stated in the "
@@ -323,7 +332,8 @@ def _run_validate(args: argparse.Namespace) -> int:
         _check_device(args.device)
     run = run_validation(args.mode, only=args.only, out=args.out, device=args.device, cache_dir=args.cache_dir,
                          executor=args.executor, max_workers=args.workers, threads=args.threads,
-                         threads_per_worker=args.threads, progress=args.progress, strict=args.strict)
+                         threads_per_worker=args.threads, progress=args.progress, strict=args.strict,
+                         jobs=_default_jobs(args))
     from diffphase.validation.engine.report import summary_line
 
     for r in run.results:
@@ -335,6 +345,15 @@ def _run_validate(args: argparse.Namespace) -> int:
     print(summary_line(run.results, mode=args.mode, seconds=run.seconds, strict=args.strict)
           + f"; report: {run.files['report.md']}")
     return 0 if run.passed else 1
+
+
+def _default_jobs(args: argparse.Namespace) -> int:
+    """``--jobs``, or its default: every CPU core for ``--standard`` (the CPU tier), one otherwise."""
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+        return args.jobs
+    return max(1, os.cpu_count() or 1) if args.mode == "standard" else 1
 
 
 def _check_device(device: str) -> None:

@@ -41,7 +41,7 @@ from .engine.loop import default_device
 from .engine.report import write_report
 from .engine.verdicts import ExperimentResult
 
-__all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "ValidationRun", "plan",
+__all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "run_experiment", "ValidationRun", "plan",
            "GPU_ASSUMPTIONS", "source_commit"]
 
 #: Assumptions of the GPU-time estimate of :func:`plan`: sustained FP32 throughput of small
@@ -136,7 +136,7 @@ def _resolve_names(mode: str, only) -> list[str]:
 def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", device=None, cache_dir=None,
                    executor="serial", max_workers: int | None = None,
                    threads_per_worker: int | None = None, threads: int | None = 1, configs: dict | None = None,
-                   progress: bool = True, log=None, strict: bool = False) -> ValidationRun:
+                   progress: bool = True, log=None, strict: bool = False, jobs: int = 1) -> ValidationRun:
     """Run the experiments of ``mode`` (or ``only``), resume what was done, write the report.
 
     Parameters
@@ -175,6 +175,13 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     strict : bool
         Count exploratory predictions that disagree as failures (``--strict``); by default
         only claim, reference and precondition verdicts decide whether the run passes.
+    jobs : int
+        Experiments run at once (>= 1). With ``jobs > 1`` each runs in its own spawned worker
+        process (``threads`` torch threads; training progress bars off), the most expensive
+        first by the cost model; results, report and resume are the same as with ``jobs = 1``
+        (every experiment is seeded on its own), only the wall time changes. Most experiments
+        have one or two sweep items, so on a multi-core CPU one experiment alone leaves cores
+        idle; ``--standard`` uses ``jobs = 2`` from the command line.
 
     Returns
     -------
@@ -182,10 +189,11 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     """
     names = _resolve_names(mode, only)
     configs = configs or {}
-    if threads is not None:
-        from diffphase.numerics.checks import check_int
+    from diffphase.numerics.checks import check_int
 
+    if threads is not None:
         threads = check_int("threads", threads, minimum=1)
+    jobs = check_int("jobs", jobs, minimum=1)
     unknown = [k for k in configs if k not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"configs names unknown experiment(s) {unknown}; choose from {sorted(EXPERIMENTS)}")
@@ -203,20 +211,20 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
         torch.set_num_threads(threads)
     try:
         return _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs,
-                    progress, log, bool(strict))
+                    progress, log, bool(strict), jobs, threads)
     finally:
         torch.set_num_threads(old_threads)
 
 
 def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs, progress,
-         log, strict) -> ValidationRun:
+         log, strict, jobs=1, threads=None) -> ValidationRun:
     t0 = time.time()
     header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
               "platform": platform.platform(), "cpus": os.cpu_count(), "commit": source_commit(),
-              "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0))}
-    results: list[ExperimentResult] = []
+              "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0)), "jobs": jobs}
+    done: dict[str, ExperimentResult] = {}
     reused: list[str] = []
-    files: dict = {}
+    todo: list[dict] = []
     for name in names:
         exp = EXPERIMENTS[name]
         cfg = exp.config(mode)
@@ -230,39 +238,147 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
         if result_path.exists():
             raw = read_json(result_path)
             if raw.get("key") == key:  # compare first: results of older protocol versions are not parsed
-                stored = ExperimentResult.from_dict(raw)
-                results.append(stored)
+                done[name] = ExperimentResult.from_dict(raw)
                 reused.append(name)
                 if progress:
                     log(f"[{name}] reusing the finished result in {result_path}")
                 continue
-        ctx = RunContext(name=name, mode=mode, key=key, report_dir=out, device=device, cache_dir=cache_dir,
-                         executor=executor, max_workers=max_workers,
-                         threads_per_worker=threads_per_worker, progress=progress, log=log)
-        reason = exp.requires() if exp.requires is not None else None
-        t1, c1 = time.time(), _cpu_seconds()
-        if reason:
-            result = ExperimentResult(name=name, title=exp.title, mode=mode, status="skipped", config=cfg, key=key,
-                                      message=reason)
-            if progress:
-                log(f"[{name}] skipped: {reason}")
-        else:
-            ctx.clear_stale_stages()
-            if progress:
-                log(f"[{name}] running ({mode})")
-            result = exp.run(cfg, ctx)
-            result.name, result.title, result.mode, result.config, result.key = name, exp.title, mode, cfg, key
-            result.seconds = time.time() - t1
-            result.cpu_seconds = _cpu_seconds() - c1
-            result.commit = header["commit"]
-        write_json(result, result_path)
-        results.append(result)
-        files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header, strict=strict)
+        todo.append({"name": name, "mode": mode, "config": cfg, "key": key, "out": str(out),
+                     "cache_dir": str(cache_dir), "device": device, "executor": executor,
+                     "max_workers": max_workers, "threads_per_worker": threads_per_worker, "progress": progress,
+                     "commit": header["commit"]})
+    files: dict = {}
+
+    def finished(result: ExperimentResult) -> None:
+        nonlocal files
+        done[result.name] = result
+        files = write_report([done[n] for n in names if n in done], out, mode=mode, seconds=time.time() - t0,
+                             header=header, strict=strict)
         if progress:
             status = result.status if result.status == "skipped" else ("PASS" if result.passed else "FAIL")
-            log(f"[{name}] {status} ({result.seconds:.0f} s)")
-    files = write_report(results, out, mode=mode, seconds=time.time() - t0, header=header, strict=strict)
-    return ValidationRun(results=results, files=files, seconds=time.time() - t0, reused=reused, strict=strict)
+            log(f"[{result.name}] {status} ({result.seconds:.0f} s wall, {result.cpu_seconds:.0f} s CPU)")
+
+    if jobs == 1 or len(todo) <= 1:
+        for task in todo:
+            finished(run_experiment(**task, log=log))
+    else:
+        _run_concurrently(todo, jobs, threads, finished, log, progress)
+    files = write_report([done[n] for n in names], out, mode=mode, seconds=time.time() - t0, header=header,
+                         strict=strict)
+    return ValidationRun(results=[done[n] for n in names], files=files, seconds=time.time() - t0, reused=reused,
+                         strict=strict)
+
+
+def run_experiment(*, name: str, mode: str, config: dict, key: str, out, cache_dir, device: str, executor="serial",
+                   max_workers=None, threads_per_worker=None, progress: bool = True, commit: str = "",
+                   log=None) -> ExperimentResult:
+    """Run one registered experiment with the configuration ``config`` (already merged with any
+    override) and store ``out/<name>/result.json`` atomically.
+
+    The engine step that :func:`run_validation` calls for every experiment that is not reused,
+    in this process or in a worker process (``jobs > 1``). An experiment whose ``requires``
+    names a missing dependency gives a ``"skipped"`` result. ``seconds`` is the wall time,
+    ``cpu_seconds`` the user + system CPU time of this process and of the sweep workers it
+    waited for, both of this experiment alone.
+
+    Parameters
+    ----------
+    name, mode, config, key
+        The experiment, its mode, its configuration dict and its result key
+        (:meth:`~diffphase.validation.engine.experiment.Experiment.key`).
+    out, cache_dir : str or Path
+        Report folder and cache of trained models.
+    device, executor, max_workers, threads_per_worker, progress
+        As in :func:`run_validation`.
+    commit : str
+        Recorded in the result.
+    log : callable, optional
+        Progress lines (default: print to stderr).
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    log = log or _stderr_log
+    exp = EXPERIMENTS[name]
+    out, cache_dir = Path(out), Path(cache_dir)
+    ctx = RunContext(name=name, mode=mode, key=key, report_dir=out, device=device, cache_dir=cache_dir,
+                     executor=executor, max_workers=max_workers, threads_per_worker=threads_per_worker,
+                     progress=progress, log=log)
+    reason = exp.requires() if exp.requires is not None else None
+    t1, c1 = time.time(), _cpu_seconds()
+    if reason:
+        result = ExperimentResult(name=name, title=exp.title, mode=mode, status="skipped", config=config, key=key,
+                                  message=reason)
+        if progress:
+            log(f"[{name}] skipped: {reason}")
+    else:
+        ctx.clear_stale_stages()
+        if progress:
+            log(f"[{name}] running ({mode})")
+        result = exp.run(config, ctx)
+        result.name, result.title, result.mode, result.config, result.key = name, exp.title, mode, config, key
+        result.seconds = time.time() - t1
+        result.cpu_seconds = _cpu_seconds() - c1
+        result.commit = commit
+    write_json(result, out / name / "result.json")
+    return result
+
+
+def _stderr_log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _worker_run(task: dict, threads: int | None) -> str:
+    """:func:`run_experiment` in a worker process of ``jobs > 1`` (training bars off: several
+    experiments share the terminal); returns the path of the stored ``result.json``, which the
+    driver reads back as a resumed run would."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    run_experiment(**dict(task, progress=False))
+    return str(Path(task["out"]) / task["name"] / "result.json")
+
+
+def _estimated_seconds(task: dict) -> float:
+    """Rough cost of a task for scheduling the longest first (GPU_ASSUMPTIONS' formula; 0 without
+    a cost model)."""
+    from .calibrate import seconds_at_rate
+
+    exp = EXPERIMENTS[task["name"]]
+    if exp.cost is None or exp.requires is not None and exp.requires():
+        return 0.0
+    return float(seconds_at_rate(exp.cost(task["config"]), GPU_ASSUMPTIONS))
+
+
+def _run_concurrently(todo, jobs, threads, finished, log, progress) -> None:
+    """Run the tasks ``jobs`` at a time in spawned worker processes, the most expensive first
+    (longest-processing-time order, which keeps the longest experiment off the end of the run);
+    ``finished(result)`` is called in this process as each one ends. When one raises, the ones
+    not started are cancelled, the running ones finish (and are stored), then the error is
+    raised."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    order = sorted(todo, key=_estimated_seconds, reverse=True)
+    ctx = multiprocessing.get_context("spawn")
+    error = None
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_worker_run, task, threads): task["name"] for task in order}
+        if progress:
+            log(f"running {len(order)} experiments, {jobs} at a time: {', '.join(t['name'] for t in order)}")
+        for fut in cf.as_completed(futures):
+            try:
+                finished(ExperimentResult.from_dict(read_json(fut.result())))
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the running ones end
+                if error is None:
+                    error = exc
+                    log(f"[{futures[fut]}] failed: {exc!r}; letting the running experiments finish")
+                    for f in futures:
+                        f.cancel()
+    if error is not None:
+        raise error
 
 
 def plan(mode: str = "full", *, only=None, configs: dict | None = None, rate: dict | None = None) -> list[dict]:

@@ -20,7 +20,7 @@ import pytest
 from diffphase.validation import validate as V
 from diffphase.validation.cli import main
 from diffphase.validation.engine.experiment import Experiment
-from diffphase.validation.engine.io import read_json
+from diffphase.validation.engine.io import read_json, to_jsonable
 from diffphase.validation.engine.verdicts import ExperimentResult, Verdict
 
 CALLS = []
@@ -166,6 +166,17 @@ def test_bad_arguments_are_clear_errors(fakes, tmp_path, capsys):
         assert "CUDA is not available" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["validate", "--quick", "--full"])
+    assert main(["validate", "--only", "fake_ok", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+
+
+def test_jobs_default_every_core_for_standard_only():
+    from diffphase.validation.cli import _default_jobs, build_parser
+
+    parse = build_parser().parse_args
+    assert _default_jobs(parse(["validate", "--standard"])) == (os.cpu_count() or 1)
+    assert _default_jobs(parse(["validate"])) == 1 and _default_jobs(parse(["validate", "--full"])) == 1
+    assert _default_jobs(parse(["validate", "--standard", "--jobs", "3"])) == 3
 
 
 def test_default_experiment_sets():
@@ -230,6 +241,30 @@ def test_real_experiments_produce_every_file_and_number(tmp_path):
     again = V.run_validation("quick", only="speciation_gm", out=tmp_path / "again", configs=TINY, progress=False,
                              cache_dir=tmp_path / "cache2")
     assert _measured(again.results[0].numbers) == _measured(run.results[0].numbers)
+
+
+def test_concurrent_jobs_give_the_serial_numbers_in_report_order(tmp_path):
+    """``jobs=2`` runs the experiments in worker processes, most expensive first; the results,
+    their order in the report and the resume are those of the serial run."""
+    names = ["speciation_gm", "collapse"]
+    serial = V.run_validation("quick", only=names, out=tmp_path / "serial", configs=TINY, progress=False)
+    lines = []
+    both = V.run_validation("quick", only=names, out=tmp_path / "jobs", configs=TINY, progress=True, jobs=2,
+                            log=lines.append)
+    assert [r.name for r in both.results] == names
+    for a, b in zip(serial.results, both.results):
+        # as stored (NaN == NaN as text: a tiny model may not cross the level)
+        assert json.dumps(_measured(to_jsonable(a.numbers)), sort_keys=True) == \
+            json.dumps(_measured(to_jsonable(b.numbers)), sort_keys=True)
+        assert [v.outcome for v in a.verdicts] == [v.outcome for v in b.verdicts]
+        assert b.cpu_seconds > 0 and b.seconds > 0
+    assert any(line.startswith("running 2 experiments, 2 at a time") for line in lines)
+    payload = json.loads((tmp_path / "jobs" / "results.json").read_text())
+    assert [e["name"] for e in payload["experiments"]] == names and payload["header"]["jobs"] == 2
+    again = V.run_validation("quick", only=names, out=tmp_path / "jobs", configs=TINY, progress=False, jobs=2)
+    assert again.reused == names
+    with pytest.raises(ValueError, match="jobs"):
+        V.run_validation("quick", only=names, out=tmp_path / "bad", jobs=0)
 
 
 def test_kill_9_mid_experiment_resumes_without_recomputing(tmp_path):
