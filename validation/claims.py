@@ -148,7 +148,7 @@ _C = [
     # ---- Biroli, Bonnaire, de Bortoli & Mézard ------------------------------------------
     _c("biroli.speciation", "abstract; Figs. 2 and 4 (level φ = 0.775)",
        "For any dataset, the speciation time can be found from a spectral analysis of the correlation matrix",
-       True, ("speciation_gm", "speciation_digits", "speciation_fashion"),
+       True, ("speciation_gm", "speciation_digits", "speciation_fashion", "speciation_mnist"),
        "the paper's cloning protocol: clones branched at time t, both ends classified, φ(t) the agreement; "
        "t_S read where φ crosses 0.775 and compared with ½ log Λ, Λ the top eigenvalue of the covariance"),
     _c("biroli.phi_curve", "Fig. 2 caption",
@@ -157,7 +157,7 @@ _C = [
        "φ(t) of trained-model clones against the quadrature of the paper's formula at every branching time"),
     _c("biroli.collapse", "abstract; Fig. 5",
        "the collapse time can be found from the estimation of an 'excess entropy' in the data", True,
-       ("collapse", "memorization"),
+       ("collapse", "collapse_images", "memorization"),
        "t_C from the paper's leave-one-out excess-entropy estimator against the ½-crossing of φ_C(t), the "
        "probability that two clones end on the same training point (the paper's Fig. 5 observable)"),
     # ---- Sclocchi, Favero & Wyart ------------------------------------------------------

@@ -233,6 +233,12 @@ def test_real_experiments_produce_every_file_and_number(tmp_path):
     for p in gm:
         assert p["t_S"] == pytest.approx(0.5 * np.log(p["d"] + 1.0))
         assert len(p["phi_model"]) == len(p["phi_exact"]) == len(p["phi_quad"]) == 7
+    # image speciation has its reference leg: clones of the exact empirical score of the pair
+    dig = run.results[1].numbers["points"][0]
+    assert len(dig["phi_exact"]) == len(dig["phi_model"]) and dig["exact_pairs"] == 1000 and dig["pool"] == 1
+    assert all(0.0 <= f <= 1.0 for f in dig["phi_exact"])
+    names_dig = [v.name for v in run.results[1].verdicts]
+    assert any(n.startswith("t_S of exact empirical-score clones") for n in names_dig)
     col = run.results[2].numbers["point"]
     assert 0 < col["t_C"] < 10 and 0 <= col["memorized"]["empirical"]["fraction"] <= 1
     payload = json.loads((tmp_path / "results.json").read_text())

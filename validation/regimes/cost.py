@@ -42,10 +42,17 @@ def cost_speciation_gm(config: dict) -> Cost:
 _IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
 
 
+def _pooled_shape(dataset: str, pool: int) -> tuple:
+    """Image shape of ``dataset`` after ``pool`` × ``pool`` block means."""
+    c, h, w = _IMAGE_SHAPES[dataset]
+    return (c, h // pool, w // pool)
+
+
 def cost_speciation_images(config: dict) -> Cost:
     r"""FLOPs of :func:`run_speciation_images` (branching times taken at the typical
-    :math:`t_S \approx 1`; the classifier's cost is not counted)."""
-    shape = _IMAGE_SHAPES[config["dataset"]]
+    :math:`t_S \approx 1`; the classifier's cost and the exact empirical-score clones, like every
+    exact reference, are not counted)."""
+    shape = _pooled_shape(config["dataset"], int(config.get("pool", 1)))
     dim = int(np.prod(shape))
     parts = []
     for _ in config["pairs"]:
@@ -67,8 +74,7 @@ def cost_collapse(config: dict) -> Cost:
 def cost_collapse_images(config: dict) -> Cost:
     """FLOPs of :func:`run_collapse_images` (branching times taken at :math:`t_C = 1`; no closed
     form for images)."""
-    c_, h, w = _IMAGE_SHAPES[config["dataset"]]
-    shape = (c_, h // int(config["pool"]), w // int(config["pool"]))
+    shape = _pooled_shape(config["dataset"], int(config["pool"]))
     dim = int(np.prod(shape))
     c = denoiser_cost(config["train"], dim, shape)
     n_steps = config["clones"]["n_steps"]

@@ -48,7 +48,7 @@ def plot_phi_panels(points: list, path, title: str, *, level: float = PHI_LEVEL)
         bt = np.asarray(p["branch_times"]) / t_s
         if "phi_exact" in p:
             ax.errorbar(bt * 1.004, p["phi_exact"], yerr=3 * np.asarray(p["se_exact"]), fmt="s", ms=4, color="C2",
-                        label="exact-score clones")
+                        label=p.get("exact_label", "exact-score clones"))
         ax.errorbar(bt, p["phi_model"], yerr=3 * np.asarray(p["se_model"]), fmt="o", ms=4, color="C0",
                     label="trained-model clones")
         ax.axhline(level, color="gray", ls=":", lw=1)

@@ -139,14 +139,23 @@ def _image_dataset(name: str, seed: int):
 
 def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train: dict, classifier: dict,
                             n_pairs: int, branch: list, clones: dict, seed: int, device: str, cache_dir: str,
-                            progress: bool = False) -> dict:
+                            pool: int = 1, exact_pairs: int = 0, progress: bool = False) -> dict:
     r"""One class pair of the image-speciation experiment (a sweep item).
 
     Keeps classes ``pair = [a, b]`` of ``dataset`` (relabelled 0/1; at most ``limit_per_class``
-    images each), computes :math:`\Lambda`, the top eigenvalue of the centred covariance of the
-    normalized pair (:func:`~diffphase.numerics.empirical.top_eigenvalue`), trains a classifier
-    on 80 % of the pair (accuracy on the other 20 % reported) and a denoiser on all of it, and
-    measures :math:`\phi(t)` by clones at ``branch`` × :math:`\tfrac12\log\Lambda`.
+    images each; averaged over ``pool`` × ``pool`` blocks, :func:`pooled_images`), computes
+    :math:`\Lambda`, the top eigenvalue of the centred covariance of the normalized pair
+    (:func:`~diffphase.numerics.empirical.top_eigenvalue`), trains a classifier on 80 % of the
+    pair (accuracy on the other 20 % reported) and a denoiser on all of it, and measures
+    :math:`\phi(t)` by clones at ``branch`` × :math:`\tfrac12\log\Lambda` (OU time).
+
+    With ``exact_pairs > 0`` the same protocol also runs ``exact_pairs`` clone pairs driven by
+    the exact score of the pair's empirical distribution,
+    :math:`\nabla\log p_t(x)=\big(e^{-t}\sum_\mu w_\mu(x)\,a^\mu-x\big)/\Delta_t`,
+    :math:`w_\mu\propto\exp(-|x-e^{-t}a^\mu|^2/2\Delta_t)`,
+    :math:`\Delta_t=1-e^{-2t}` (:class:`~diffphase.numerics.empirical.EmpiricalScore`): the
+    dynamics the network approximates, without the network. Its crossing separates what the
+    data do from what the trained model does.
     """
     import torch
 
@@ -165,6 +174,7 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
         keep.append(idx if limit_per_class is None else idx[: int(limit_per_class)])
     sub = ds.subset(torch.cat(keep))
     sub.labels = (sub.labels == b).long()
+    sub = pooled_images(sub, pool)
     X = sub.data.numpy().astype(np.float64)
     lam = empirical.top_eigenvalue(X)
     t_s = 0.5 * math.log(lam)
@@ -178,15 +188,24 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     def classify(x):
         return predict(clf, torch.as_tensor(np.asarray(x, dtype=np.float32))).cpu().numpy()
 
+    settings = _clone_settings(clones)
     res = sde.clone_agreement_simulation(score, _gaussian_init(sub.dim), bt, n_pairs, classify, seed=seed + 1,
-                                         **_clone_settings(clones))
+                                         **settings)
     phi, se = res.agreement["label"], res.stderr["label"]
     t_model, t_model_se = _crossing(res.times, phi, se, PHI_LEVEL, seed)
-    return {"dataset": dataset, "pair": [a, b], "n": len(sub), "d": sub.dim, "Lambda": lam, "t_S": t_s,
-            "grid_model": _grid_error(res),
-            "branch_times": res.times, "phi_model": phi, "se_model": se, "t_model": t_model,
-            "t_model_se": t_model_se, "classifier_accuracy": info.test_accuracy,
-            "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
+    out = {"dataset": dataset, "pair": [a, b], "n": len(sub), "d": sub.dim, "pool": int(pool), "Lambda": lam,
+           "t_S": t_s, "grid_model": _grid_error(res),
+           "branch_times": res.times, "phi_model": phi, "se_model": se, "t_model": t_model,
+           "t_model_se": t_model_se, "classifier_accuracy": info.test_accuracy,
+           "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
+    if exact_pairs:
+        res_e = sde.clone_agreement_simulation(empirical.EmpiricalScore(X), _gaussian_init(sub.dim), bt,
+                                               int(exact_pairs), classify, seed=seed + 2, **settings)
+        phi_e, se_e = res_e.agreement["label"], res_e.stderr["label"]
+        t_exact, t_exact_se = _crossing(res_e.times, phi_e, se_e, PHI_LEVEL, seed + 1)
+        out.update(exact_pairs=int(exact_pairs), phi_exact=phi_e, se_exact=se_e, t_exact=t_exact,
+                   t_exact_se=t_exact_se, grid_exact=_grid_error(res_e), exact_label="empirical-score clones")
+    return out
 
 
 def mnist_missing() -> str | None:

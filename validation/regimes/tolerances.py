@@ -18,7 +18,8 @@ __all__ = ["TOLERANCES", "PHI_LEVEL"]
 #:     branching times: 4 binomial standard errors at 1000 pairs (:math:`\phi\approx0.75`)
 #:     plus 0.02 of model error.
 #: ``speciation_images.t_S``  (rel) crossing vs :math:`\tfrac12\log\Lambda` on real image
-#:     pairs: the prediction is asymptotic (large ``d``, one dominant direction), so 20 %.
+#:     pairs, of trained-model clones and of exact empirical-score clones alike: the prediction
+#:     is asymptotic (large ``d``, one dominant direction), so 20 %.
 #: ``speciation_images.classifier``  (min, precondition) held-out accuracy :math:`a` of the
 #:     classifier that labels the clone ends. Two independent labels agree with probability
 #:     :math:`\phi(a^2+(1-a)^2) + (1-\phi)\,2a(1-a)`: at :math:`\phi = 0.775` an accuracy of

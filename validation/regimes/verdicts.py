@@ -82,6 +82,7 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
     seeds = spawn_seeds(int(config["seed"]), len(pairs))
     common = {k: config[k] for k in ("dataset", "limit_per_class", "train", "classifier", "n_pairs", "branch",
                                      "clones")}
+    common.update(pool=int(config.get("pool", 1)), exact_pairs=int(config.get("exact_pairs", 0)))
     items = [dict(common, pair=p, seed=s % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
                   progress=ctx.progress and ctx.executor == "serial") for p, s in zip(pairs, seeds)]
     points = ctx.sweep([f"pair{a}-{b}" for a, b in pairs], speciation_images_point, items)
@@ -93,13 +94,25 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
             None, TOLERANCES["speciation_images.classifier"], "min", kind="precondition", key=f"classifier {pair}",
             source="the clone agreement φ is read through this classifier; below 0.98 its errors bias φ near "
                    "0.775 by more than 0.02 (biroli.speciation)"))
+        shape = f"{p['d']} pixels" + (f" ({p['pool']}x{p['pool']} block means)" if p.get("pool", 1) > 1 else "")
+        exact = "" if "t_exact" not in p else (
+            f"; exact empirical-score clones cross at {p['t_exact']:.4f} ± {p['t_exact_se']:.2g} "
+            f"(model - empirical = {p['t_model'] - p['t_exact']:+.4f})")
         verdicts.append(Verdict.check(
             f"t_S of trained-model clones vs 1/2 log Lambda, {pair}",
             p["t_model"], p["t_S"], TOLERANCES["speciation_images.t_S"], "rel", stderr=p["t_model_se"],
             unit="OU time", kind="claim", source="biroli.speciation", requires=[f"classifier {pair}"],
-            note=f"Lambda = {p['Lambda']:.4g} (top eigenvalue of the normalized pair's covariance, n = {p['n']}); "
-                 f"clone ends labelled by a classifier with test accuracy {p['classifier_accuracy']:.3f}; "
-                 f"{_grid_note(p['grid_model'])}"))
+            note=f"Lambda = {p['Lambda']:.4g} (top eigenvalue of the normalized pair's covariance, n = {p['n']}, "
+                 f"{shape}); clone ends labelled by a classifier with test accuracy "
+                 f"{p['classifier_accuracy']:.3f}{exact}; {_grid_note(p['grid_model'])}"))
+        if "t_exact" in p:
+            verdicts.append(Verdict.check(
+                f"t_S of exact empirical-score clones vs 1/2 log Lambda, {pair}",
+                p["t_exact"], p["t_S"], TOLERANCES["speciation_images.t_S"], "rel", stderr=p["t_exact_se"],
+                unit="OU time", kind="claim", source="biroli.speciation", requires=[f"classifier {pair}"],
+                note=f"{p['exact_pairs']} clone pairs driven by the exact score of the empirical distribution of "
+                     f"the pair's n = {p['n']} images (numerics.empirical.EmpiricalScore; no network): the claim "
+                     f"tested on the data itself; {_grid_note(p['grid_exact'])}"))
     fig = plot_phi_panels([dict(p, label=f"{config['dataset']} {p['pair'][0]} vs {p['pair'][1]}") for p in points],
                            ctx.figure_path(), f"Speciation, {config['dataset']} class pairs")
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts,
