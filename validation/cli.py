@@ -206,6 +206,10 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
                    help="experiments run at once, each in its own process (default: the number of CPU cores "
                         "with --standard, else 1); with more than one, training progress bars are off and "
                         "each experiment reports when it ends")
+    p.add_argument("--export", default=None, metavar="DEST",
+                   help="after the run, copy report.md, the figures and a compact results.json into DEST (how "
+                        "the documentation's measured results are shipped; a rerun of a finished --out only "
+                        "reuses results)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.set_defaults(func=_run_analyze)
 
@@ -274,6 +278,10 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                    help="experiments run at once, each in its own process (default: the number of CPU cores "
                         "with --standard, else 1); with more than one, training progress bars are off and "
                         "each experiment reports when it ends")
+    p.add_argument("--export", default=None, metavar="DEST",
+                   help="after the run, copy report.md, the figures and a compact results.json into DEST (how "
+                        "the documentation's measured results are shipped; a rerun of a finished --out only "
+                        "reuses results)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.add_argument("--strict", action="store_true",
                    help="also fail when an exploratory prediction of diffphase (a formula not stated in the "
@@ -344,6 +352,11 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(f"{'SKIP':<12} {'':<12} {r.name}: {r.message}")
     print(summary_line(run.results, mode=args.mode, seconds=run.seconds, strict=args.strict)
           + f"; report: {run.files['report.md']}")
+    if args.export:
+        from diffphase.validation.engine.report import export_report
+
+        shipped = export_report(args.out, args.export)
+        print(f"exported {len(shipped['files'])} files ({shipped['bytes'] / 1e6:.1f} MB) to {args.export}")
     return 0 if run.passed else 1
 
 

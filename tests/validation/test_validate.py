@@ -269,8 +269,32 @@ def test_concurrent_jobs_give_the_serial_numbers_in_report_order(tmp_path):
     assert [e["name"] for e in payload["experiments"]] == names and payload["header"]["jobs"] == 2
     again = V.run_validation("quick", only=names, out=tmp_path / "jobs", configs=TINY, progress=False, jobs=2)
     assert again.reused == names
+    from diffphase.validation.engine.report import export_report
+
+    shipped = export_report(tmp_path / "jobs", tmp_path / "shipped")
+    figures = [f for r in both.results for f in r.figures]
+    assert figures and set(figures) <= set(shipped["files"])
+    for f in figures:
+        assert (tmp_path / "shipped" / f).read_bytes() == (tmp_path / "jobs" / f).read_bytes()
     with pytest.raises(ValueError, match="jobs"):
         V.run_validation("quick", only=names, out=tmp_path / "bad", jobs=0)
+
+
+def test_export_ships_report_figures_and_compact_json(fakes, tmp_path, capsys):
+    from diffphase.validation.engine.report import export_report
+
+    with pytest.raises(FileNotFoundError, match="no results.json"):
+        export_report(tmp_path / "nothing", tmp_path / "dest")
+    out, dest = tmp_path / "run", tmp_path / "dest"
+    dest.mkdir()
+    (dest / "stale.png").write_bytes(b"old")
+    (dest / "keep.txt").write_text("not ours")
+    code = main(["validate", "--only", "fake_ok", "--out", str(out), "--export", str(dest), "--no-progress"])
+    assert code == 0 and "exported 2 files" in capsys.readouterr().out
+    assert sorted(p.name for p in dest.iterdir()) == ["keep.txt", "report.md", "results.json"]
+    shipped, full = (dest / "results.json").read_text(), (out / "results.json").read_text()
+    assert json.loads(shipped) == json.loads(full) and len(shipped) < len(full) and "\n" not in shipped
+    assert (dest / "report.md").read_text() == (out / "report.md").read_text()
 
 
 def test_kill_9_mid_experiment_resumes_without_recomputing(tmp_path):
