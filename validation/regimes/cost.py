@@ -13,6 +13,7 @@ from diffphase.numerics import gaussian_mixture as gm
 
 from ..engine.config import Cost
 from ..train import DenoiserCost, denoiser_cost
+from .configs import per_size_steps
 
 __all__ = ["cost_speciation_gm", "cost_speciation_images", "cost_collapse"]
 
@@ -76,9 +77,11 @@ def cost_collapse_images(config: dict) -> Cost:
     form for images)."""
     shape = _pooled_shape(config["dataset"], int(config["pool"]))
     dim = int(np.prod(shape))
-    c = denoiser_cost(config["train"], dim, shape)
     n_steps = config["clones"]["n_steps"]
-    one = (c.training + _clone_cost(c, np.asarray(config["branch"], dtype=np.float64), config["n_pairs"],
-                                    config["clones"])
-           + c.sampling(config["n_samples"] * n_steps, n_steps))
-    return one * len(config["sizes"])
+    total = Cost()
+    for steps in per_size_steps(config):
+        c = denoiser_cost(dict(config["train"], steps=steps), dim, shape)
+        total = total + (c.training + _clone_cost(c, np.asarray(config["branch"], dtype=np.float64),
+                                                  config["n_pairs"], config["clones"])
+                         + c.sampling(config["n_samples"] * n_steps, n_steps))
+    return total

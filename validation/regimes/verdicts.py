@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .configs import per_size_steps
 from .figure import plot_collapse, plot_phi_panels
 from .protocol import collapse_images_point, collapse_point, speciation_gm_point, speciation_images_point
 from .tolerances import PHI_LEVEL, TOLERANCES
@@ -175,8 +176,10 @@ def run_collapse_images(config: dict, ctx) -> "ExperimentResult":
     seeds = spawn_seeds(int(config["seed"]), len(sizes))
     common = {k: config[k] for k in ("dataset", "pool", "train", "n_pairs", "branch", "clones", "n_samples",
                                      "delta_fraction", "entropy_samples")}
+    steps = per_size_steps(config)
     items = [dict(common, n_train=n, seed=sd % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
-                  progress=ctx.progress and ctx.executor == "serial") for n, sd in zip(sizes, seeds)]
+                  progress=ctx.progress and ctx.executor == "serial", train=dict(config["train"], steps=st))
+             for n, sd, st in zip(sizes, seeds, steps)]
     points = ctx.sweep([f"n{n}" for n in sizes], collapse_images_point, items)
     verdicts, figures = [], []
     for p in points:
