@@ -202,14 +202,6 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
                    help="Monte Carlo queries per training-set size (default 1000; standard errors ~ 1/sqrt)")
     p.add_argument("--levels", type=int, default=6, help="nested training-set sizes n/2^k (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed of subsamples and Monte Carlo queries (default 0)")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="experiments run at once, each in its own process (default: the number of CPU cores "
-                        "with --standard, else 1); with more than one, training progress bars are off and "
-                        "each experiment reports when it ends")
-    p.add_argument("--export", default=None, metavar="DEST",
-                   help="after the run, copy report.md, the figures and a compact results.json into DEST (how "
-                        "the documentation's measured results are shipped; a rerun of a finished --out only "
-                        "reuses results)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.set_defaults(func=_run_analyze)
 

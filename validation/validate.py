@@ -181,7 +181,7 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
         first by the cost model; results, report and resume are the same as with ``jobs = 1``
         (every experiment is seeded on its own), only the wall time changes. Most experiments
         have one or two sweep items, so on a multi-core CPU one experiment alone leaves cores
-        idle; ``--standard`` uses ``jobs = 2`` from the command line.
+        idle; ``diffphase validate --standard`` uses one job per CPU core.
 
     Returns
     -------
@@ -201,9 +201,7 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
     out.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(cache_dir) if cache_dir is not None else out / "cache"
     device = str(device) if device is not None else default_device()
-    if log is None:
-        def log(msg):
-            print(msg, file=sys.stderr, flush=True)
+    log = log or _stderr_log
     import torch
 
     old_threads = torch.get_num_threads()

@@ -177,6 +177,8 @@ def test_jobs_default_every_core_for_standard_only():
     assert _default_jobs(parse(["validate", "--standard"])) == (os.cpu_count() or 1)
     assert _default_jobs(parse(["validate"])) == 1 and _default_jobs(parse(["validate", "--full"])) == 1
     assert _default_jobs(parse(["validate", "--standard", "--jobs", "3"])) == 3
+    with pytest.raises(SystemExit):  # --jobs and --export belong to validate only
+        parse(["analyze", "--jobs", "2"])
 
 
 def test_default_experiment_sets():
