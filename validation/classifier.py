@@ -34,7 +34,7 @@ from diffphase.numerics.checks import check_int, check_real
 from diffphase.numerics.process import noise
 
 from .data import Dataset
-from .engine.config import config_key
+from .engine.config import Cost, config_key
 from .engine.io import RunLock, atomic_torch_save, cache_root, to_jsonable
 from .engine.loop import LoopSettings, cosine_lr, default_device, fit
 from .models import Classifier, seeded_init
@@ -44,6 +44,7 @@ __all__ = [
     "ClassifierInfo",
     "Classifier",
     "train_classifier",
+    "classifier_cost",
     "accuracy",
     "predict",
     "predict_proba",
@@ -415,3 +416,30 @@ def _classification_loss(x_all: torch.Tensor, y_all: torch.Tensor, config: Class
         return F.cross_entropy(logits, y_all[rows], label_smoothing=config.label_smoothing)
 
     return loss
+
+
+def classifier_cost(config: dict, dim: int, image_shape=None, num_classes: int = 2) -> Cost:
+    r"""FLOPs and optimizer steps of training one classifier of ``config``
+    (:class:`ClassifierConfig` keywords): ``steps × batch_size ×`` the forward + backward FLOPs
+    per sample counted by :class:`torch.utils.flop_counter.FlopCounterMode` (matrix products
+    and convolutions only). A CNN is attributed to the ``"unet"`` family (convolutions) and an
+    MLP to ``"mlp"`` for the CPU rates of :mod:`~diffphase.validation.calibrate`.
+
+    Examples
+    --------
+    >>> c = classifier_cost({"steps": 100, "batch_size": 8}, 64, (1, 8, 8))
+    >>> c.train_steps, c.train_flops > 0
+    (100, True)
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    cfg = ClassifierConfig(**dict(config)).validate()
+    arch = cfg.arch if image_shape is not None else "mlp"
+    model = Classifier(int(dim), int(num_classes), arch, image_shape, cfg.hidden, cfg.channels)
+    batch = 8
+    x = torch.randn(batch, int(dim))
+    with FlopCounterMode(display=False) as both:
+        model(x).square().mean().backward()
+    flops = both.get_total_flops() / batch * cfg.steps * cfg.batch_size
+    family = "unet" if arch == "cnn" else "mlp"
+    return Cost(train_flops=float(flops), train_steps=cfg.steps, by_network=((family, float(flops)),))

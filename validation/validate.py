@@ -256,6 +256,8 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
             status = result.status if result.status == "skipped" else ("PASS" if result.passed else "FAIL")
             log(f"[{result.name}] {status} ({result.seconds:.0f} s wall, {result.cpu_seconds:.0f} s CPU)")
 
+    if reused:  # the report mixes runs: say which experiments this run did not compute
+        header["reused from an earlier run"] = ", ".join(reused)
     if jobs == 1 or len(todo) <= 1:
         for task in todo:
             finished(run_experiment(**task, log=log))

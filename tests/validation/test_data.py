@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from diffphase.validation import data as D
+from diffphase.validation.data.dataset import unnormalized_dataset
 from diffphase.validation.engine.io import cache_root
 
 
@@ -249,3 +250,34 @@ def test_load_dataset_dispatch():
     assert torch.equal(a.data, b.data)
     with pytest.raises(ValueError, match="name must be one of"):
         D.load_dataset("cifar10")
+
+
+def test_folds_partition_and_stratify():
+    """Validation folds partition the data; each class is spread over the folds within one row;
+    train and validation of a fold are complementary; seeded."""
+    x = np.arange(47, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+    y = np.array([0] * 20 + [1] * 17 + [2] * 10)
+    ds = unnormalized_dataset(x, y, "toy", {})
+    folds = ds.folds(4, seed=3)
+    assert len(folds) == 4
+    seen = np.concatenate([va.data[:, 0].numpy() for _, va in folds])
+    assert np.array_equal(np.sort(seen), np.arange(47))  # a partition
+    for tr, va in folds:
+        assert len(tr) + len(va) == 47
+        assert not set(tr.data[:, 0].tolist()) & set(va.data[:, 0].tolist())
+    for c, n_c in ((0, 20), (1, 17), (2, 10)):
+        counts = [int((va.labels == c).sum()) for _, va in folds]
+        assert sum(counts) == n_c and max(counts) - min(counts) <= 1, (c, counts)
+    # sizes of the folds differ by at most one overall
+    sizes = [len(va) for _, va in folds]
+    assert max(sizes) - min(sizes) <= 1
+    again = ds.folds(4, seed=3)
+    assert all(torch.equal(a[1].data, b[1].data) for a, b in zip(folds, again))
+    assert not all(torch.equal(a[1].data, b[1].data) for a, b in zip(folds, ds.folds(4, seed=4)))
+
+
+@pytest.mark.parametrize("k, match", [(1, "k must be"), (48, "at most the number of points"), (2.5, "k must be")])
+def test_folds_bad_input(k, match):
+    ds = unnormalized_dataset(np.zeros((47, 2), np.float32), np.zeros(47, dtype=np.int64), "toy", {})
+    with pytest.raises(ValueError, match=match):
+        ds.folds(k)

@@ -251,6 +251,48 @@ def test_real_experiments_produce_every_file_and_number(tmp_path):
     assert _measured(again.results[0].numbers) == _measured(run.results[0].numbers)
 
 
+def test_image_speciation_chooses_its_classifier_by_cross_validation(tmp_path):
+    """With ``classifier_candidates`` the labelling classifier is the one of highest
+    cross-validated accuracy on the training split; the choice and the fold accuracies are stored
+    and named in the precondition's note; the report's table names the commit and a rerun says
+    which experiments it reused."""
+    from diffphase.validation.classifier_selection import select_classifier
+    from diffphase.validation.regimes.protocol import _image_dataset
+
+    cfg = dict(TINY["speciation_digits"], exact_pairs=0, classifier_candidates=[{"hidden": 4}, {"hidden": 64}],
+               classifier_folds=3)
+    run = V.run_validation("quick", only="speciation_digits", out=tmp_path, configs={"speciation_digits": cfg},
+                           progress=False)
+    r = run.results[0]
+    p = r.numbers["points"][0]
+    sel = p["classifier_selection"]
+    assert sel["folds"] == 3 and sel["candidates"] == cfg["classifier_candidates"] and len(sel["cv_accuracy"]) == 2
+    assert sel["chosen"] == int(np.argmax(sel["cv_accuracy"]))
+    # the selection repeated by hand on the pair's 80 % training split (the held-out 20 % not given)
+    import torch
+
+    from diffphase.validation.engine.executor import spawn_seeds
+
+    seed = spawn_seeds(0, 1)[0] % (2**31 - 1)
+    ds = _image_dataset("digits", 0)
+    sub = ds.subset(torch.cat([torch.nonzero(ds.labels == c).flatten() for c in (0, 1)]))
+    sub.labels = (sub.labels == 1).long()
+    tr, _ = sub.split(0.2, seed=seed)
+    again = select_classifier({**cfg["classifier"], "seed": seed}, cfg["classifier_candidates"], tr, folds=3,
+                              seed=seed, use_cache=False)
+    assert again.as_dict() == sel
+    pre = [v for v in r.verdicts if v.kind == "precondition"][0]
+    assert "3-fold cross-validation on the training 80 % only" in pre.note and "took no part" in pre.note
+    assert f"chosen {cfg['classifier_candidates'][sel['chosen']]}" in pre.note
+    md = (tmp_path / "report.md").read_text()
+    assert "| time (wall, CPU) | commit |" in md
+    # a rerun reuses the stored result and says so in the header
+    V.run_validation("quick", only="speciation_digits", out=tmp_path, configs={"speciation_digits": cfg},
+                     progress=False)
+    md = (tmp_path / "report.md").read_text()
+    assert "- reused from an earlier run: speciation_digits" in md
+
+
 def test_concurrent_jobs_give_the_serial_numbers_in_report_order(tmp_path):
     """``jobs=2`` runs the experiments in worker processes, most expensive first; the results,
     their order in the report and the resume are those of the serial run."""

@@ -174,6 +174,40 @@ class Dataset:
             raise ValueError(f"test_fraction = {test_fraction} leaves an empty split of n = {n} points")
         return self.subset(np.flatnonzero(mask)), self.subset(test_idx)
 
+    def folds(self, k: int = 5, seed: int = 0) -> list[tuple["Dataset", "Dataset"]]:
+        r"""``k`` disjoint validation folds for cross-validation, stratified by class.
+
+        Each class's rows are permuted (``seed``) and dealt round-robin into ``k`` folds, so
+        every fold holds :math:`\lfloor n_c/k\rfloor` or :math:`\lceil n_c/k\rceil` rows of
+        class :math:`c`; fold :math:`j` is validated on and the other ``k - 1`` train.
+
+        Parameters
+        ----------
+        k : int
+            Number of folds, ``2 <= k <= n``.
+        seed : int
+            Seed of the permutation (>= 0).
+
+        Returns
+        -------
+        list of (train, validation) Dataset pairs
+            ``k`` pairs; the validation sets partition the dataset.
+        """
+        n = len(self)
+        k = check_int("k", k, minimum=2)
+        if k > n:
+            raise ValueError(f"k must be at most the number of points n = {n}, got {k}")
+        seed = check_int("seed", seed, minimum=0)
+        rng = np.random.default_rng(seed)
+        lab = np.zeros(n, dtype=np.int64) if self.labels is None else self.labels.numpy()
+        fold = np.empty(n, dtype=np.int64)
+        offset = 0
+        for c in np.unique(lab):
+            g = rng.permutation(np.flatnonzero(lab == c))
+            fold[g] = (offset + np.arange(g.size)) % k  # continue the deal where the last class stopped
+            offset += g.size
+        return [(self.subset(np.flatnonzero(fold != j)), self.subset(np.flatnonzero(fold == j))) for j in range(k)]
+
     def fingerprint(self) -> str:
         """SHA-256 hex digest of data, labels, normalization and image shape: the identity of
         the dataset in cache keys (two datasets with equal content have equal fingerprints)."""

@@ -121,8 +121,8 @@ def _result_status(r) -> str:
 
 def render_markdown(results, *, mode: str, seconds: float | None = None, header: dict | None = None,
                     strict: bool = False) -> str:
-    """The text of ``report.md``: the summary line; a table of experiments (verdict counts and
-    wall time); the judged verdicts (experiment, kind, quantity, measured ± standard error,
+    """The text of ``report.md``: the summary line; a table of experiments (verdict counts, wall
+    and CPU time, the commit that computed each); the judged verdicts (experiment, kind, quantity, measured ± standard error,
     predicted, tolerance, outcome, source); the predictions of diffphase not stated in the
     papers (exploratory); the claims tested, with their papers and places; then one section
     per experiment with its figure, notes and configuration."""
@@ -136,13 +136,14 @@ def render_markdown(results, *, mode: str, seconds: float | None = None, header:
     for k, v in (header or {}).items():
         lines.append(f"- {k}: {v}")
     lines += ["", "## Experiments", "", "| experiment | status | judged verdicts passing | exploratory agreeing | "
-              "time |", "|---|---|---|---|---|"]
+              "time (wall, CPU) | commit |", "|---|---|---|---|---|---|"]
     for r in results:
         j = [v for v in r.verdicts if v.judged]
         e = [v for v in r.verdicts if not v.judged]
         status = r.status if r.status == "skipped" else ("PASS" if r.passed else "FAIL")
         lines.append(f"| {r.name} | {status} | {sum(v.outcome == 'PASS' for v in j)}/{len(j)} | "
-                     f"{sum(v.outcome == 'AGREES' for v in e)}/{len(e)} | {r.seconds:.0f} s |")
+                     f"{sum(v.outcome == 'AGREES' for v in e)}/{len(e)} | {r.seconds:.0f} s, {r.cpu_seconds:.0f} s | "
+                     f"{cell((r.commit or '—')[:12])} |")
     lines += ["", "## Judged verdicts (claims, references, preconditions)", "",
               "| experiment | kind | quantity | measured | predicted | tolerance | outcome | source |",
               "|---|---|---|---|---|---|---|---|"]

@@ -51,14 +51,24 @@ def _pooled_shape(dataset: str, pool: int) -> tuple:
 
 def cost_speciation_images(config: dict) -> Cost:
     r"""FLOPs of :func:`run_speciation_images` (branching times taken at the typical
-    :math:`t_S \approx 1`; the classifier's cost and the exact empirical-score clones, like every
-    exact reference, are not counted)."""
+    :math:`t_S \approx 1`; the exact empirical-score clones, like every exact reference, are not
+    counted). The classifiers count: per pair the one that labels the clone ends and, with
+    ``classifier_candidates``, ``classifier_folds`` more per candidate (each on
+    :math:`(k-1)/k` of the data; its cost does not depend on the data size)."""
+    from ..classifier import classifier_cost
+
     shape = _pooled_shape(config["dataset"], int(config.get("pool", 1)))
     dim = int(np.prod(shape))
+    base = dict(config["classifier"])
+    candidates = [dict(c) for c in config.get("classifier_candidates", ())]
+    clf = classifier_cost(base, dim, shape) + sum(
+        (classifier_cost({**base, **c}, dim, shape) * int(config.get("classifier_folds", 5)) for c in candidates),
+        Cost())
     parts = []
     for _ in config["pairs"]:
         c = denoiser_cost(config["train"], dim, shape)
-        parts.append(c.training + _clone_cost(c, np.asarray(config["branch"]), config["n_pairs"], config["clones"]))
+        parts.append(c.training + clf
+                     + _clone_cost(c, np.asarray(config["branch"]), config["n_pairs"], config["clones"]))
     return sum(parts, Cost())
 
 

@@ -139,7 +139,8 @@ def _image_dataset(name: str, seed: int):
 
 def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train: dict, classifier: dict,
                             n_pairs: int, branch: list, clones: dict, seed: int, device: str, cache_dir: str,
-                            pool: int = 1, exact_pairs: int = 0, progress: bool = False) -> dict:
+                            pool: int = 1, exact_pairs: int = 0, classifier_candidates=(), classifier_folds: int = 5,
+                            progress: bool = False) -> dict:
     r"""One class pair of the image-speciation experiment (a sweep item).
 
     Keeps classes ``pair = [a, b]`` of ``dataset`` (relabelled 0/1; at most ``limit_per_class``
@@ -156,12 +157,18 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     :math:`\Delta_t=1-e^{-2t}` (:class:`~diffphase.numerics.empirical.EmpiricalScore`): the
     dynamics the network approximates, without the network. Its crossing separates what the
     data do from what the trained model does.
+
+    With ``classifier_candidates`` (overrides of ``classifier``), the classifier's configuration
+    is chosen by ``classifier_folds``-fold cross-validation on the 80 % training split alone
+    (:func:`~diffphase.validation.classifier_selection.select_classifier`); the 20 % that measures its
+    accuracy takes no part in the choice.
     """
     import torch
 
     from diffphase.numerics import empirical, sde
 
     from ..classifier import ClassifierConfig, predict, train_classifier
+    from ..classifier_selection import select_classifier
     from ..models import score_function
 
     ds = _image_dataset(dataset, 0)
@@ -179,8 +186,14 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     lam = empirical.top_eigenvalue(X)
     t_s = 0.5 * math.log(lam)
     tr, te = sub.split(0.2, seed=seed)
-    clf, info = train_classifier(ClassifierConfig(**{**classifier, "seed": int(seed)}), tr, te, device=device,
-                                 cache_dir=cache_dir, progress=progress)
+    clf_config = ClassifierConfig(**{**classifier, "seed": int(seed)})
+    selection = None
+    if classifier_candidates:
+        selection = select_classifier({**classifier, "seed": int(seed)}, classifier_candidates, tr,
+                                      folds=classifier_folds, seed=int(seed), device=device,
+                                      cache_dir=cache_dir, progress=progress)
+        clf_config = selection.config
+    clf, info = train_classifier(clf_config, tr, te, device=device, cache_dir=cache_dir, progress=progress)
     model, hist = _train_denoiser(sub, train, seed, device, cache_dir, progress, f"{dataset} {a}/{b}")
     score = score_function(model, device=device)
     bt = t_s * np.asarray(branch, dtype=np.float64)
@@ -198,6 +211,8 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
            "branch_times": res.times, "phi_model": phi, "se_model": se, "t_model": t_model,
            "t_model_se": t_model_se, "classifier_accuracy": info.test_accuracy,
            "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
+    if selection is not None:
+        out["classifier_selection"] = selection.as_dict()
     if exact_pairs:
         res_e = sde.clone_agreement_simulation(empirical.EmpiricalScore(X), _gaussian_init(sub.dim), bt,
                                                int(exact_pairs), classify, seed=seed + 2, **settings)

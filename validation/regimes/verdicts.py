@@ -84,6 +84,9 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
     common = {k: config[k] for k in ("dataset", "limit_per_class", "train", "classifier", "n_pairs", "branch",
                                      "clones")}
     common.update(pool=int(config.get("pool", 1)), exact_pairs=int(config.get("exact_pairs", 0)))
+    if config.get("classifier_candidates"):  # absent otherwise: the items (and their stored results) stay as before
+        common.update(classifier_candidates=[dict(c) for c in config["classifier_candidates"]],
+                      classifier_folds=int(config.get("classifier_folds", 5)))
     items = [dict(common, pair=p, seed=s % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
                   progress=ctx.progress and ctx.executor == "serial") for p, s in zip(pairs, seeds)]
     points = ctx.sweep([f"pair{a}-{b}" for a, b in pairs], speciation_images_point, items)
@@ -94,7 +97,7 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
             f"held-out accuracy of the classifier that labels the clone ends, {pair}", p["classifier_accuracy"],
             None, TOLERANCES["speciation_images.classifier"], "min", kind="precondition", key=f"classifier {pair}",
             source="the clone agreement φ is read through this classifier; below 0.98 its errors bias φ near "
-                   "0.775 by more than 0.02 (biroli.speciation)"))
+                   "0.775 by more than 0.02 (biroli.speciation)", note=_selection_note(p)))
         shape = f"{p['d']} pixels" + (f" ({p['pool']}x{p['pool']} block means)" if p.get("pool", 1) > 1 else "")
         exact = "" if "t_exact" not in p else (
             f"; exact empirical-score clones cross at {p['t_exact']:.4f} ± {p['t_exact_se']:.2g} "
@@ -118,6 +121,17 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
                            ctx.figure_path(), f"Speciation, {config['dataset']} class pairs")
     return ExperimentResult(name=ctx.name, title="", mode=ctx.mode, verdicts=verdicts,
                             numbers={"points": points}, figures=[fig.name])
+
+
+def _selection_note(p: dict) -> str:
+    """How the classifier of a speciation point was configured (empty without a selection)."""
+    sel = p.get("classifier_selection")
+    if not sel:
+        return ""
+    cands = ", ".join(f"{c or 'base'}: {a:.4f}" for c, a in zip(sel["candidates"], sel["cv_accuracy"]))
+    return (f"configuration chosen by {sel['folds']}-fold cross-validation on the training 80 % only "
+            f"(mean validation accuracy {cands}; chosen {sel['candidates'][sel['chosen']] or 'base'}); the "
+            f"held-out 20 % measured here took no part in the choice")
 
 
 def _collapse_verdicts(p: dict, config: dict, label: str = "") -> list:
