@@ -70,8 +70,8 @@ def select_classifier(base: dict, candidates, data: Dataset, *, folds: int = 5, 
     ``folds`` times by :func:`train_classifier`, each time on all folds but one
     (:meth:`~diffphase.validation.data.Dataset.folds`, seed ``seed``) and scored on the one left
     out. The choice maximizes the mean validation accuracy
-    :math:`\bar a_c=\frac1k\sum_{j=1}^{k}a_{c,j}`; ties go to the earlier candidate (list
-    the cheaper ones first). Data held out from ``data`` (e.g. the test split that later judges
+    :math:`\bar a_c=\frac1k\sum_{j=1}^{k}a_{c,j}`; ties (equal up to :math:`10^{-12}`, the
+    rounding of the mean) go to the earlier candidate (list the cheaper ones first). Data held out from ``data`` (e.g. the test split that later judges
     the chosen classifier) take no part in the choice.
 
     Parameters
@@ -112,5 +112,6 @@ def select_classifier(base: dict, candidates, data: Dataset, *, folds: int = 5, 
             row.append(info.test_accuracy)
         table.append(row)
     means = [float(np.mean(r)) for r in table]
-    best = int(np.argmax(means))  # first maximum
+    # first maximum; means equal up to rounding (e.g. 278/285 reached by different folds) are ties
+    best = next(i for i, m in enumerate(means) if m >= max(means) - 1e-12)
     return ClassifierSelection(configs[best], best, candidates, means, table, int(folds))
