@@ -419,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
+    if args.command in ("validate", "analyze"):  # long numeric runs: keep freed memory in the process
+        from .engine.allocator import tune_malloc
+
+        tune_malloc()
     old = torch.get_num_threads()
     torch.set_num_threads(DEFAULT_TORCH_THREADS)
     try:
