@@ -291,6 +291,9 @@ def test_image_speciation_chooses_its_classifier_by_cross_validation(tmp_path):
                      progress=False)
     md = (tmp_path / "report.md").read_text()
     assert "- reused from an earlier run: speciation_digits" in md
+    with pytest.raises(ValueError, match="classifier_folds"):
+        V.run_validation("quick", only="speciation_digits", out=tmp_path / "bad", progress=False,
+                         configs={"speciation_digits": dict(cfg, classifier_folds=1)})
 
 
 def test_concurrent_jobs_give_the_serial_numbers_in_report_order(tmp_path):

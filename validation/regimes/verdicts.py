@@ -85,8 +85,10 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
                                      "clones")}
     common.update(pool=int(config.get("pool", 1)), exact_pairs=int(config.get("exact_pairs", 0)))
     if config.get("classifier_candidates"):  # absent otherwise: the items (and their stored results) stay as before
+        from diffphase.numerics.checks import check_int
+
         common.update(classifier_candidates=[dict(c) for c in config["classifier_candidates"]],
-                      classifier_folds=int(config.get("classifier_folds", 5)))
+                      classifier_folds=check_int("classifier_folds", config.get("classifier_folds", 5), minimum=2))
     items = [dict(common, pair=p, seed=s % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
                   progress=ctx.progress and ctx.executor == "serial") for p, s in zip(pairs, seeds)]
     points = ctx.sweep([f"pair{a}-{b}" for a, b in pairs], speciation_images_point, items)
