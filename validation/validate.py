@@ -38,7 +38,7 @@ from pathlib import Path
 from .engine.experiment import MODES, Experiment, RunContext
 from .engine.io import read_json, write_json
 from .engine.loop import default_device
-from .engine.report import write_report
+from .engine.report import REUSED, write_report
 from .engine.verdicts import ExperimentResult
 
 __all__ = ["EXPERIMENTS", "register", "default_names", "run_validation", "run_experiment", "ValidationRun", "plan",
@@ -257,7 +257,7 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
             log(f"[{result.name}] {status} ({result.seconds:.0f} s wall, {result.cpu_seconds:.0f} s CPU)")
 
     if reused:  # the report mixes runs: say which experiments this run did not compute
-        header["reused from an earlier run"] = ", ".join(reused)
+        header[REUSED] = ", ".join(reused)
     if jobs == 1 or len(todo) <= 1:
         for task in todo:
             finished(run_experiment(**task, log=log))

@@ -8,6 +8,7 @@ whose trained model must lie inside a stated band around the theory.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -291,6 +292,7 @@ def test_image_speciation_chooses_its_classifier_by_cross_validation(tmp_path):
                      progress=False)
     md = (tmp_path / "report.md").read_text()
     assert "- reused from an earlier run: speciation_digits" in md
+    assert re.search(r"mode quick, this run \d+ s", md)  # not the time of the reused experiment
     with pytest.raises(ValueError, match="classifier_folds"):
         V.run_validation("quick", only="speciation_digits", out=tmp_path / "bad", progress=False,
                          configs={"speciation_digits": dict(cfg, classifier_folds=1)})

@@ -19,7 +19,7 @@ from pathlib import Path
 from .io import atomic_write_text, read_json, to_jsonable, write_json
 from .verdicts import Verdict
 
-__all__ = ["summary", "summary_line", "render_markdown", "render_html", "write_report", "digest", "write_digest",
+__all__ = ["REUSED", "summary", "summary_line", "render_markdown", "render_html", "write_report", "digest", "write_digest",
            "export_report"]
 
 
@@ -77,8 +77,15 @@ def summary(results, *, strict: bool = False) -> dict:
             "exploratory": len(expl), "exploratory_agree": sum(v.outcome == "AGREES" for v in expl)}
 
 
-def summary_line(results, *, mode: str, seconds: float | None = None, strict: bool = False) -> str:
-    """One line: status, judged verdicts passing per kind, inconclusive, exploratory agreements."""
+#: The header key that lists the experiments a run reused from an earlier run into the same folder.
+REUSED = "reused from an earlier run"
+
+
+def summary_line(results, *, mode: str, seconds: float | None = None, strict: bool = False,
+                 partial: bool = False) -> str:
+    """One line: status, judged verdicts passing per kind, inconclusive, exploratory agreements;
+    ``seconds`` is the wall time of the run, called "this run" when ``partial`` (some
+    experiments were reused from an earlier run, so it is not the report's whole time)."""
     s = summary(results, strict=strict)
     parts = []
     for kind in ("claim", "reference", "precondition"):
@@ -89,7 +96,7 @@ def summary_line(results, *, mode: str, seconds: float | None = None, strict: bo
     text = (f"{'PASS' if s['passed'] else 'FAIL'}: {s['judged_pass']}/{s['judged']} judged verdicts pass "
             f"({', '.join(parts) or 'none'}); {s['inconclusive']} inconclusive; exploratory predictions: "
             f"{s['exploratory_agree']}/{s['exploratory']} agree{' (strict: they count)' if strict else ''}; "
-            f"mode {mode}" + (f", {seconds:.0f} s" if seconds is not None else ""))
+            f"mode {mode}" + (f", {'this run ' if partial else ''}{seconds:.0f} s" if seconds is not None else ""))
     return text
 
 
@@ -131,8 +138,9 @@ def render_markdown(results, *, mode: str, seconds: float | None = None, header:
     def cell(c):
         return str(c).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["# diffphase validate report", "", "**" + summary_line(results, mode=mode, seconds=seconds,
-                                                                     strict=strict).replace(":", ":**", 1) + "."]
+    partial = bool((header or {}).get(REUSED))
+    lines = ["# diffphase validate report", "", "**" + summary_line(results, mode=mode, seconds=seconds, strict=strict,
+                                                                     partial=partial).replace(":", ":**", 1) + "."]
     for k, v in (header or {}).items():
         lines.append(f"- {k}: {v}")
     lines += ["", "## Experiments", "", "| experiment | status | judged verdicts passing | exploratory agreeing | "
@@ -200,7 +208,8 @@ def render_html(results, *, mode: str, seconds: float | None = None, header: dic
     esc = html.escape
     s = summary(results, strict=strict)
     status = "PASS" if s["passed"] else "FAIL"
-    line = summary_line(results, mode=mode, seconds=seconds, strict=strict).split(":", 1)[1]
+    line = summary_line(results, mode=mode, seconds=seconds, strict=strict,
+                        partial=bool((header or {}).get(REUSED))).split(":", 1)[1]
     out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>diffphase validate</title>",
            "<style>body{font-family:sans-serif;max-width:80em;margin:auto}table{border-collapse:collapse}"
            "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}.PASS,.AGREES{color:#070}"
