@@ -34,7 +34,9 @@ def run(experiment: str, out: Path, tuned: bool) -> dict:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # 1: a verdict failed, the run itself finished
+        raise RuntimeError(f"{' '.join(cmd)} exited with {code}")
     numbers = json.loads((out / "results.json").read_text())["experiments"][0]["verdicts"]
     return {"cpu": ru.ru_utime + ru.ru_stime, "sys": ru.ru_stime, "faults": ru.ru_minflt, "rss_mb": ru.ru_maxrss / 1024,
             "wall": wall, "measured": [v["measured"] for v in numbers]}

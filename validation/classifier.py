@@ -37,7 +37,7 @@ from .data import Dataset
 from .engine.config import Cost, config_key
 from .engine.io import RunLock, atomic_torch_save, cache_root, to_jsonable
 from .engine.loop import LoopSettings, cosine_lr, default_device, fit
-from .models import Classifier, seeded_init
+from .models import Classifier, module_flops, seeded_init
 
 __all__ = [
     "ClassifierConfig",
@@ -421,8 +421,8 @@ def _classification_loss(x_all: torch.Tensor, y_all: torch.Tensor, config: Class
 def classifier_cost(config: dict, dim: int, image_shape=None, num_classes: int = 2) -> Cost:
     r"""FLOPs and optimizer steps of training one classifier of ``config``
     (:class:`ClassifierConfig` keywords): ``steps × batch_size ×`` the forward + backward FLOPs
-    per sample counted by :class:`torch.utils.flop_counter.FlopCounterMode` (matrix products
-    and convolutions only). A CNN is attributed to the ``"unet"`` family (convolutions) and an
+    per sample (:func:`~diffphase.validation.models.module_flops`: matrix products and
+    convolutions only). A CNN is attributed to the ``"unet"`` family (convolutions) and an
     MLP to ``"mlp"`` for the CPU rates of :mod:`~diffphase.validation.calibrate`.
 
     Examples
@@ -431,15 +431,9 @@ def classifier_cost(config: dict, dim: int, image_shape=None, num_classes: int =
     >>> c.train_steps, c.train_flops > 0
     (100, True)
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     cfg = ClassifierConfig(**dict(config)).validate()
     arch = cfg.arch if image_shape is not None else "mlp"
     model = Classifier(int(dim), int(num_classes), arch, image_shape, cfg.hidden, cfg.channels)
-    batch = 8
-    x = torch.randn(batch, int(dim))
-    with FlopCounterMode(display=False) as both:
-        model(x).square().mean().backward()
-    flops = both.get_total_flops() / batch * cfg.steps * cfg.batch_size
+    flops = module_flops(model, torch.randn(8, int(dim)))["train"] * cfg.steps * cfg.batch_size
     family = "unet" if arch == "cnn" else "mlp"
     return Cost(train_flops=float(flops), train_steps=cfg.steps, by_network=((family, float(flops)),))

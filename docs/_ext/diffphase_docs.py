@@ -419,9 +419,11 @@ class StandardResultsDirective(SphinxDirective):
                    f"{head.get('platform', '?')}, Python {head.get('python', '?')}, torch {head.get('torch', '?')} "
                    f"on {head.get('device', '?')}, one torch thread per process. Sum over experiments: "
                    f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU.")
-        if head.get("reused from an earlier run"):
+        from diffphase.validation.engine.report import REUSED
+
+        if head.get(REUSED):
             caption += (" Reused from an earlier run into the same report folder (its commit in the table): "
-                        f"{head['reused from an earlier run']}.")
+                        f"{head[REUSED]}.")
         t1, b1 = _table("standard-experiments", ("experiment", "status", "judged pass", "wall (min)", "CPU (min)",
                                                  "commit"), (22, 10, 12, 10, 10, 14))
         for row in exps:

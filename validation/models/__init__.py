@@ -24,7 +24,7 @@ Networks
     Rebuilds a network from its ``spec`` dictionary (stored in every checkpoint).
 """
 
-from .build import build_model, denoiser_flops, seeded_init
+from .build import build_model, denoiser_flops, module_flops, seeded_init
 from .classifier import Classifier
 from .layers import TimeEmbedding, noise_feature
 from .mlp import MLPDenoiser
@@ -43,5 +43,6 @@ __all__ = [
     "ClassConditional",
     "noise_feature",
     "denoiser_flops",
+    "module_flops",
     "Classifier",
 ]

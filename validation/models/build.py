@@ -15,7 +15,7 @@ from .mlp import MLPDenoiser
 from .tree import TreeDenoiser
 from .unet import UNetDenoiser
 
-__all__ = ["seeded_init", "build_model", "denoiser_flops"]
+__all__ = ["seeded_init", "build_model", "denoiser_flops", "module_flops"]
 
 
 _MODELS = {"mlp": MLPDenoiser, "unet": UNetDenoiser, "tree": TreeDenoiser}
@@ -82,8 +82,6 @@ def denoiser_flops(spec: dict, batch: int = 8) -> dict:
     >>> f["train"] > 2 * f["forward"] > 0
     True
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     batch = check_int("batch", batch, minimum=1)
     model = build_model(spec)
     dim = model.dim if hasattr(model, "dim") else int(spec["dim"])
@@ -91,10 +89,31 @@ def denoiser_flops(spec: dict, batch: int = 8) -> dict:
         x = torch.randint(0, model.vocab, (batch, dim), generator=torch.Generator().manual_seed(0))
     else:
         x = torch.randn(batch, dim)
-    t = torch.full((batch,), 0.5)
+    return module_flops(model, x, torch.full((batch,), 0.5))
+
+
+def module_flops(model: nn.Module, *inputs: torch.Tensor) -> dict:
+    r"""Floating-point operations of ``model(*inputs)`` per sample (the first dimension of
+    ``inputs[0]``), counted by :class:`torch.utils.flop_counter.FlopCounterMode`: matrix
+    products and convolutions of one forward pass, and of one forward + backward pass of the
+    loss ``mean(model(*inputs)**2)`` (element-wise work is not counted).
+
+    Returns
+    -------
+    dict
+        ``{"forward": F, "train": F + B}`` per sample.
+
+    Examples
+    --------
+    >>> module_flops(torch.nn.Linear(4, 3, bias=False), torch.randn(5, 4))["forward"]
+    24.0
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batch = int(inputs[0].shape[0])
     with FlopCounterMode(display=False) as fwd:
         with torch.no_grad():
-            model(x, t)
+            model(*inputs)
     with FlopCounterMode(display=False) as both:
-        model(x, t).square().mean().backward()
+        model(*inputs).square().mean().backward()
     return {"forward": fwd.get_total_flops() / batch, "train": both.get_total_flops() / batch}

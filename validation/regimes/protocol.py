@@ -186,13 +186,12 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     lam = empirical.top_eigenvalue(X)
     t_s = 0.5 * math.log(lam)
     tr, te = sub.split(0.2, seed=seed)
-    clf_config = ClassifierConfig(**{**classifier, "seed": int(seed)})
+    base = {**classifier, "seed": int(seed)}
     selection = None
     if classifier_candidates:
-        selection = select_classifier({**classifier, "seed": int(seed)}, classifier_candidates, tr,
-                                      folds=classifier_folds, seed=int(seed), device=device,
-                                      cache_dir=cache_dir, progress=progress)
-        clf_config = selection.config
+        selection = select_classifier(base, classifier_candidates, tr, folds=classifier_folds, seed=int(seed),
+                                      device=device, cache_dir=cache_dir, progress=progress)
+    clf_config = selection.config if selection is not None else ClassifierConfig(**base)
     clf, info = train_classifier(clf_config, tr, te, device=device, cache_dir=cache_dir, progress=progress)
     model, hist = _train_denoiser(sub, train, seed, device, cache_dir, progress, f"{dataset} {a}/{b}")
     score = score_function(model, device=device)

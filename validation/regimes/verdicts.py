@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from diffphase.numerics.checks import check_int
+
 from .configs import per_size_steps
 from .figure import plot_collapse, plot_phi_panels
 from .protocol import collapse_images_point, collapse_point, speciation_gm_point, speciation_images_point
@@ -85,8 +87,6 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
                                      "clones")}
     common.update(pool=int(config.get("pool", 1)), exact_pairs=int(config.get("exact_pairs", 0)))
     if config.get("classifier_candidates"):  # absent otherwise: the items (and their stored results) stay as before
-        from diffphase.numerics.checks import check_int
-
         common.update(classifier_candidates=[dict(c) for c in config["classifier_candidates"]],
                       classifier_folds=check_int("classifier_folds", config.get("classifier_folds", 5), minimum=2))
     items = [dict(common, pair=p, seed=s % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
