@@ -354,29 +354,59 @@ def _estimated_seconds(task: dict) -> float:
 
 def _run_concurrently(todo, jobs, threads, finished, log, progress) -> None:
     """Run the tasks ``jobs`` at a time in spawned worker processes, the most expensive first
-    (longest-processing-time order, which keeps the longest experiment off the end of the run);
-    ``finished(result)`` is called in this process as each one ends. When one raises, the ones
-    not started are cancelled, the running ones finish (and are stored), then the error is
-    raised."""
+    (longest-processing-time order, which keeps the longest experiment off the end of the run)
+    and each after the experiments it reuses networks from
+    (:attr:`~diffphase.validation.engine.experiment.Experiment.after`); ``finished(result)`` is
+    called in this process as each one ends. When one raises, the ones not started are
+    dropped, the running ones finish (and are stored), then the error is raised."""
     import concurrent.futures as cf
     import multiprocessing
 
     order = sorted(todo, key=_estimated_seconds, reverse=True)
     ctx = multiprocessing.get_context("spawn")
-    error = None
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_worker_run, task, threads): task["name"] for task in order}
         if progress:
             log(f"running {len(order)} experiments, {jobs} at a time: {', '.join(t['name'] for t in order)}")
-        for fut in cf.as_completed(futures):
+        _dispatch(order, jobs, lambda task: pool.submit(_worker_run, task, threads),
+                  lambda name: EXPERIMENTS[name].after,
+                  lambda fut: finished(ExperimentResult.from_dict(read_json(fut.result()))), log)
+
+
+def _dispatch(order: list[dict], jobs: int, submit, after, on_done, log) -> None:
+    """Keep ``jobs`` tasks running: when a slot is free, start the first task of ``order`` none of
+    whose ``after(name)`` experiments is still waiting or running; ``on_done(future)`` as each
+    ends. A task whose ``on_done`` raises stops new starts; the running ones end, then the first
+    error is raised. Raises ValueError when the remaining tasks wait on each other (a cycle of
+    ``after``)."""
+    import concurrent.futures as cf
+
+    pending = list(order)
+    unfinished = {task["name"] for task in order}
+    running: dict = {}
+    error = None
+    while pending or running:
+        while pending and len(running) < jobs:
+            ready = next((t for t in pending if not (set(after(t["name"])) - {t["name"]}) & unfinished), None)
+            if ready is None:
+                break
+            pending.remove(ready)
+            running[submit(ready)] = ready["name"]
+        if not running:
+            raise ValueError("experiments " + ", ".join(t["name"] for t in pending)
+                             + " wait on each other (their Experiment.after entries form a cycle)")
+        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            name = running.pop(fut)
+            unfinished.discard(name)
             try:
-                finished(ExperimentResult.from_dict(read_json(fut.result())))
+                on_done(fut)
             except BaseException as exc:  # noqa: BLE001 - re-raised below, after the running ones end
                 if error is None:
                     error = exc
-                    log(f"[{futures[fut]}] failed: {exc!r}; letting the running experiments finish")
-                    for f in futures:
-                        f.cancel()
+                    log(f"[{name}] failed: {exc!r}; letting the running experiments finish")
+                    for task in pending:
+                        unfinished.discard(task["name"])
+                    pending.clear()
     if error is not None:
         raise error
 

@@ -474,3 +474,66 @@ def test_version_and_thread_default(capsys, monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)
+
+
+def test_dispatch_starts_a_task_after_the_experiments_it_reuses_and_fills_the_free_slot():
+    """``_dispatch`` (the scheduler of ``jobs > 1``): a task whose ``after`` experiment is running
+    is held back, and the free slot goes to the next task in order; it starts once that
+    experiment has ended. Errors stop new starts; a cycle of ``after`` is an error."""
+    import concurrent.futures as cf
+    import threading
+    import time
+
+    events, lock = [], threading.Lock()
+    gate = {name: threading.Event() for name in "abcd"}
+
+    def work(name):
+        with lock:
+            events.append(("start", name))
+        assert gate[name].wait(10)
+        with lock:
+            events.append(("end", name))
+        return name
+
+    order = [{"name": n} for n in "abcd"]          # b reuses a's network; a runs longest
+    after = {"a": (), "b": ("a", "not-in-this-run"), "c": (), "d": ()}.__getitem__
+    with cf.ThreadPoolExecutor(2) as pool:
+        runner = threading.Thread(target=V._dispatch, args=(order, 2, lambda t: pool.submit(work, t["name"]), after,
+                                                            lambda f: f.result(), print))
+        runner.start()
+        for name in "cda":                          # c ends first, then d, then a
+            deadline = time.time() + 10
+            while ("start", name) not in events:
+                assert time.time() < deadline
+                time.sleep(0.001)
+            gate[name].set()
+            while ("end", name) not in events:
+                assert time.time() < deadline
+                time.sleep(0.001)
+        gate["b"].set()
+        runner.join(10)
+    starts = [n for kind, n in events if kind == "start"]
+    assert starts == ["a", "c", "d", "b"]           # b waited for a; c and d took the free slot
+    assert events.index(("start", "b")) > events.index(("end", "a"))
+
+    with pytest.raises(ValueError, match="wait on each other"):
+        V._dispatch([{"name": "x"}, {"name": "y"}], 2, lambda t: None,
+                    {"x": ("y",), "y": ("x",)}.__getitem__, lambda f: None, print)
+
+    def fail(f):
+        raise RuntimeError("boom")
+
+    started = []
+    with cf.ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="boom"):
+        V._dispatch([{"name": "x"}, {"name": "y"}], 1, lambda t: started.append(t["name"]) or pool.submit(int),
+                    lambda n: (), fail, lambda msg: None)
+    assert started == ["x"]                         # y is not started after x failed
+
+
+def test_class_information_digits_runs_after_the_network_it_reuses():
+    """The registry states the shared network: the two digits experiments train the same
+    class-conditional MLP in every mode that has both."""
+    exp = V.EXPERIMENTS["class_information_digits"]
+    assert exp.after == ("negative_guidance_digits",)
+    for mode in ("standard", "full"):
+        assert exp.config(mode)["train"] == V.EXPERIMENTS["negative_guidance_digits"].config(mode)["train"]

@@ -114,5 +114,6 @@ EXPERIMENTS = [
         standard=STANDARD_CLASS_INFORMATION_DIGITS,
         full=FULL_CLASS_INFORMATION_DIGITS,
         modes=("standard", "full"),
+        after=("negative_guidance_digits",),  # the same class-conditional digits MLP (its train block)
     ),
 ]
