@@ -342,7 +342,7 @@ def _run_validate(args: argparse.Namespace) -> int:
                   + ("" if v.predicted is None else f", predicted {v.predicted:.4g}") + f" ({v.tolerance_text()})")
         if r.status == "skipped":
             print(f"{'SKIP':<12} {'':<12} {r.name}: {r.message}")
-    print(summary_line(run.results, mode=args.mode, seconds=run.seconds, strict=args.strict)
+    print(summary_line(run.results, mode=args.mode, seconds=run.seconds, strict=args.strict, partial=bool(run.reused))
           + f"; report: {run.files['report.md']}")
     if args.export:
         from diffphase.validation.engine.report import export_report

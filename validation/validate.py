@@ -381,11 +381,11 @@ def _dispatch(order: list[dict], jobs: int, submit, after, on_done, log) -> None
     import concurrent.futures as cf
 
     pending = list(order)
-    unfinished = {task["name"] for task in order}
     running: dict = {}
     error = None
     while pending or running:
         while pending and len(running) < jobs:
+            unfinished = {t["name"] for t in pending} | set(running.values())
             ready = next((t for t in pending if not (set(after(t["name"])) - {t["name"]}) & unfinished), None)
             if ready is None:
                 break
@@ -397,15 +397,12 @@ def _dispatch(order: list[dict], jobs: int, submit, after, on_done, log) -> None
         done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
         for fut in done:
             name = running.pop(fut)
-            unfinished.discard(name)
             try:
                 on_done(fut)
             except BaseException as exc:  # noqa: BLE001 - re-raised below, after the running ones end
                 if error is None:
                     error = exc
                     log(f"[{name}] failed: {exc!r}; letting the running experiments finish")
-                    for task in pending:
-                        unfinished.discard(task["name"])
                     pending.clear()
     if error is not None:
         raise error

@@ -116,6 +116,8 @@ def test_failing_verdict_fails_the_run_and_the_exit_status(fakes, tmp_path, caps
     assert main(["validate", "--only", "fake_bad", "--out", str(tmp_path), "--no-progress"]) == 1
     out = capsys.readouterr().out
     assert "FAIL         reference    fake_bad: value: measured 3, predicted 0" in out
+    # both experiments were reused from the run above: the time printed is this run's alone
+    assert re.search(r"mode quick, this run \d+ s; report: ", out)
 
 
 ALL_OK = {"precondition": True, "claim": True, "reference": True, "exploratory": True}

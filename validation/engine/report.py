@@ -81,6 +81,11 @@ def summary(results, *, strict: bool = False) -> dict:
 REUSED = "reused from an earlier run"
 
 
+def _partial(header: dict | None) -> bool:
+    """Whether a report's header lists experiments reused from an earlier run."""
+    return bool((header or {}).get(REUSED))
+
+
 def summary_line(results, *, mode: str, seconds: float | None = None, strict: bool = False,
                  partial: bool = False) -> str:
     """One line: status, judged verdicts passing per kind, inconclusive, exploratory agreements;
@@ -138,9 +143,8 @@ def render_markdown(results, *, mode: str, seconds: float | None = None, header:
     def cell(c):
         return str(c).replace("|", "\\|").replace("\n", " ")
 
-    partial = bool((header or {}).get(REUSED))
     lines = ["# diffphase validate report", "", "**" + summary_line(results, mode=mode, seconds=seconds, strict=strict,
-                                                                     partial=partial).replace(":", ":**", 1) + "."]
+                                                                     partial=_partial(header)).replace(":", ":**", 1) + "."]
     for k, v in (header or {}).items():
         lines.append(f"- {k}: {v}")
     lines += ["", "## Experiments", "", "| experiment | status | judged verdicts passing | exploratory agreeing | "
@@ -209,7 +213,7 @@ def render_html(results, *, mode: str, seconds: float | None = None, header: dic
     s = summary(results, strict=strict)
     status = "PASS" if s["passed"] else "FAIL"
     line = summary_line(results, mode=mode, seconds=seconds, strict=strict,
-                        partial=bool((header or {}).get(REUSED))).split(":", 1)[1]
+                        partial=_partial(header)).split(":", 1)[1]
     out = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>diffphase validate</title>",
            "<style>body{font-family:sans-serif;max-width:80em;margin:auto}table{border-collapse:collapse}"
            "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}.PASS,.AGREES{color:#070}"
