@@ -300,6 +300,38 @@ def test_image_speciation_chooses_its_classifier_by_cross_validation(tmp_path):
                          configs={"speciation_digits": dict(cfg, classifier_folds=1)})
 
 
+def test_image_speciation_takes_a_classifier_fixed_per_pair(tmp_path):
+    """``pair_classifiers`` fixes each pair's classifier overrides in advance (the standard
+    tier's frozen cross-validation outcome): the labelling classifier is the one trained by hand
+    with those overrides on the pair's 80 % split (same held-out accuracy), the override is
+    stored, the precondition's note names it and its source; a wrong length or both ways of
+    choosing at once are refused."""
+    from diffphase.validation.classifier import ClassifierConfig, train_classifier
+    from diffphase.validation.engine.executor import spawn_seeds
+    from diffphase.validation.regimes import pair_images
+
+    cfg = dict(TINY["speciation_digits"], exact_pairs=0, pair_classifiers=[{"hidden": 4}],
+               pair_classifiers_source="chosen by a test")
+    run = V.run_validation("quick", only="speciation_digits", out=tmp_path, configs={"speciation_digits": cfg},
+                           progress=False)
+    r = run.results[0]
+    p = r.numbers["points"][0]
+    assert p["classifier_override"] == {"hidden": 4} and "classifier_selection" not in p
+    seed = spawn_seeds(0, 1)[0] % (2**31 - 1)
+    _, tr, te = pair_images("digits", (0, 1), None, 1, seed)
+    _, info = train_classifier(ClassifierConfig(**{**cfg["classifier"], "seed": seed, "hidden": 4}), tr, te,
+                               use_cache=False)
+    assert p["classifier_accuracy"] == info.test_accuracy
+    pre = [v for v in r.verdicts if v.kind == "precondition"][0]
+    assert "fixed for this pair: {'hidden': 4}, chosen by a test" in pre.note
+    with pytest.raises(ValueError, match="one entry per pair"):
+        V.run_validation("quick", only="speciation_digits", out=tmp_path / "bad", progress=False,
+                         configs={"speciation_digits": dict(cfg, pair_classifiers=[{}, {}])})
+    with pytest.raises(ValueError, match="not both"):
+        V.run_validation("quick", only="speciation_digits", out=tmp_path / "bad2", progress=False,
+                         configs={"speciation_digits": dict(cfg, classifier_candidates=[{}, {"hidden": 8}])})
+
+
 def test_concurrent_jobs_give_the_serial_numbers_in_report_order(tmp_path):
     """``jobs=2`` runs the experiments in worker processes, most expensive first; the results,
     their order in the report and the resume are those of the serial run."""

@@ -39,8 +39,8 @@ from .configs import (FULL_COLLAPSE, FULL_COLLAPSE_IMAGES, QUICK_COLLAPSE_IMAGES
                       QUICK_SPECIATION_GM, QUICK_SPECIATION_MNIST, STANDARD_COLLAPSE, STANDARD_SPECIATION_DIGITS,
                       STANDARD_SPECIATION_FASHION, STANDARD_SPECIATION_GM, STANDARD_SPECIATION_MNIST)
 from .cost import cost_collapse, cost_collapse_images, cost_speciation_gm, cost_speciation_images
-from .protocol import (collapse_images_point, collapse_point, fashion_missing, mnist_missing, pooled_images,
-                       speciation_gm_point, speciation_images_point)
+from .protocol import (collapse_images_point, collapse_point, fashion_missing, mnist_missing, pair_images,
+                       pooled_images, speciation_gm_point, speciation_images_point)
 from .theory import plot_theory_curves, theory_summary
 from .tolerances import PHI_LEVEL, TOLERANCES
 from .verdicts import run_collapse, run_collapse_images, run_speciation_gm, run_speciation_images
@@ -56,6 +56,7 @@ __all__ = [
     "collapse_point",
     "collapse_images_point",
     "pooled_images",
+    "pair_images",
     "run_collapse_images",
     "cost_collapse_images",
     "run_speciation_gm",

@@ -54,7 +54,8 @@ def cost_speciation_images(config: dict) -> Cost:
     :math:`t_S \approx 1`; the exact empirical-score clones, like every exact reference, are not
     counted). The classifiers count: per pair the one that labels the clone ends and, with
     ``classifier_candidates``, ``classifier_folds`` more per candidate (each on
-    :math:`(k-1)/k` of the data; its cost does not depend on the data size)."""
+    :math:`(k-1)/k` of the data; its cost does not depend on the data size); with
+    ``pair_classifiers``, each pair's own configuration."""
     from ..classifier import classifier_cost
 
     shape = _pooled_shape(config["dataset"], int(config.get("pool", 1)))
@@ -64,9 +65,12 @@ def cost_speciation_images(config: dict) -> Cost:
     clf = classifier_cost(base, dim, shape) + sum(
         (classifier_cost({**base, **c}, dim, shape) * int(config.get("classifier_folds", 5)) for c in candidates),
         Cost())
+    fixed = [dict(c) for c in config.get("pair_classifiers", ())] or [None] * len(config["pairs"])
     parts = []
-    for _ in config["pairs"]:
+    for override in fixed:
         c = denoiser_cost(config["train"], dim, shape)
+        if override is not None:  # the pair's classifier fixed in advance, instead of the base one
+            clf = classifier_cost({**base, **override}, dim, shape)
         parts.append(c.training + clf
                      + _clone_cost(c, np.asarray(config["branch"]), config["n_pairs"], config["clones"]))
     return sum(parts, Cost())

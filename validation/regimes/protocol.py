@@ -18,7 +18,7 @@ from diffphase.numerics import process
 from .tolerances import PHI_LEVEL
 
 __all__ = ["speciation_gm_point", "speciation_images_point", "collapse_point", "collapse_images_point", "pooled_images",
-           "mnist_missing"]
+           "pair_images", "mnist_missing"]
 
 
 def _train_denoiser(ds, train_cfg: dict, seed: int, device, cache_dir, progress: bool, desc: str):
@@ -137,10 +137,40 @@ def _image_dataset(name: str, seed: int):
     raise ValueError(f"dataset must be 'digits', 'mnist' or 'fashion_mnist', got {name!r}")
 
 
+def pair_images(dataset: str, pair, limit_per_class, pool: int, seed: int):
+    """The images of one class pair as :func:`speciation_images_point` uses them.
+
+    Keeps classes ``pair = [a, b]`` of ``dataset`` (at most ``limit_per_class`` images each,
+    ``None``: all), relabels them 0 / 1, averages ``pool`` × ``pool`` blocks
+    (:func:`pooled_images`) and splits off 20 % (``Dataset.split(0.2, seed)``) for the
+    classifier's held-out accuracy.
+
+    Returns
+    -------
+    (Dataset, Dataset, Dataset)
+        The whole pair, its 80 % training split and its 20 % held-out split.
+    """
+    import torch
+
+    ds = _image_dataset(dataset, 0)
+    a, b = (int(c) for c in pair)
+    keep = []
+    for c in (a, b):
+        idx = torch.nonzero(ds.labels == c).flatten()
+        if idx.numel() == 0:
+            raise ValueError(f"class {c} does not occur in {dataset}")
+        keep.append(idx if limit_per_class is None else idx[: int(limit_per_class)])
+    sub = ds.subset(torch.cat(keep))
+    sub.labels = (sub.labels == b).long()
+    sub = pooled_images(sub, pool)
+    tr, te = sub.split(0.2, seed=seed)
+    return sub, tr, te
+
+
 def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train: dict, classifier: dict,
                             n_pairs: int, branch: list, clones: dict, seed: int, device: str, cache_dir: str,
                             pool: int = 1, exact_pairs: int = 0, classifier_candidates=(), classifier_folds: int = 5,
-                            progress: bool = False) -> dict:
+                            classifier_override: dict | None = None, progress: bool = False) -> dict:
     r"""One class pair of the image-speciation experiment (a sweep item).
 
     Keeps classes ``pair = [a, b]`` of ``dataset`` (relabelled 0/1; at most ``limit_per_class``
@@ -161,7 +191,8 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     With ``classifier_candidates`` (overrides of ``classifier``), the classifier's configuration
     is chosen by ``classifier_folds``-fold cross-validation on the 80 % training split alone
     (:func:`~diffphase.validation.classifier_selection.select_classifier`); the 20 % that measures its
-    accuracy takes no part in the choice.
+    accuracy takes no part in the choice. ``classifier_override`` instead fixes the overrides in
+    advance (e.g. a choice made that way before, recorded in the configuration).
     """
     import torch
 
@@ -171,26 +202,21 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     from ..classifier_selection import select_classifier
     from ..models import score_function
 
-    ds = _image_dataset(dataset, 0)
     a, b = (int(c) for c in pair)
-    keep = []
-    for c in (a, b):
-        idx = torch.nonzero(ds.labels == c).flatten()
-        if idx.numel() == 0:
-            raise ValueError(f"class {c} does not occur in {dataset}")
-        keep.append(idx if limit_per_class is None else idx[: int(limit_per_class)])
-    sub = ds.subset(torch.cat(keep))
-    sub.labels = (sub.labels == b).long()
-    sub = pooled_images(sub, pool)
+    sub, tr, te = pair_images(dataset, pair, limit_per_class, pool, seed)
     X = sub.data.numpy().astype(np.float64)
     lam = empirical.top_eigenvalue(X)
     t_s = 0.5 * math.log(lam)
-    tr, te = sub.split(0.2, seed=seed)
     base = {**classifier, "seed": int(seed)}
     selection = None
     if classifier_candidates:
         selection = select_classifier(base, classifier_candidates, tr, folds=classifier_folds, seed=int(seed),
                                       device=device, cache_dir=cache_dir, progress=progress)
+    if classifier_candidates and classifier_override is not None:
+        raise ValueError("give classifier_candidates (choose by cross-validation) or classifier_override "
+                         "(fixed), not both")
+    if classifier_override is not None:
+        base.update(classifier_override)
     clf_config = selection.config if selection is not None else ClassifierConfig(**base)
     clf, info = train_classifier(clf_config, tr, te, device=device, cache_dir=cache_dir, progress=progress)
     model, hist = _train_denoiser(sub, train, seed, device, cache_dir, progress, f"{dataset} {a}/{b}")
@@ -212,6 +238,8 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
            "final_loss": float(hist.smoothed()[-1]), "train_seconds": hist.seconds}
     if selection is not None:
         out["classifier_selection"] = selection.as_dict()
+    if classifier_override is not None:
+        out["classifier_override"] = dict(classifier_override)
     if exact_pairs:
         res_e = sde.clone_agreement_simulation(empirical.EmpiricalScore(X), _gaussian_init(sub.dim), bt,
                                                int(exact_pairs), classify, seed=seed + 2, **settings)

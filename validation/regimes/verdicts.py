@@ -91,6 +91,14 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
                       classifier_folds=check_int("classifier_folds", config.get("classifier_folds", 5), minimum=2))
     items = [dict(common, pair=p, seed=s % (2**31 - 1), device=ctx.device, cache_dir=str(ctx.cache_dir),
                   progress=ctx.progress and ctx.executor == "serial") for p, s in zip(pairs, seeds)]
+    fixed = [dict(c) for c in config.get("pair_classifiers", ())]
+    if fixed:  # absent otherwise: the items (and their stored results) stay as before
+        if len(fixed) != len(pairs):
+            raise ValueError(f"pair_classifiers must have one entry per pair ({len(pairs)}), got {len(fixed)}")
+        if config.get("classifier_candidates"):
+            raise ValueError("give classifier_candidates or pair_classifiers, not both")
+        for item, override in zip(items, fixed):
+            item["classifier_override"] = override
     points = ctx.sweep([f"pair{a}-{b}" for a, b in pairs], speciation_images_point, items)
     verdicts = []
     for p in points:
@@ -99,7 +107,7 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
             f"held-out accuracy of the classifier that labels the clone ends, {pair}", p["classifier_accuracy"],
             None, TOLERANCES["speciation_images.classifier"], "min", kind="precondition", key=f"classifier {pair}",
             source="the clone agreement φ is read through this classifier; below 0.98 its errors bias φ near "
-                   "0.775 by more than 0.02 (biroli.speciation)", note=_selection_note(p)))
+                   "0.775 by more than 0.02 (biroli.speciation)", note=_selection_note(p, config)))
         shape = f"{p['d']} pixels" + (f" ({p['pool']}x{p['pool']} block means)" if p.get("pool", 1) > 1 else "")
         exact = "" if "t_exact" not in p else (
             f"; exact empirical-score clones cross at {p['t_exact']:.4f} ± {p['t_exact_se']:.2g} "
@@ -125,9 +133,13 @@ def run_speciation_images(config: dict, ctx) -> "ExperimentResult":
                             numbers={"points": points}, figures=[fig.name])
 
 
-def _selection_note(p: dict) -> str:
-    """How the classifier of a speciation point was configured (empty without a selection)."""
+def _selection_note(p: dict, config: dict | None = None) -> str:
+    """How the classifier of a speciation point was configured (empty when simply as given)."""
     sel = p.get("classifier_selection")
+    if "classifier_override" in p:
+        source = (config or {}).get("pair_classifiers_source", "")
+        fixed = f"configuration fixed for this pair: {p['classifier_override'] or 'base'}"
+        return fixed + (f", {source}" if source else "")
     if not sel:
         return ""
     cands = ", ".join(f"{c or 'base'}: {a:.4f}" for c, a in zip(sel["candidates"], sel["cv_accuracy"]))
