@@ -145,6 +145,17 @@ def pair_images(dataset: str, pair, limit_per_class, pool: int, seed: int):
     (:func:`pooled_images`) and splits off 20 % (``Dataset.split(0.2, seed)``) for the
     classifier's held-out accuracy.
 
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "fashion_mnist"}
+    pair : sequence of two int
+        The class labels ``a`` (relabelled 0) and ``b`` (relabelled 1).
+    limit_per_class : int or None
+    pool : int
+        Block size of the averaging (1: full resolution).
+    seed : int
+        Seed of the 80 / 20 split.
+
     Returns
     -------
     (Dataset, Dataset, Dataset)
@@ -207,16 +218,14 @@ def speciation_images_point(*, dataset: str, pair: list, limit_per_class, train:
     X = sub.data.numpy().astype(np.float64)
     lam = empirical.top_eigenvalue(X)
     t_s = 0.5 * math.log(lam)
-    base = {**classifier, "seed": int(seed)}
+    if classifier_candidates and classifier_override is not None:
+        raise ValueError("give classifier_candidates (choose by cross-validation) or classifier_override "
+                         "(fixed), not both")
+    base = {**classifier, "seed": int(seed), **(classifier_override or {})}
     selection = None
     if classifier_candidates:
         selection = select_classifier(base, classifier_candidates, tr, folds=classifier_folds, seed=int(seed),
                                       device=device, cache_dir=cache_dir, progress=progress)
-    if classifier_candidates and classifier_override is not None:
-        raise ValueError("give classifier_candidates (choose by cross-validation) or classifier_override "
-                         "(fixed), not both")
-    if classifier_override is not None:
-        base.update(classifier_override)
     clf_config = selection.config if selection is not None else ClassifierConfig(**base)
     clf, info = train_classifier(clf_config, tr, te, device=device, cache_dir=cache_dir, progress=progress)
     model, hist = _train_denoiser(sub, train, seed, device, cache_dir, progress, f"{dataset} {a}/{b}")
