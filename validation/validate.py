@@ -218,7 +218,8 @@ def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per
          log, strict, jobs=1, threads=None) -> ValidationRun:
     t0 = time.time()
     header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
-              "platform": platform.platform(), "cpus": os.cpu_count(), "commit": source_commit(),
+              "platform": platform.platform(), "cpus": os.cpu_count(), "cpu": _cpu_model(),
+              "cpu_kernels": _cpu_kernels(), "commit": source_commit(),
               "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0)), "jobs": jobs}
     done: dict[str, ExperimentResult] = {}
     reused: list[str] = []
@@ -490,3 +491,41 @@ def _torch_version() -> str:
     import torch
 
     return torch.__version__
+
+
+def _cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The processor's model name, as the kernel reports it (``model name`` in ``/proc/cpuinfo``).
+
+    Recorded in every report's header with :func:`_cpu_kernels`: seeded runs are bit-identical
+    on one machine, but a processor with other vector instructions takes other float32 kernels,
+    whose last bits differ and grow through training.
+
+    Parameters
+    ----------
+    cpuinfo : str or Path
+        The file to read (Linux); elsewhere :func:`platform.processor` is used.
+
+    Returns
+    -------
+    str
+        The model name, or ``"unknown"`` when neither source names one.
+    """
+    try:
+        for line in Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _cpu_kernels() -> str:
+    """The vector instruction level of torch's CPU kernels (``torch.backends.cpu.get_cpu_capability``,
+    e.g. ``"AVX2"``, ``"AVX512"``), or ``"unknown"`` where this torch cannot say."""
+    import torch
+
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return "unknown"

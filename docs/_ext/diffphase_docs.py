@@ -415,8 +415,9 @@ class StandardResultsDirective(SphinxDirective):
         wall = sum(e.get("seconds", 0.0) for e in results.get("experiments", []))
         cpu = sum(e.get("cpu_seconds", 0.0) for e in results.get("experiments", []))
         caption = (f"diffphase validate --standard, started {head.get('started', '?')}, report assembled at commit "
-                   f"{head.get('commit', '?')[:12]}; machine: {head.get('cpus', '?')} CPU cores, "
-                   f"{head.get('platform', '?')}, Python {head.get('python', '?')}, torch {head.get('torch', '?')} "
+                   f"{head.get('commit', '?')[:12]}; machine: {head.get('cpus', '?')} CPU cores"
+                   + (f" ({head['cpu']}, torch kernels {head.get('cpu_kernels', '?')})" if head.get("cpu") else "")
+                   + f", {head.get('platform', '?')}, Python {head.get('python', '?')}, torch {head.get('torch', '?')} "
                    f"on {head.get('device', '?')}, one torch thread per process. Sum over experiments: "
                    f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU.")
         from diffphase.validation.engine.report import REUSED
