@@ -38,6 +38,7 @@ from pathlib import Path
 from .engine.experiment import MODES, Experiment, RunContext
 from .engine.io import read_json, write_json
 from .engine.loop import default_device
+from .engine.machine import cpu_kernels, cpu_model, process_cpu_seconds, torch_version
 from .engine.report import REUSED, write_report
 from .engine.verdicts import ExperimentResult
 
@@ -217,9 +218,9 @@ def run_validation(mode: str = "quick", *, only=None, out="diffphase-report", de
 def _run(names, mode, out, cache_dir, device, executor, max_workers, threads_per_worker, configs, progress,
          log, strict, jobs=1, threads=None) -> ValidationRun:
     t0 = time.time()
-    header = {"device": device, "python": platform.python_version(), "torch": _torch_version(),
-              "platform": platform.platform(), "cpus": os.cpu_count(), "cpu": _cpu_model(),
-              "cpu_kernels": _cpu_kernels(), "commit": source_commit(),
+    header = {"device": device, "python": platform.python_version(), "torch": torch_version(),
+              "platform": platform.platform(), "cpus": os.cpu_count(), "cpu": cpu_model(),
+              "cpu_kernels": cpu_kernels(), "commit": source_commit(),
               "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0)), "jobs": jobs}
     done: dict[str, ExperimentResult] = {}
     reused: list[str] = []
@@ -307,7 +308,7 @@ def run_experiment(*, name: str, mode: str, config: dict, key: str, out, cache_d
                      executor=executor, max_workers=max_workers, threads_per_worker=threads_per_worker,
                      progress=progress, log=log)
     reason = exp.requires() if exp.requires is not None else None
-    t1, c1 = time.time(), _cpu_seconds()
+    t1, c1 = time.time(), process_cpu_seconds()
     if reason:
         result = ExperimentResult(name=name, title=exp.title, mode=mode, status="skipped", config=config, key=key,
                                   message=reason)
@@ -320,7 +321,7 @@ def run_experiment(*, name: str, mode: str, config: dict, key: str, out, cache_d
         result = exp.run(config, ctx)
         result.name, result.title, result.mode, result.config, result.key = name, exp.title, mode, config, key
         result.seconds = time.time() - t1
-        result.cpu_seconds = _cpu_seconds() - c1
+        result.cpu_seconds = process_cpu_seconds() - c1
         result.commit = commit
     write_json(result, out / name / "result.json")
     return result
@@ -478,54 +479,3 @@ def source_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return sha + ("+changes" if dirty else "")
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process and of its waited-for children (the sweep pools,
-    which are shut down, and so waited for, at the end of every sweep)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
-
-
-def _cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
-    """The processor's model name, as the kernel reports it (``model name`` in ``/proc/cpuinfo``).
-
-    Recorded in every report's header with :func:`_cpu_kernels`: seeded runs are bit-identical
-    on one machine, but a processor with other vector instructions takes other float32 kernels,
-    whose last bits differ and grow through training.
-
-    Parameters
-    ----------
-    cpuinfo : str or Path
-        The file to read (Linux); elsewhere :func:`platform.processor` is used.
-
-    Returns
-    -------
-    str
-        The model name, or ``"unknown"`` when neither source names one.
-    """
-    try:
-        for line in Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines():
-            key, sep, value = line.partition(":")
-            if sep and key.strip() == "model name" and value.strip():
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _cpu_kernels() -> str:
-    """The vector instruction level of torch's CPU kernels (``torch.backends.cpu.get_cpu_capability``,
-    e.g. ``"AVX2"``, ``"AVX512"``), or ``"unknown"`` where this torch cannot say."""
-    import torch
-
-    try:
-        return str(torch.backends.cpu.get_cpu_capability())
-    except (AttributeError, RuntimeError):
-        return "unknown"

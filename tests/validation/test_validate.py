@@ -22,6 +22,7 @@ from diffphase.validation import validate as V
 from diffphase.validation.cli import main
 from diffphase.validation.engine.experiment import Experiment
 from diffphase.validation.engine.io import read_json, to_jsonable
+from diffphase.validation.engine.machine import cpu_kernels, cpu_model
 from diffphase.validation.engine.verdicts import ExperimentResult, Verdict
 
 CALLS = []
@@ -351,7 +352,7 @@ def test_concurrent_jobs_give_the_serial_numbers_in_report_order(tmp_path):
     payload = json.loads((tmp_path / "jobs" / "results.json").read_text())
     assert [e["name"] for e in payload["experiments"]] == names and payload["header"]["jobs"] == 2
     # the processor and torch's kernel level, on which the last bits of every number depend
-    assert payload["header"]["cpu"] == V._cpu_model() and payload["header"]["cpu_kernels"] == V._cpu_kernels()
+    assert payload["header"]["cpu"] == cpu_model() and payload["header"]["cpu_kernels"] == cpu_kernels()
     again = V.run_validation("quick", only=names, out=tmp_path / "jobs", configs=TINY, progress=False, jobs=2)
     assert again.reused == names
     from diffphase.validation.engine.report import export_report
@@ -573,18 +574,3 @@ def test_class_information_digits_runs_after_the_network_it_reuses():
     assert exp.after == ("negative_guidance_digits",)
     for mode in ("standard", "full"):
         assert exp.config(mode)["train"] == V.EXPERIMENTS["negative_guidance_digits"].config(mode)["train"]
-
-
-def test_cpu_model_reads_the_model_name_line(tmp_path):
-    """The header's processor name is the ``model name`` field of ``/proc/cpuinfo`` (the first
-    processor's); a file without one, or no file, falls back to ``platform.processor`` or "unknown"."""
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\nflags\t: fpu avx512f\n\n"
-                    "processor\t: 1\nmodel name\t: something else\n")
-    assert V._cpu_model(info) == "AMD EPYC 9R14"
-    import platform
-    info.write_text("processor\t: 0\nmodel name\t:\n")
-    assert V._cpu_model(info) == (platform.processor() or "unknown")
-    assert V._cpu_model(tmp_path / "absent") == (platform.processor() or "unknown")
-    import torch
-    assert V._cpu_kernels() == torch.backends.cpu.get_cpu_capability()
