@@ -3,9 +3,9 @@ r"""The machine a run is on: what a report's header records about it, and the CP
 Seeded runs give bit-identical numbers on one machine. On a processor with other vector
 instructions torch takes other float32 kernels (AVX2, AVX-512, ...), whose last bits differ;
 through thousands of training steps such differences grow into different trained models. The
-standard tier run at commit da01623 and the one at ac258b4, on an AVX-512 AMD EPYC, agreed in
-134 of 141 verdict outcomes and in every measured value of 8 of 14 experiments, but not bit for
-bit. So every report names the processor (:func:`cpu_model`) and torch's kernel level
+standard tier run at commit da01623 and the one at ac258b4 on another machine (an AMD EPYC with
+AVX-512 kernels) agreed in 134 of 141 verdict outcomes, and in every verdict's measured value in
+9 of their 14 experiments, but not bit for bit. So every report names the processor (:func:`cpu_model`) and torch's kernel level
 (:func:`cpu_kernels`) next to the torch build (:func:`torch_version`).
 """
 
