@@ -5,8 +5,9 @@ instructions torch takes other float32 kernels (AVX2, AVX-512, ...), whose last 
 through thousands of training steps such differences grow into different trained models. The
 standard tier run at commit da01623 and the one at ac258b4 on another machine (an AMD EPYC with
 AVX-512 kernels) agreed in 134 of 141 verdict outcomes, and in every verdict's measured value in
-9 of their 14 experiments, but not bit for bit. So every report names the processor (:func:`cpu_model`) and torch's kernel level
-(:func:`cpu_kernels`) next to the torch build (:func:`torch_version`).
+9 of their 14 experiments, but not bit for bit. So every report names the processor
+(:func:`cpu_model`) and torch's kernel level (:func:`cpu_kernels`) next to the torch build
+(:func:`torch_version`).
 """
 
 from __future__ import annotations

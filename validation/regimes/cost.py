@@ -69,9 +69,9 @@ def cost_speciation_images(config: dict) -> Cost:
     parts = []
     for override in fixed:
         c = denoiser_cost(config["train"], dim, shape)
-        if override is not None:  # the pair's classifier fixed in advance, instead of the base one
-            clf = classifier_cost({**base, **override}, dim, shape)
-        parts.append(c.training + clf
+        # the pair's classifier fixed in advance replaces the base one (and its candidates)
+        pair_clf = clf if override is None else classifier_cost({**base, **override}, dim, shape)
+        parts.append(c.training + pair_clf
                      + _clone_cost(c, np.asarray(config["branch"]), config["n_pairs"], config["clones"]))
     return sum(parts, Cost())
 
